@@ -1,0 +1,47 @@
+# make demo / make test / make bench: everything from a fresh clone with Python 3.11,
+# a C/C++ compiler and CMake. Creates .venv, installs pinned dependencies, builds, runs.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := build/cmake
+JOBS ?= 2
+SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2>/dev/null) \
+           CMakeLists.txt setup.py pyproject.toml
+
+.PHONY: all demo test test-cpp test-python bench build install clean
+
+all: install build
+
+$(VENV)/.deps: requirements.txt constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 8), "need Python >= 3.8 (3.11 recommended)"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip<25"
+	$(PY) -m pip install -q -c constraints.txt -r requirements.txt
+	touch $@
+
+# The package and its op library, built by CMake through pip.
+$(VENV)/.bmxnet: $(VENV)/.deps $(SOURCES)
+	$(PY) -m pip install -q --no-build-isolation --no-deps --force-reinstall .
+	touch $@
+
+install: $(VENV)/.bmxnet
+
+# Kernel tests, the op library and the C predict example, in one CMake tree.
+build: $(VENV)/.deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=$(abspath $(PY)) > /dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+test-cpp: build
+	ctest --test-dir $(BUILD) --output-on-failure
+
+test-python: install build
+	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) -m pytest -q tests/python
+
+test: test-cpp test-python
+
+demo: install build
+	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) examples/demo.py --out out/demo
+
+clean:
+	rm -rf build out $(VENV)

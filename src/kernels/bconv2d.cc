@@ -1,0 +1,83 @@
+#include "bconv2d.h"
+
+#include <sstream>
+#include <vector>
+
+#include "bitpack.h"
+
+namespace bmx {
+
+int64_t BConv2DShape::words() const { return packed_words(group_in_channels()); }
+
+std::string BConv2DShape::validate() const {
+  std::ostringstream err;
+  if (batch < 0 || in_channels < 1 || in_h < 1 || in_w < 1 || out_channels < 1) {
+    err << "input and output must have at least one channel and one pixel";
+  } else if (kernel_h < 1 || kernel_w < 1 || stride_h < 1 || stride_w < 1 || dilate_h < 1 ||
+             dilate_w < 1 || pad_h < 0 || pad_w < 0) {
+    err << "kernel, stride and dilate must be positive and pad non-negative";
+  } else if (groups < 1 || in_channels % groups != 0 || out_channels % groups != 0) {
+    err << "num_group=" << groups << " must divide both the input channels (" << in_channels
+        << ") and num_filter (" << out_channels << ")";
+  } else if (pad_value != -1 && pad_value != 0 && pad_value != 1) {
+    err << "pad_value must be -1, 0 or 1, got " << pad_value;
+  } else if (out_h() < 1 || out_w() < 1) {
+    err << "the dilated kernel (" << dilate_h * (kernel_h - 1) + 1 << "x"
+        << dilate_w * (kernel_w - 1) + 1 << ") is larger than the padded input ("
+        << in_h + 2 * pad_h << "x" << in_w + 2 * pad_w << ")";
+  }
+  return err.str();
+}
+
+void pack_input_nchw(const BConv2DShape& s, const float* x, uint32_t* packed) {
+  const int64_t cg = s.group_in_channels(), words = s.words(), plane = s.in_h * s.in_w;
+  for (int64_t n = 0; n < s.batch; ++n) {
+    for (int64_t g = 0; g < s.groups; ++g) {
+      const float* src = x + (n * s.in_channels + g * cg) * plane;
+      uint32_t* dst = packed + (n * s.groups + g) * plane * words;
+      for (int64_t p = 0; p < plane; ++p) pack_signs_strided(src + p, cg, plane, dst + p * words);
+    }
+  }
+}
+
+void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint32_t* weights,
+                 const float* scale, const float* bias, float* out) {
+  const int64_t cg = s.group_in_channels(), og = s.group_out_channels(), words = s.words();
+  const int64_t oh = s.out_h(), ow = s.out_w(), plane = s.in_h * s.in_w;
+  // A padded tap holds pad_value in every channel: all bits 1 for -1, all 0 for +1.
+  std::vector<uint32_t> pad_word(words, 0);
+  if (s.pad_value == -1) {
+    for (int64_t w = 0; w < words; ++w) pad_word[w] = 0xFFFFFFFFu;
+    pad_word[words - 1] = tail_mask(cg);
+  }
+  for (int64_t n = 0; n < s.batch; ++n) {
+    for (int64_t o = 0; o < s.out_channels; ++o) {
+      const int64_t g = o / og;
+      const uint32_t* in = packed_input + (n * s.groups + g) * plane * words;
+      const uint32_t* wo = weights + o * s.kernel_h * s.kernel_w * words;
+      const float sc = scale ? scale[o] : 1.0f, b = bias ? bias[o] : 0.0f;
+      float* dst = out + (n * s.out_channels + o) * oh * ow;
+      for (int64_t y = 0; y < oh; ++y) {
+        for (int64_t x = 0; x < ow; ++x) {
+          int64_t dot = 0;
+          for (int64_t ky = 0; ky < s.kernel_h; ++ky) {
+            const int64_t iy = y * s.stride_h - s.pad_h + ky * s.dilate_h;
+            for (int64_t kx = 0; kx < s.kernel_w; ++kx) {
+              const int64_t ix = x * s.stride_w - s.pad_w + kx * s.dilate_w;
+              const bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
+              if (!inside && s.pad_value == 0) continue;  // zero padding adds nothing
+              const uint32_t* a = inside ? in + (iy * s.in_w + ix) * words : pad_word.data();
+              const uint32_t* w = wo + (ky * s.kernel_w + kx) * words;
+              int64_t ones = 0;
+              for (int64_t i = 0; i < words; ++i) ones += __builtin_popcount(a[i] ^ w[i]);
+              dot += cg - 2 * ones;
+            }
+          }
+          dst[y * ow + x] = sc * static_cast<float>(dot) + b;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace bmx

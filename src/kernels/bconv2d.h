@@ -1,0 +1,35 @@
+// Binary 2-D convolution on sign-binarized NCHW input and packed OHWI weights.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace bmx {
+
+struct BConv2DShape {
+  int64_t batch = 1, in_channels = 1, in_h = 1, in_w = 1;
+  int64_t out_channels = 1, kernel_h = 1, kernel_w = 1;
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dilate_h = 1, dilate_w = 1;
+  int64_t groups = 1;
+  // Value of the padded border after binarization: -1, +1, or 0 (padded taps contribute 0).
+  int pad_value = -1;
+
+  int64_t out_h() const { return (in_h + 2 * pad_h - dilate_h * (kernel_h - 1) - 1) / stride_h + 1; }
+  int64_t out_w() const { return (in_w + 2 * pad_w - dilate_w * (kernel_w - 1) - 1) / stride_w + 1; }
+  int64_t group_in_channels() const { return in_channels / groups; }
+  int64_t group_out_channels() const { return out_channels / groups; }
+  int64_t words() const;  // packed words per (kh, kw) tap: words(in_channels / groups)
+  // Empty when the shape is valid, else a sentence describing what is wrong.
+  std::string validate() const;
+};
+
+// Binarizes NCHW float input into packed words laid out (N, G, H, W, words).
+void pack_input_nchw(const BConv2DShape& s, const float* x, uint32_t* packed);
+
+// Reference convolution: out[n, o, y, x] = scale[o] * dot + bias[o] (NCHW float),
+// where dot is the ±1 dot product over the receptive field. scale/bias may be null.
+// weights: (out_channels, kernel_h, kernel_w, words) packed.
+void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint32_t* weights,
+                 const float* scale, const float* bias, float* out);
+
+}  // namespace bmx

@@ -1,0 +1,122 @@
+// bmx_binary_conv2d(data, weight[, scale][, bias]): binarizes float NCHW data, convolves it
+// with packed OHWI weights by xnor + popcount, then applies scale and bias per channel.
+#include <vector>
+
+#include "../kernels/bconv2d.h"
+#include "op_common.h"
+
+namespace bmx {
+namespace {
+
+constexpr const char* kOp = "bmx_binary_conv2d";
+
+struct Params {
+  BConv2DShape shape;  // batch and input dimensions are filled in from the data tensor
+  bool use_scale = false, no_bias = false;
+  int num_inputs() const { return 2 + use_scale + !no_bias; }
+  int scale_index() const { return 2; }
+  int bias_index() const { return 2 + use_scale; }
+};
+
+Params parse_params(const AttrMap& attrs) {
+  Attrs a(kOp, attrs,
+          {"kernel", "stride", "dilate", "pad", "pad_value", "num_filter", "num_group",
+           "use_scale", "no_bias", "layout", "workspace", "cudnn_tune", "cudnn_off"});
+  Params p;
+  BConv2DShape& s = p.shape;
+  const auto kernel = a.get_tuple("kernel", 2);
+  const auto stride = a.get_tuple("stride", 2, 1);
+  const auto dilate = a.get_tuple("dilate", 2, 1);
+  const auto pad = a.get_tuple("pad", 2, 0);
+  s.kernel_h = kernel[0], s.kernel_w = kernel[1];
+  s.stride_h = stride[0], s.stride_w = stride[1];
+  s.dilate_h = dilate[0], s.dilate_w = dilate[1];
+  s.pad_h = pad[0], s.pad_w = pad[1];
+  s.out_channels = a.get_int("num_filter");
+  s.groups = a.get_int("num_group", 1);
+  s.pad_value = static_cast<int>(a.get_int("pad_value", -1));
+  if (s.kernel_h < 1 || s.kernel_w < 1) a.fail("kernel", "must be positive");
+  if (s.stride_h < 1 || s.stride_w < 1) a.fail("stride", "must be positive");
+  if (s.dilate_h < 1 || s.dilate_w < 1) a.fail("dilate", "must be positive");
+  if (s.pad_h < 0 || s.pad_w < 0) a.fail("pad", "must be non-negative");
+  if (s.out_channels < 1) a.fail("num_filter", "must be positive");
+  if (s.groups < 1) a.fail("num_group", "must be positive");
+  if (s.out_channels % s.groups) a.fail("num_group", "must divide num_filter");
+  if (s.pad_value < -1 || s.pad_value > 1) a.fail("pad_value", "must be -1, 0 or 1");
+  const std::string& layout = a.get_string("layout", "NCHW");
+  if (layout != "NCHW" && layout != "None") a.fail("layout", "must be NCHW");
+  p.use_scale = a.get_bool("use_scale", false);
+  p.no_bias = a.get_bool("no_bias", false);
+  return p;
+}
+
+MXReturnValue parse(const AttrMap& attrs, int* num_in, int* num_out) {
+  return guarded([&] {
+    *num_in = parse_params(attrs).num_inputs();
+    *num_out = 1;
+  });
+}
+
+MXReturnValue infer_type(const AttrMap& attrs, std::vector<int>* in, std::vector<int>* out) {
+  return guarded([&] {
+    const Params p = parse_params(attrs);
+    check_input_type(kOp, *in, 0, "data", mxnet::ext::kFloat32, "float32");
+    check_input_type(kOp, *in, 1, "weight", mxnet::ext::kInt32,
+                     "int32 (packed by model-converter)");
+    if (p.use_scale) check_input_type(kOp, *in, p.scale_index(), "scale", mxnet::ext::kFloat32, "float32");
+    if (!p.no_bias) check_input_type(kOp, *in, p.bias_index(), "bias", mxnet::ext::kFloat32, "float32");
+    (*out)[0] = mxnet::ext::kFloat32;
+  });
+}
+
+BConv2DShape full_shape(const Params& p, const std::vector<unsigned int>& data) {
+  if (data.size() != 4) fail(kOp, "input 'data' must be 4-D NCHW, got shape " + shape_str(data));
+  BConv2DShape s = p.shape;
+  s.batch = data[0], s.in_channels = data[1], s.in_h = data[2], s.in_w = data[3];
+  const std::string problem = s.validate();
+  if (!problem.empty()) fail(kOp, problem + " (data shape " + shape_str(data) + ")");
+  return s;
+}
+
+MXReturnValue infer_shape(const AttrMap& attrs, Shapes* in, Shapes* out) {
+  return guarded([&] {
+    const Params p = parse_params(attrs);
+    const BConv2DShape s = full_shape(p, (*in)[0]);
+    const auto o = static_cast<unsigned int>(s.out_channels);
+    check_shape(kOp, "weight", (*in)[1],
+                {o, static_cast<unsigned int>(s.kernel_h), static_cast<unsigned int>(s.kernel_w),
+                 static_cast<unsigned int>(s.words())});
+    if (p.use_scale) check_shape(kOp, "scale", (*in)[p.scale_index()], {o});
+    if (!p.no_bias) check_shape(kOp, "bias", (*in)[p.bias_index()], {o});
+    (*out)[0] = {static_cast<unsigned int>(s.batch), o, static_cast<unsigned int>(s.out_h()),
+                 static_cast<unsigned int>(s.out_w())};
+  });
+}
+
+std::vector<unsigned int> dims(const MXTensor& t) {
+  return std::vector<unsigned int>(t.shape.begin(), t.shape.end());
+}
+
+MXReturnValue forward(const AttrMap& attrs, std::vector<MXTensor>* in,
+                      std::vector<MXTensor>* out, const OpResource&) {
+  return guarded([&] {
+    const Params p = parse_params(attrs);
+    const BConv2DShape s = full_shape(p, dims((*in)[0]));
+    std::vector<uint32_t> packed(s.batch * s.groups * s.in_h * s.in_w * s.words());
+    pack_input_nchw(s, (*in)[0].data<float>(), packed.data());
+    const float* scale = p.use_scale ? (*in)[p.scale_index()].data<float>() : nullptr;
+    const float* bias = p.no_bias ? nullptr : (*in)[p.bias_index()].data<float>();
+    bconv2d_ref(s, packed.data(), (*in)[1].data<uint32_t>(), scale, bias,
+                (*out)[0].data<float>());
+  });
+}
+
+}  // namespace
+
+REGISTER_OP(bmx_binary_conv2d)
+    .setParseAttrs(parse)
+    .setInferType(infer_type)
+    .setInferShape(infer_shape)
+    .setForward(forward, "cpu");
+
+}  // namespace bmx

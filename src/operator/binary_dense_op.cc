@@ -1,0 +1,107 @@
+// bmx_binary_dense(data, weight[, scale][, bias]): binarizes float data, multiplies it with
+// packed (num_hidden, words(K)) weights by xnor + popcount, then scale and bias per unit.
+#include <vector>
+
+#include "../kernels/bgemm.h"
+#include "../kernels/bitpack.h"
+#include "../kernels/output_transform.h"
+#include "op_common.h"
+
+namespace bmx {
+namespace {
+
+constexpr const char* kOp = "bmx_binary_dense";
+
+struct Params {
+  int64_t num_hidden = 0;
+  bool use_scale = false, no_bias = false, flatten = true;
+  int num_inputs() const { return 2 + use_scale + !no_bias; }
+  int scale_index() const { return 2; }
+  int bias_index() const { return 2 + use_scale; }
+};
+
+Params parse_params(const AttrMap& attrs) {
+  Attrs a(kOp, attrs, {"num_hidden", "use_scale", "no_bias", "flatten"});
+  Params p;
+  p.num_hidden = a.get_int("num_hidden");
+  if (p.num_hidden < 1) a.fail("num_hidden", "must be positive");
+  p.use_scale = a.get_bool("use_scale", false);
+  p.no_bias = a.get_bool("no_bias", false);
+  p.flatten = a.get_bool("flatten", true);
+  return p;
+}
+
+MXReturnValue parse(const AttrMap& attrs, int* num_in, int* num_out) {
+  return guarded([&] {
+    *num_in = parse_params(attrs).num_inputs();
+    *num_out = 1;
+  });
+}
+
+MXReturnValue infer_type(const AttrMap& attrs, std::vector<int>* in, std::vector<int>* out) {
+  return guarded([&] {
+    const Params p = parse_params(attrs);
+    check_input_type(kOp, *in, 0, "data", mxnet::ext::kFloat32, "float32");
+    check_input_type(kOp, *in, 1, "weight", mxnet::ext::kInt32,
+                     "int32 (packed by model-converter)");
+    if (p.use_scale) check_input_type(kOp, *in, p.scale_index(), "scale", mxnet::ext::kFloat32, "float32");
+    if (!p.no_bias) check_input_type(kOp, *in, p.bias_index(), "bias", mxnet::ext::kFloat32, "float32");
+    (*out)[0] = mxnet::ext::kFloat32;
+  });
+}
+
+// Rows and reduction length of the data: flatten=True gives (N, prod(rest)), else (prod(lead), last).
+void rows_and_k(const Params& p, const std::vector<unsigned int>& data, int64_t* rows, int64_t* k) {
+  if (data.size() < 2 && p.flatten) fail(kOp, "input 'data' must have at least 2 axes with flatten=True, got shape " + shape_str(data));
+  if (data.empty()) fail(kOp, "input 'data' must have at least 1 axis");
+  const size_t split = p.flatten ? 1 : data.size() - 1;
+  *rows = 1, *k = 1;
+  for (size_t i = 0; i < data.size(); ++i) (i < split ? *rows : *k) *= data[i];
+  if (*k < 1) fail(kOp, "input 'data' has no elements to reduce, shape " + shape_str(data));
+}
+
+MXReturnValue infer_shape(const AttrMap& attrs, Shapes* in, Shapes* out) {
+  return guarded([&] {
+    const Params p = parse_params(attrs);
+    const auto& data = (*in)[0];
+    int64_t rows = 0, k = 0;
+    rows_and_k(p, data, &rows, &k);
+    const auto h = static_cast<unsigned int>(p.num_hidden);
+    check_shape(kOp, "weight", (*in)[1], {h, static_cast<unsigned int>(packed_words(k))});
+    if (p.use_scale) check_shape(kOp, "scale", (*in)[p.scale_index()], {h});
+    if (!p.no_bias) check_shape(kOp, "bias", (*in)[p.bias_index()], {h});
+    if (p.flatten) {
+      (*out)[0] = {data[0], h};
+    } else {
+      (*out)[0] = data;
+      (*out)[0].back() = h;
+    }
+  });
+}
+
+MXReturnValue forward(const AttrMap& attrs, std::vector<MXTensor>* in,
+                      std::vector<MXTensor>* out, const OpResource&) {
+  return guarded([&] {
+    const Params p = parse_params(attrs);
+    int64_t rows = 0, k = 0;
+    rows_and_k(p, std::vector<unsigned int>((*in)[0].shape.begin(), (*in)[0].shape.end()),
+               &rows, &k);
+    std::vector<uint32_t> packed(rows * packed_words(k));
+    pack_signs((*in)[0].data<float>(), rows, k, packed.data());
+    std::vector<int32_t> dots(rows * p.num_hidden);
+    bgemm_ref(rows, p.num_hidden, k, packed.data(), (*in)[1].data<uint32_t>(), dots.data());
+    const float* scale = p.use_scale ? (*in)[p.scale_index()].data<float>() : nullptr;
+    const float* bias = p.no_bias ? nullptr : (*in)[p.bias_index()].data<float>();
+    output_transform(dots.data(), rows, p.num_hidden, scale, bias, (*out)[0].data<float>());
+  });
+}
+
+}  // namespace
+
+REGISTER_OP(bmx_binary_dense)
+    .setParseAttrs(parse)
+    .setInferType(infer_type)
+    .setInferShape(infer_shape)
+    .setForward(forward, "cpu");
+
+}  // namespace bmx

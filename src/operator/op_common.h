@@ -1,0 +1,61 @@
+// Shared glue for the bmx_ ops: error reporting and shape/type checks. No data loops here.
+#pragma once
+
+#include <exception>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "attrs.h"
+#include "mxnet/lib_api.h"
+
+namespace bmx {
+
+using mxnet::ext::MX_FAIL;
+using mxnet::ext::MX_SUCCESS;
+using mxnet::ext::MXReturnValue;
+using mxnet::ext::MXTensor;
+using mxnet::ext::OpResource;
+using Shapes = std::vector<std::vector<unsigned int>>;
+
+// Runs `body`, turning any exception into MX_FAIL with its message for MXNet to raise.
+template <typename Body>
+MXReturnValue guarded(Body&& body) {
+  try {
+    body();
+    return MX_SUCCESS;
+  } catch (const std::exception& e) {
+    MX_ERROR_MSG << e.what();
+    return MX_FAIL;
+  }
+}
+
+template <typename T>
+std::string shape_str(const std::vector<T>& shape) {
+  std::ostringstream s;
+  s << "(";
+  for (size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+  s << (shape.size() == 1 ? ",)" : ")");
+  return s.str();
+}
+
+[[noreturn]] inline void fail(const char* op, const std::string& what) {
+  throw AttrError(std::string(op) + ": " + what);
+}
+
+inline void check_input_type(const char* op, const std::vector<int>& types, size_t index,
+                             const char* name, int expected, const char* expected_name) {
+  if (types[index] != -1 && types[index] != expected) {
+    fail(op, std::string("input '") + name + "' must be " + expected_name);
+  }
+}
+
+inline void check_shape(const char* op, const char* name, const std::vector<unsigned int>& got,
+                        const std::vector<unsigned int>& expected) {
+  if (got != expected) {
+    fail(op, std::string("input '") + name + "' has shape " + shape_str(got) + ", expected " +
+                 shape_str(expected));
+  }
+}
+
+}  // namespace bmx
