@@ -12,8 +12,8 @@ def library_path():
         candidates.append(os.environ["BMXNET_LIBRARY"])
     here = os.path.dirname(os.path.abspath(__file__))
     candidates.append(os.path.join(here, _LIB_NAME))
-    # A source checkout built with `cmake -B build` (python/bmxnet -> ../../build).
-    candidates.append(os.path.join(here, os.pardir, os.pardir, "build", _LIB_NAME))
+    # A source checkout built with `make build` (python/bmxnet -> ../../build/cmake).
+    candidates.append(os.path.join(here, os.pardir, os.pardir, "build", "cmake", _LIB_NAME))
     for path in candidates:
         if os.path.isfile(path):
             return os.path.realpath(path)
