@@ -23,8 +23,11 @@ def load_mnist_example():
 
 
 def predict_python(prefix, x, batch_size=500):
+    import warnings
     import mxnet as mx
-    net = mx.gluon.SymbolBlock.imports(f"{prefix}-symbol.json", ["data"], f"{prefix}-0000.params")
+    with warnings.catch_warnings():  # Gluon warns that 'data' has no type yet; it gets float32
+        warnings.simplefilter("ignore", UserWarning)
+        net = mx.gluon.SymbolBlock.imports(f"{prefix}-symbol.json", ["data"], f"{prefix}-0000.params")
     return np.concatenate([net(mx.nd.array(x[i:i + batch_size])).asnumpy()
                            for i in range(0, len(x), batch_size)])
 
@@ -56,7 +59,7 @@ def main(argv=None):
     python_out = predict_python(converted_prefix, val_x)
 
     print("== 4. predict: converted model from C (MXLoadLib + MXPredCreate) ==")
-    c_out = deploy.run_c_predict(converted_prefix, val_x, top=3)
+    c_out = deploy.run_c_predict(converted_prefix, batch=val_x, top=3)
 
     def accuracy(out):
         return float((out.argmax(axis=1) == val_y).mean())

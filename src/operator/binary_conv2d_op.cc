@@ -9,6 +9,7 @@ namespace bmx {
 namespace {
 
 constexpr const char* kOp = "bmx_binary_conv2d";
+const char* const kOpName = kOp;
 
 struct Params {
   BConv2DShape shape;  // batch and input dimensions are filled in from the data tensor
@@ -117,6 +118,7 @@ REGISTER_OP(bmx_binary_conv2d)
     .setParseAttrs(parse)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setForward(forward, "cpu");
+    .setForward(forward, "cpu")
+    .setBackward(inference_only_backward<&kOpName>, "cpu");
 
 }  // namespace bmx

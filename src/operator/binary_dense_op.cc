@@ -11,6 +11,7 @@ namespace bmx {
 namespace {
 
 constexpr const char* kOp = "bmx_binary_dense";
+const char* const kOpName = kOp;
 
 struct Params {
   int64_t num_hidden = 0;
@@ -102,6 +103,7 @@ REGISTER_OP(bmx_binary_dense)
     .setParseAttrs(parse)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setForward(forward, "cpu");
+    .setForward(forward, "cpu")
+    .setBackward(inference_only_backward<&kOpName>, "cpu");
 
 }  // namespace bmx

@@ -58,4 +58,15 @@ inline void check_shape(const char* op, const char* name, const std::vector<unsi
   }
 }
 
+// Backward of the inference ops (bmx_binary_conv2d, bmx_binary_dense). MXNet builds a gradient
+// graph for every imported model, even with grad_req='null', so a backward must be registered;
+// it is never run unless someone trains a converted model, which is an error.
+template <const char* const* Op>
+MXReturnValue inference_only_backward(const AttrMap&, std::vector<MXTensor>*,
+                                      std::vector<MXTensor>*, const OpResource&) {
+  MX_ERROR_MSG << *Op << " is an inference op of converted models and has no gradient; "
+               << "train the float model (bmxnet.nn layers) and convert it again";
+  return MX_FAIL;
+}
+
 }  // namespace bmx
