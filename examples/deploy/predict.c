@@ -1,0 +1,358 @@
+/*
+ * bmx_predict: run an MXNet model that uses bmxnet's binary operators from plain C,
+ * through MXNet's C predict API (mxnet/c_predict_api.h) and the stock libmxnet.so.
+ *
+ *   bmx_predict [--lib libbmxnet_ops.so] --symbol S.json --params P.params
+ *               --input IN.bin --shape N,C,H,W [--output OUT.bin] [--top K]
+ *
+ * IN.bin holds raw little-endian float32 values of the given shape (the first dimension
+ * is the batch). Prints the output shape, then one line per sample with its top-K classes
+ * and their scores as the model produces them (no softmax is added). --output writes the
+ * first output of the model as raw little-endian float32.
+ *
+ * Any failure prints one line to stderr and exits with status 1.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Needs <stdbool.h> and <stdint.h> first: in C it uses bool and uint32_t without them. */
+#include <mxnet/c_predict_api.h>
+
+#ifdef __linux__
+#include <link.h> /* ElfW(): the ELF types of this host */
+#endif
+
+/* From mxnet/c_api.h, which cannot be included next to c_predict_api.h in C99: both
+ * typedef mx_uint, mx_float and NDArrayHandle, and C99 forbids repeating a typedef. */
+int MXLoadLib(const char *path, unsigned verbose);
+
+#define MAX_DIMS 8
+#define DEV_CPU 1
+
+static const char *g_prog = "bmx_predict";
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: %s [--lib LIBBMXNET_OPS.so] --symbol S.json --params P.params\n"
+          "       %*s --input IN.bin --shape N,C,H,W [--output OUT.bin] [--top K]\n"
+          "\n"
+          "  --lib     operator library to load first (MXLoadLib), e.g. libbmxnet_ops.so\n"
+          "  --symbol  model graph, <prefix>-symbol.json\n"
+          "  --params  model parameters, <prefix>-NNNN.params\n"
+          "  --input   raw little-endian float32 input of shape --shape\n"
+          "  --shape   input shape, comma separated, batch first (e.g. 1,3,32,32)\n"
+          "  --output  write the raw float32 output here\n"
+          "  --top     classes to print per sample (default 5)\n",
+          g_prog, (int)strlen(g_prog), "");
+}
+
+/* Prints "bmx_predict: error: <message>" as one line and exits 1. */
+static void die(const char *fmt, ...) {
+  va_list args;
+  fprintf(stderr, "%s: error: ", g_prog);
+  va_start(args, fmt);
+  vfprintf(stderr, fmt, args);
+  va_end(args);
+  fputc('\n', stderr);
+  exit(1);
+}
+
+/* MXNet's messages span several lines ("[time] file:line: message", then a stack trace).
+ * Keep the message itself, on one line. */
+static const char *mxnet_error(void) {
+  static char buf[2048];
+  const char *msg = MXGetLastError();
+  const char *end;
+  size_t n = 0;
+  int space = 0;
+
+  if (msg == NULL || *msg == '\0') return "unknown MXNet error";
+  end = strstr(msg, "Stack trace");
+  if (end == NULL) end = msg + strlen(msg);
+  for (; msg < end && n + 1 < sizeof buf; ++msg) {
+    if (isspace((unsigned char)*msg)) {
+      space = n > 0;
+    } else {
+      if (space) buf[n++] = ' ';
+      if (n + 1 < sizeof buf) buf[n++] = *msg;
+      space = 0;
+    }
+  }
+  buf[n] = '\0';
+  return n ? buf : "unknown MXNet error";
+}
+
+static void check_mx(int rc, const char *what) {
+  if (rc != 0) die("%s failed: %s", what, mxnet_error());
+}
+
+#ifdef __linux__
+/* Whether the shared library at `path` was linked with -Wl,-Bsymbolic (DT_SYMBOLIC, or
+ * DF_SYMBOLIC in DT_FLAGS). Returns -1 when it cannot tell (not a native ELF file, ...). */
+static int linked_symbolic(const char *path) {
+  FILE *f = fopen(path, "rb");
+  ElfW(Ehdr) eh;
+  ElfW(Phdr) ph;
+  ElfW(Dyn) dyn;
+  int i, result = -1;
+
+  if (f == NULL) return -1;
+  if (fread(&eh, sizeof eh, 1, f) != 1 || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32))
+    goto done;
+  for (i = 0; i < eh.e_phnum; ++i) {
+    if (fseek(f, (long)(eh.e_phoff + (ElfW(Off))i * eh.e_phentsize), SEEK_SET) != 0 ||
+        fread(&ph, sizeof ph, 1, f) != 1)
+      goto done;
+    if (ph.p_type == PT_DYNAMIC) break;
+  }
+  if (i == eh.e_phnum || fseek(f, (long)ph.p_offset, SEEK_SET) != 0) goto done;
+  result = 0;
+  while (fread(&dyn, sizeof dyn, 1, f) == 1 && dyn.d_tag != DT_NULL) {
+    if (dyn.d_tag == DT_SYMBOLIC || (dyn.d_tag == DT_FLAGS && (dyn.d_un.d_val & DF_SYMBOLIC))) {
+      result = 1;
+      break;
+    }
+  }
+done:
+  fclose(f);
+  return result;
+}
+#endif
+
+/* MXLoadLib, with a check first: a lib_api library that does not bind its own symbols
+ * registers its operators into libmxnet.so's copy of the lib_api registry and crashes
+ * in static initialisation, inside MXLoadLib, with no message. */
+static void load_library(const char *path) {
+  char local[4096];
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) die("cannot open operator library %s: %s", path, strerror(errno));
+  fclose(f);
+  /* dlopen looks for a bare file name on the library search path, not here. */
+  if (strchr(path, '/') == NULL) {
+    if (snprintf(local, sizeof local, "./%s", path) >= (int)sizeof local)
+      die("operator library path %s is too long", path);
+    path = local;
+  }
+#ifdef __linux__
+  if (linked_symbolic(path) == 0)
+    die("operator library %s was not linked with -Wl,-Bsymbolic, so loading it next to "
+        "libmxnet.so would crash; relink it with -Wl,-Bsymbolic", path);
+#endif
+  check_mx(MXLoadLib(path, 0), "loading the operator library");
+}
+
+/* Reads a whole file (or pipe); appends a NUL so text files can be used as C strings. */
+static char *read_file(const char *path, const char *what, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  char *data = NULL;
+  size_t len = 0, cap = 0;
+
+  if (f == NULL) die("cannot open %s file %s: %s", what, path, strerror(errno));
+  for (;;) {
+    if (cap - len < 2) {
+      char *grown;
+      cap = cap ? 2 * cap : 1 << 16;
+      grown = realloc(data, cap);
+      if (grown == NULL) die("out of memory reading %s file %s", what, path);
+      data = grown;
+    }
+    len += fread(data + len, 1, cap - len - 1, f);
+    if (ferror(f)) die("cannot read %s file %s: %s", what, path, strerror(errno));
+    if (feof(f)) break;
+  }
+  fclose(f);
+  data[len] = '\0';
+  *size = len;
+  return data;
+}
+
+/* Parses "N,C,H,W" (1 to MAX_DIMS positive integers); returns the number of dims. */
+static uint32_t parse_shape(const char *text, uint32_t *dims) {
+  const char *p = text;
+  uint32_t ndim = 0;
+
+  for (;;) {
+    char *end;
+    unsigned long v;
+    if (!isdigit((unsigned char)*p)) break;
+    errno = 0;
+    v = strtoul(p, &end, 10);
+    if (errno != 0 || v == 0 || v > UINT32_MAX || ndim == MAX_DIMS) break;
+    dims[ndim++] = (uint32_t)v;
+    if (*end == '\0') return ndim;
+    if (*end != ',') break;
+    p = end + 1;
+  }
+  die("bad --shape '%s': expected 1 to %d positive integers separated by commas, "
+      "batch first (e.g. 1,3,32,32)", text, MAX_DIMS);
+  return 0;
+}
+
+static int parse_top(const char *text) {
+  char *end;
+  long v;
+  errno = 0;
+  v = strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < 1 || v > INT_MAX)
+    die("bad --top '%s': expected a positive integer", text);
+  return (int)v;
+}
+
+/* Product of dims as an element count; dies if it does not fit the API's uint32 sizes. */
+static uint32_t element_count(const uint32_t *dims, uint32_t ndim, const char *what) {
+  uint64_t n = 1;
+  uint32_t i;
+  for (i = 0; i < ndim; ++i) {
+    n *= dims[i];
+    if (n > UINT32_MAX / sizeof(float)) die("%s is too large (over 4 GiB)", what);
+  }
+  return (uint32_t)n;
+}
+
+static int host_is_little_endian(void) {
+  const uint16_t one = 1;
+  return *(const unsigned char *)&one == 1;
+}
+
+/* The files are little-endian; swap in place on a big-endian host. */
+static void to_from_little_endian(float *values, size_t count) {
+  size_t i;
+  if (host_is_little_endian()) return;
+  for (i = 0; i < count; ++i) {
+    unsigned char *b = (unsigned char *)&values[i], t;
+    t = b[0]; b[0] = b[3]; b[3] = t;
+    t = b[1]; b[1] = b[2]; b[2] = t;
+  }
+}
+
+/* Prints "sample <i>: top-K classes c1(p1) c2(p2) ..." for each sample of `out`,
+ * viewed as (batch, classes). Ties go to the lower class index. */
+static void print_top(const float *out, uint32_t batch, uint32_t classes, int top) {
+  uint32_t k = (uint32_t)top < classes ? (uint32_t)top : classes;
+  uint32_t *best = malloc(k * sizeof *best);
+  uint32_t s, i, j;
+
+  if (best == NULL) die("out of memory");
+  for (s = 0; s < batch; ++s) {
+    const float *row = out + (size_t)s * classes;
+    uint32_t found = 0;
+    /* Insertion into a sorted list of the k best: k is small. */
+    for (i = 0; i < classes; ++i) {
+      if (found == k && !(row[i] > row[best[k - 1]])) continue;
+      j = found < k ? found++ : k - 1;
+      while (j > 0 && row[i] > row[best[j - 1]]) {
+        best[j] = best[j - 1];
+        --j;
+      }
+      best[j] = i;
+    }
+    printf("sample %u: top-%u classes", s, k);
+    for (j = 0; j < k; ++j) printf(" %u(%.6g)", best[j], row[best[j]]);
+    putchar('\n');
+  }
+  free(best);
+}
+
+int main(int argc, char **argv) {
+  const char *lib = NULL, *symbol_path = NULL, *params_path = NULL, *input_path = NULL;
+  const char *shape_text = NULL, *output_path = NULL;
+  int top = 5, i;
+
+  uint32_t in_dims[MAX_DIMS], in_ndim, in_count;
+  uint32_t *out_dims, out_ndim, out_count, batch, classes;
+  uint32_t indptr[2];
+  const char *input_keys[1] = {"data"};
+  char *symbol_json, *params, *input;
+  float *output;
+  size_t symbol_size, params_size, input_size;
+  PredictorHandle pred = NULL;
+
+  for (i = 1; i < argc; ++i) {
+    const char *arg = argv[i];
+    const char **dest = NULL;
+    if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+      usage(stdout);
+      return 0;
+    }
+    if (strcmp(arg, "--lib") == 0) dest = &lib;
+    else if (strcmp(arg, "--symbol") == 0) dest = &symbol_path;
+    else if (strcmp(arg, "--params") == 0) dest = &params_path;
+    else if (strcmp(arg, "--input") == 0) dest = &input_path;
+    else if (strcmp(arg, "--shape") == 0) dest = &shape_text;
+    else if (strcmp(arg, "--output") == 0) dest = &output_path;
+    else if (strcmp(arg, "--top") != 0)
+      die("unknown argument '%s' (see %s --help)", arg, g_prog);
+    if (i + 1 >= argc) die("%s needs a value (see %s --help)", arg, g_prog);
+    if (dest != NULL) *dest = argv[++i];
+    else top = parse_top(argv[++i]);
+  }
+  if (!symbol_path || !params_path || !input_path || !shape_text)
+    die("--symbol, --params, --input and --shape are required (see %s --help)", g_prog);
+
+  in_ndim = parse_shape(shape_text, in_dims);
+  in_count = element_count(in_dims, in_ndim, "the input");
+
+  /* Read everything first, so that a missing file is reported before MXNet starts. */
+  symbol_json = read_file(symbol_path, "symbol", &symbol_size);
+  params = read_file(params_path, "params", &params_size);
+  input = read_file(input_path, "input", &input_size);
+  if (params_size > INT_MAX) die("params file %s is too large (over 2 GiB)", params_path);
+  if (input_size != (size_t)in_count * sizeof(float))
+    die("input file %s has %lu bytes, but shape %s needs %lu (float32)", input_path,
+        (unsigned long)input_size, shape_text, (unsigned long)in_count * sizeof(float));
+  to_from_little_endian((float *)input, in_count);
+
+  /* Register the library's operators (bmx_*) before the graph that uses them is parsed. */
+  if (lib != NULL) load_library(lib);
+
+  indptr[0] = 0;
+  indptr[1] = in_ndim;
+  check_mx(MXPredCreate(symbol_json, params, (int)params_size, DEV_CPU, 0, 1, input_keys,
+                        indptr, in_dims, &pred),
+           "creating the predictor from --symbol and --params");
+  check_mx(MXPredSetInput(pred, "data", (const float *)input, in_count), "setting the input");
+  check_mx(MXPredForward(pred), "the forward pass");
+
+  check_mx(MXPredGetOutputShape(pred, 0, &out_dims, &out_ndim), "reading the output shape");
+  if (out_ndim == 0) die("the model's output is a scalar; expected (batch, ...)");
+  out_count = element_count(out_dims, out_ndim, "the output");
+  batch = out_dims[0];
+  if (batch != in_dims[0])
+    die("the output's first dimension is %u, but the batch is %u", batch, in_dims[0]);
+  classes = out_count / batch;
+  printf("output shape:");
+  for (i = 0; i < (int)out_ndim; ++i) printf("%s%u", i ? "," : " ", out_dims[i]);
+  putchar('\n');
+
+  output = malloc((size_t)out_count * sizeof(float) + 1);
+  if (output == NULL) die("out of memory for the output (%u floats)", out_count);
+  check_mx(MXPredGetOutput(pred, 0, output, out_count), "reading the output");
+
+  if (classes > 0) print_top(output, batch, classes, top);
+  if (fflush(stdout) != 0) die("cannot write to stdout: %s", strerror(errno));
+
+  if (output_path != NULL) {
+    FILE *f = fopen(output_path, "wb");
+    size_t written;
+    if (f == NULL) die("cannot write output file %s: %s", output_path, strerror(errno));
+    to_from_little_endian(output, out_count);
+    written = fwrite(output, sizeof(float), out_count, f);
+    if (written != out_count || fclose(f) != 0)
+      die("cannot write output file %s: %s", output_path, strerror(errno));
+  }
+
+  MXPredFree(pred);
+  free(output);
+  free(input);
+  free(params);
+  free(symbol_json);
+  return 0;
+}

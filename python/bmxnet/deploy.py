@@ -1,0 +1,119 @@
+"""Run models through the C predict API example (examples/deploy/predict.c, `bmx_predict`).
+
+Used by the demo and the tests to check that a model gives the same outputs from C as from
+Python. Nothing here imports mxnet; the executable links libmxnet.so itself.
+"""
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+import numpy as np
+
+from ._lib import library_path
+
+__all__ = ["predict_exe", "run_c_predict", "c_predict", "CPrediction"]
+
+_EXE_NAME = "bmx_predict"
+_REPO_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                           os.pardir, os.pardir))
+_TOP_RE = re.compile(r"^sample (\d+): top-\d+ classes(.*)$")
+_CLASS_RE = re.compile(r"(\d+)\(([^)]*)\)")
+
+
+def predict_exe() -> str:
+    """Path of the `bmx_predict` executable.
+
+    $BMX_PREDICT_EXE if set, else ``build/cmake/bmx_predict`` of the source checkout this
+    package lives in (or, for an installed package, of the current directory).
+    """
+    env = os.environ.get("BMX_PREDICT_EXE")
+    if env:
+        if not (os.path.isfile(env) and os.access(env, os.X_OK)):
+            raise FileNotFoundError(f"BMX_PREDICT_EXE={env} is not an executable file; "
+                                    "run `make build` or unset BMX_PREDICT_EXE")
+        return os.path.abspath(env)
+    candidates = [os.path.join(_REPO_ROOT, "build", "cmake", _EXE_NAME),
+                  os.path.abspath(os.path.join("build", "cmake", _EXE_NAME))]
+    for path in candidates:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    raise FileNotFoundError(
+        f"{_EXE_NAME} not found (looked in: {', '.join(dict.fromkeys(candidates))}); "
+        "run `make build` to build it, or set BMX_PREDICT_EXE")
+
+
+def _model_files(prefix_or_symbol: str, params: Optional[str]) -> Tuple[str, str]:
+    path = os.fspath(prefix_or_symbol)
+    if path.endswith(".json"):
+        symbol = path
+        prefix = re.sub(r"-symbol\.json$", "", path)
+    else:
+        symbol, prefix = f"{path}-symbol.json", path
+    if params is None:
+        params = f"{prefix}-0000.params"
+    return symbol, os.fspath(params)
+
+
+@dataclass
+class CPrediction:
+    """What one run of `bmx_predict` produced."""
+    outputs: np.ndarray                     # the model's first output, float32
+    top: List[List[Tuple[int, float]]]      # per sample: [(class, score), ...] best first
+    stdout: str
+    stderr: str
+
+
+def c_predict(prefix_or_symbol, params=None, batch=None, top: int = 3, lib: Optional[str] = None,
+              exe: Optional[str] = None, env: Optional[dict] = None,
+              timeout: float = 600) -> CPrediction:
+    """Runs `batch` through the model with `bmx_predict`; see :func:`run_c_predict`.
+
+    Also returns the printed top-`top` classes and the program's stdout/stderr. `lib`
+    defaults to :func:`bmxnet.library_path`; `env` replaces the environment of the run.
+    """
+    if batch is None:
+        raise ValueError("c_predict: batch is required")
+    symbol, params = _model_files(prefix_or_symbol, params)
+    batch = np.ascontiguousarray(batch, dtype="<f4")
+    if batch.ndim == 0 or batch.size == 0:
+        raise ValueError(f"c_predict: batch must have a batch dimension and data, "
+                         f"got shape {batch.shape}")
+    exe = exe or predict_exe()
+    lib = lib or library_path()
+    with tempfile.TemporaryDirectory(prefix="bmx_predict_") as tmp:
+        in_path, out_path = os.path.join(tmp, "input.bin"), os.path.join(tmp, "output.bin")
+        batch.tofile(in_path)
+        cmd = [exe, "--lib", lib, "--symbol", symbol, "--params", params, "--input", in_path,
+               "--shape", ",".join(str(d) for d in batch.shape), "--output", out_path,
+               "--top", str(top)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{os.path.basename(exe)} failed (exit {proc.returncode}): "
+                               f"{proc.stderr.strip() or '(no message)'}")
+        values = np.fromfile(out_path, dtype="<f4")
+    shape, tops = None, []
+    for line in proc.stdout.splitlines():
+        if line.startswith("output shape:"):
+            shape = tuple(int(d) for d in line.split(":", 1)[1].split(","))
+        elif _TOP_RE.match(line):
+            tops.append([(int(c), float(s)) for c, s in _CLASS_RE.findall(line)])
+    if shape is None or int(np.prod(shape)) != values.size:
+        raise RuntimeError(f"{os.path.basename(exe)}: unexpected output (shape line {shape}, "
+                           f"{values.size} values): {proc.stdout.strip()!r}")
+    return CPrediction(values.reshape(shape), tops, proc.stdout, proc.stderr)
+
+
+def run_c_predict(prefix_or_symbol, params=None, batch: np.ndarray = None, top: int = 3,
+                  **kwargs) -> np.ndarray:
+    """The model's output for `batch`, computed from C through MXNet's C predict API.
+
+    `prefix_or_symbol` is a model prefix (``<prefix>-symbol.json``) or a symbol file;
+    `params` the ``.params`` file (default ``<prefix>-0000.params``). `batch` is any array of
+    the model's input shape, batch first; it is passed as float32. Loads our op library with
+    ``--lib bmxnet.library_path()``. Raises RuntimeError with the program's message if it
+    fails, FileNotFoundError if it is not built.
+    """
+    return c_predict(prefix_or_symbol, params, batch, top=top, **kwargs).outputs
