@@ -1,12 +1,78 @@
-"""Quantized Gluon layers: the float Gluon layers plus binarization of inputs and weights.
+"""Quantized Gluon layers: the float Gluon layers plus quantization of inputs and weights.
 
-Each layer binarizes its input and its weights with a quantizer (sign with a
-straight-through gradient by default) and otherwise behaves like its Gluon parent.
-The exported graph is what model-converter recognises (DESIGN.md section 3):
-``sign(x) -> [Pad(pad_value)] -> Convolution(weight=sign(w))``.
+``QActivation``, ``QConv1D``, ``QConv2D`` and ``QDense`` subclass Gluon's ``HybridBlock`` /
+``Conv1D`` / ``Conv2D`` / ``Dense`` and add only quantization; everything else (``groups``,
+``dilation``, ``use_bias``, initializers, ``flatten``, prefixes, ...) behaves as in Gluon.
+
+Options (all layers):
+
+- ``bits`` (weights) and ``bits_a`` (activations, i.e. the layer's input), 1..32, default 1;
+  BMXNet v1's ``weight_bit`` / ``act_bit`` are accepted as aliases. 1 uses the named quantizer,
+  2..31 DoReFa k-bit quantization simulated in float (as in BMXNet; model-converter leaves
+  such layers float and says so), 32 no quantization.
+- ``activation`` / ``weight_quantization``: quantizer names (see ``bmxnet.quantizers``) or
+  callables ``q(F, x, **options)``; default ``"det_sign"``.
+- ``clip_threshold``: gradient cancelling of the sign quantizers (default 1.0; 0 disables).
+- ``scaling``: ``None`` or ``"xnor"`` (XNOR-Net, Rastegari et al. 2016: the output of output
+  channel o is multiplied by ``mean(|W[o]|)``, the mean magnitude of its latent weights, with the
+  gradient stopped through the mean as larq's ``MagnitudeAwareSign``).
+- ``pad_value`` (convolutions): the value of the padded border after binarization: -1 (default,
+  as BMXNet v2) or +1 cost nothing at inference; 0 is plain zero padding, corrected exactly at
+  inference. It applies when the input is binarized (``bits_a == 1``); otherwise the
+  convolution zero-pads as in Gluon.
+- ``weight_bases`` / ``act_bases`` (QConv1D/QConv2D): ABC-Net (Lin et al. 2017, "Towards
+  Accurate Binary Convolutional Network"): the weights are approximated by M binary bases
+  ``B_m = sign(W - mean(W) + u_m std(W))``, ``u_m = -1 + 2 m / (M - 1)`` (``u = 0`` when M = 1),
+  the input by N binary bases ``A_n = sign(x + v_n)`` with learned shifts ``v_n``, and the layer
+  computes ``sum_{m,n} alpha_m beta_n conv(A_n, B_m)`` with learned ``alpha`` and ``beta``.
+
+Exported graphs (what model-converter matches; DESIGN.md section 3). ``sign`` is
+``bmx_det_sign`` or ``bmx_approx_sign`` (the sign quantizers all end with one of them);
+``[...]`` is present only when the option is on. For QConv2D with 1-bit weights and
+activations::
+
+    d = sign(x)                                   # the data input, any float subgraph before
+    d = Pad(d, mode="constant", constant_value=pad_value,
+            pad_width=(0,0,0,0,ph,ph,pw,pw))      # only if pad_value is +-1 and pad != 0;
+                                                  # then Convolution has pad=(0,0)
+    y = Convolution(d, sign(w) [, b])             # w, b: variables (parameters)
+
+``scaling="xnor"`` (Convolution then has ``no_bias=True``; the bias is added after scaling)::
+
+    s = Reshape(BlockGrad(mean(abs(w), axis=(1, 2, 3))), shape=(1, -1, 1, 1))
+    y = broadcast_mul(Convolution(d, sign(w), no_bias=True), s)
+    [y = broadcast_add(y, Reshape(b, shape=(1, -1, 1, 1)))]
+
+i.e. ``y[:, o] = mean(|w[o]|) * conv(d, sign(w))[:, o] (+ b[o])``: fold ``s`` into the binary
+op's per-channel ``scale`` (and a following BatchNorm on top of it). QDense is the same with
+``FullyConnected`` (``no_bias=True``), ``mean(abs(w), axis=1)`` and ``shape=(1, -1)`` in both
+Reshapes. QConv1D has ``axis=(1, 2)`` and ``shape=(1, -1, 1)``.
+
+ABC-Net (``weight_bases=M``, ``act_bases=N``; parameters ``<prefix>weight``,
+``<prefix>weight_coef`` (M,), ``<prefix>act_coef`` (N,), ``<prefix>act_shift`` (N,))::
+
+    mu  = mean(w)                                          # all axes -> shape (1,)
+    sd  = sqrt(mean(square(broadcast_sub(w, mu))))         # population std, shape (1,)
+    c_m = BlockGrad(elemwise_sub(_mul_scalar(sd, scalar=u_m), mu))        for m = 0..M-1
+    B_m = sign(broadcast_add(w, c_m))          # = sign(w + u_m * sd - mu), in float32
+    A_n = sign(broadcast_add(x, slice_axis(act_shift, axis=0, begin=n, end=n+1)))
+          [-> Pad(pad_value) as above]                                    for n = 0..N-1
+    k_mn = broadcast_mul(slice_axis(weight_coef, axis=0, begin=m, end=m+1),
+                         slice_axis(act_coef, axis=0, begin=n, end=n+1))  # shape (1,)
+    y_mn = broadcast_mul(Convolution(A_n, B_m, no_bias=True), k_mn)
+    y    = add_n(y_00, y_01, ..., y_(M-1)(N-1))    # loop order: m outer, n inner;
+                                                   # just y_00 when M = N = 1
+    [y = broadcast_add(y, Reshape(b, shape=(1, -1, 1, 1)))]
+
+Each ``Convolution(A_n, B_m)`` becomes one ``bmx_binary_conv2d`` whose packed weight is
+``sign(w + c_m)`` with ``c_m = u_m * std(w) - mean(w)`` computed from the weight parameter in
+float32 (``u_m`` is the ``_mul_scalar`` node's ``scalar``); the rest (shifts, coefficients,
+add_n) stays float.
 """
 import itertools
 
+import numpy as np
+from mxnet import init as _init
 from mxnet import symbol
 from mxnet.gluon import HybridBlock
 from mxnet.gluon import nn as gnn
@@ -14,7 +80,7 @@ from mxnet.gluon.block import _flatten
 
 from . import quantizers
 
-__all__ = ["QActivation", "QConv2D", "QDense"]
+__all__ = ["QActivation", "QConv1D", "QConv2D", "QDense", "resolve_deferred_shapes"]
 
 _trace_counter = itertools.count()
 
@@ -85,70 +151,270 @@ def _infer_shape(self, *args):
 HybridBlock.infer_shape = _infer_shape
 
 
+# ------------------------------------------------------------------------------------------
+# Options shared by the layers
+# ------------------------------------------------------------------------------------------
+
+def _width(layer, what, values):
+    """The one bit width given under several names (bits / weight_bit, ...), default 1."""
+    given = {k: v for k, v in values.items() if v is not None}
+    widths = set(given.values())
+    if len(widths) > 1:
+        raise ValueError(f"{layer}: {' and '.join(f'{k}={v}' for k, v in given.items())} "
+                         f"disagree; give the {what} width once")
+    width = widths.pop() if widths else 1
+    if not isinstance(width, (int, np.integer)) or not 1 <= width <= 32:
+        raise ValueError(f"{layer}: {'/'.join(given)} must be an integer in 1..32, "
+                         f"got {width!r}")
+    return int(width)
+
+
+def _bind(layer, quantizer, bits, mode, clip_threshold):
+    """quantizer(F, x) for `bits`: the named one at 1 bit (or when it is not a sign
+    quantizer), DoReFa at 2..31 bits, identity at 32."""
+    try:
+        q = quantizers.get(quantizer)
+    except ValueError as e:
+        raise ValueError(f"{layer}: {e}") from None
+    if bits == 32:
+        q = quantizers.identity
+    elif bits > 1 and getattr(q, "one_bit", False):
+        q = quantizers.dorefa
+
+    def quantize(F, x):
+        return q(F, x, clip_threshold=clip_threshold, bits=bits, mode=mode)
+    quantize.one_bit = bool(getattr(q, "one_bit", False))
+    quantize.__name__ = getattr(q, "__name__", "quantizer")
+    return quantize
+
+
+def _check_pad_value(layer, pad_value):
+    if pad_value not in (-1, 0, 1):
+        raise ValueError(f"{layer}: pad_value must be -1, 0 or 1, got {pad_value!r}")
+
+
+def _check_scaling(layer, scaling):
+    if scaling not in (None, "xnor"):
+        raise ValueError(f"{layer}: scaling must be None or 'xnor', got {scaling!r}")
+
+
 class QActivation(HybridBlock):
-    """Binarizes activations: sign(x) with a straight-through gradient."""
+    """Quantizes activations: sign(x) with a straight-through gradient by default.
 
-    def __init__(self, activation="det_sign", clip_threshold=1.0, **kwargs):
-        super().__init__(**kwargs)
-        self._quantize = quantizers.get(activation)
-        self._clip_threshold = clip_threshold
-
-    def hybrid_forward(self, F, x):
-        return self._quantize(F, x, clip_threshold=self._clip_threshold)
-
-
-class QConv2D(_DeferredInputShape, gnn.Conv2D):
-    """Binary 2-D convolution: sign(input) * sign(weight), as Gluon's Conv2D otherwise.
-
-    pad_value: value of the padded border after binarization. -1 (default, as BMXNet v2)
-    or +1 are free at inference; 0 is plain zero padding, corrected exactly at inference.
+    bits (alias bits_a, act_bit): 1 uses `activation`, 2..31 DoReFa, 32 passes x through.
     """
 
-    def __init__(self, channels, kernel_size, strides=(1, 1), padding=(0, 0), dilation=(1, 1),
-                 groups=1, pad_value=-1, activation="det_sign", weight_quantization="det_sign",
-                 clip_threshold=1.0, **kwargs):
-        if pad_value not in (-1, 0, 1):
-            raise ValueError(f"QConv2D: pad_value must be -1, 0 or 1, got {pad_value!r}")
-        if kwargs.get("layout", "NCHW") != "NCHW":
-            raise ValueError("QConv2D: only layout='NCHW' is supported")
-        super().__init__(channels, kernel_size, strides=strides, padding=padding,
-                         dilation=dilation, groups=groups, **kwargs)
-        self._pad_value = pad_value
-        self._quantize_input = quantizers.get(activation)
-        self._quantize_weight = quantizers.get(weight_quantization)
+    def __init__(self, activation="det_sign", clip_threshold=1.0, bits=None, bits_a=None,
+                 act_bit=None, **kwargs):
+        super().__init__(**kwargs)
+        self._bits = _width("QActivation", "activation",
+                            {"bits": bits, "bits_a": bits_a, "act_bit": act_bit})
         self._clip_threshold = clip_threshold
+        self._quantize = _bind("QActivation", activation, self._bits, "activations",
+                               clip_threshold)
+
+    def hybrid_forward(self, F, x):
+        return self._quantize(F, x)
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}({self._quantize.__name__}, bits={self._bits})"
+
+
+class _QuantizedWeights(_DeferredInputShape):
+    """Options common to QConv1D, QConv2D and QDense."""
+
+    def _init_quantization(self, bits, bits_a, weight_bit, act_bit, activation,
+                           weight_quantization, clip_threshold, scaling):
+        name = self.__class__.__name__
+        self._bits = _width(name, "weight", {"bits": bits, "weight_bit": weight_bit})
+        self._bits_a = _width(name, "activation", {"bits_a": bits_a, "act_bit": act_bit})
+        _check_scaling(name, scaling)
+        self._scaling = scaling
+        self._clip_threshold = clip_threshold
+        self._quantize_input = _bind(name, activation, self._bits_a, "activations",
+                                     clip_threshold)
+        self._quantize_weight = _bind(name, weight_quantization, self._bits, "weights",
+                                      clip_threshold)
+        # Pad values apply to binarized (+-1) inputs only.
+        self._binary_input = self._bits_a == 1 and self._quantize_input.one_bit
+
+    def _scale(self, F, out, weight, bias, out_ndim):
+        """out * mean|W| per output channel (XNOR-Net), then the bias."""
+        shape = (1, -1) + (1,) * (out_ndim - 2)
+        if self._scaling == "xnor":
+            axes = tuple(range(1, out_ndim))  # all but the output channel
+            s = F.reshape(F.BlockGrad(F.mean(F.abs(weight), axis=axes)), shape=shape)
+            out = F.broadcast_mul(out, s)
+        if bias is not None:
+            out = F.broadcast_add(out, F.reshape(bias, shape=shape))
+        return out
+
+    def _quant_repr(self):
+        s = f", bits={self._bits}, bits_a={self._bits_a}"
+        if self._scaling:
+            s += f", scaling={self._scaling!r}"
+        return s
+
+
+class _QConv(_QuantizedWeights):
+    """Quantized convolution (shared by QConv1D and QConv2D)."""
+
+    def _init_qconv(self, pad_value, weight_bases, act_bases, **options):
+        name = self.__class__.__name__
+        _check_pad_value(name, pad_value)
+        if self._kwargs.get("layout") not in ("NCW", "NCHW"):
+            raise ValueError(f"{name}: only layout='NC{'HW' if self._ndim == 2 else 'W'}' "
+                             f"is supported")
+        self._init_quantization(**options)
+        self._pad_value = pad_value
+        for key, value in (("weight_bases", weight_bases), ("act_bases", act_bases)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name}: {key} must be a positive integer, got {value!r}")
+        self._weight_bases, self._act_bases = int(weight_bases), int(act_bases)
+        self._abc = self._weight_bases > 1 or self._act_bases > 1
+        if self._abc:
+            if self._bits != 1 or self._bits_a != 1 or not self._quantize_weight.one_bit \
+                    or not self._quantize_input.one_bit:
+                raise ValueError(f"{name}: weight_bases/act_bases (ABC-Net) need 1-bit sign "
+                                 f"quantizers for weights and activations (bits=1, bits_a=1)")
+            if self._scaling:
+                raise ValueError(f"{name}: scaling and weight_bases/act_bases (ABC-Net) "
+                                 f"exclude each other (ABC-Net learns its own scales)")
+            M, N = self._weight_bases, self._act_bases
+            shifts = np.array([(2 * n - (N - 1)) / N for n in range(N)], dtype=np.float32)
+            with self.name_scope():
+                self.weight_coef = self.params.get(
+                    "weight_coef", shape=(M,), init=_init.Constant(1.0 / M))
+                self.act_coef = self.params.get(
+                    "act_coef", shape=(N,), init=_init.Constant(1.0 / N))
+                self.act_shift = self.params.get(
+                    "act_shift", shape=(N,), init=_init.Constant(shifts))
+            # Base m of the weights: sign(W - mean(W) + u_m std(W)).
+            self._u = [0.0] if M == 1 else [-1.0 + 2.0 * m / (M - 1) for m in range(M)]
 
     def _set_input_shape(self, shape):
         groups = self._kwargs["num_group"]
         self.weight.shape = (self._channels, shape[1] // groups) + tuple(self._kwargs["kernel"])
 
-    def hybrid_forward(self, F, x, weight, bias=None):
+    def _pad(self, F, x, kwargs):
+        """Pads binarized x with pad_value (instead of Convolution's zeros) when it applies."""
+        pad = tuple(kwargs["pad"])
+        if not (self._binary_input and self._pad_value != 0 and any(pad)):
+            return x
+        kwargs["pad"] = (0,) * len(pad)
+        if len(pad) == 2:
+            return F.pad(x, mode="constant", constant_value=self._pad_value,
+                         pad_width=(0, 0, 0, 0, pad[0], pad[0], pad[1], pad[1]))
+        # 1-D: Pad works on 4-D tensors only.
+        x = F.pad(F.expand_dims(x, axis=2), mode="constant", constant_value=self._pad_value,
+                  pad_width=(0, 0, 0, 0, 0, 0, pad[0], pad[0]))
+        return F.reshape(x, shape=(0, 0, -1))
+
+    def hybrid_forward(self, F, x, weight, bias=None, weight_coef=None, act_coef=None,
+                       act_shift=None):
         self._record_input(F, x)
         kwargs = dict(self._kwargs)
-        x = self._quantize_input(F, x, clip_threshold=self._clip_threshold)
-        pad = tuple(kwargs["pad"])
-        if self._pad_value != 0 and any(pad):
-            # Pad after sign with an explicit value, so the border is ±1, not 0.
-            x = F.pad(x, mode="constant", constant_value=self._pad_value,
-                      pad_width=(0, 0, 0, 0, pad[0], pad[0], pad[1], pad[1]))
-            kwargs["pad"] = (0, 0)
-        w = self._quantize_weight(F, weight, clip_threshold=self._clip_threshold)
-        if bias is None:
-            out = F.Convolution(x, w, name="fwd", **kwargs)
+        out_ndim = 2 + len(kwargs["kernel"])
+        if self._abc:
+            out = self._abc_forward(F, x, weight, weight_coef, act_coef, act_shift, kwargs)
+            out = self._scale(F, out, weight, bias, out_ndim)
         else:
-            out = F.Convolution(x, w, bias, name="fwd", **kwargs)
+            x = self._pad(F, self._quantize_input(F, x), kwargs)
+            w = self._quantize_weight(F, weight)
+            if self._scaling:
+                kwargs["no_bias"] = True
+                out = self._scale(F, F.Convolution(x, w, name="fwd", **kwargs), weight, bias,
+                                  out_ndim)
+            elif bias is None:
+                out = F.Convolution(x, w, name="fwd", **kwargs)
+            else:
+                out = F.Convolution(x, w, bias, name="fwd", **kwargs)
         return self.act(out) if self.act is not None else out
 
+    def _abc_forward(self, F, x, weight, weight_coef, act_coef, act_shift, kwargs):
+        kwargs["no_bias"] = True
+        mu = F.mean(weight)
+        sd = F.sqrt(F.mean(F.square(F.broadcast_sub(weight, mu))))
+        bases = [self._quantize_weight(F, F.broadcast_add(weight, F.BlockGrad(sd * u - mu)))
+                 for u in self._u]
+        conv_kwargs = None
+        inputs = []
+        for n in range(self._act_bases):
+            shift = F.slice_axis(act_shift, axis=0, begin=n, end=n + 1)
+            conv_kwargs = dict(kwargs)
+            inputs.append(self._pad(F, self._quantize_input(F, F.broadcast_add(x, shift)),
+                                    conv_kwargs))
+        outs = []
+        for m, base in enumerate(bases):
+            alpha = F.slice_axis(weight_coef, axis=0, begin=m, end=m + 1)
+            for n, a in enumerate(inputs):
+                beta = F.slice_axis(act_coef, axis=0, begin=n, end=n + 1)
+                outs.append(F.broadcast_mul(F.Convolution(a, base, **conv_kwargs),
+                                            F.broadcast_mul(alpha, beta)))
+        return outs[0] if len(outs) == 1 else F.add_n(*outs)
 
-class QDense(_DeferredInputShape, gnn.Dense):
-    """Binary fully-connected layer: sign(input) . sign(weight), as Gluon's Dense otherwise."""
+    def __repr__(self):
+        s = super().__repr__()
+        extra = self._quant_repr()
+        if self._binary_input and any(self._kwargs["pad"]):
+            extra += f", pad_value={self._pad_value}"
+        if self._abc:
+            extra += f", weight_bases={self._weight_bases}, act_bases={self._act_bases}"
+        return s[:-1] + extra + ")" if s.endswith(")") else s
+
+
+class QConv2D(_QConv, gnn.Conv2D):
+    """Quantized 2-D convolution: quantize(input) * quantize(weight), as Gluon's Conv2D
+    otherwise (binary by default: sign of both). See the module docstring for the options."""
+
+    _ndim = 2
+
+    def __init__(self, channels, kernel_size, strides=(1, 1), padding=(0, 0), dilation=(1, 1),
+                 groups=1, pad_value=-1, activation="det_sign", weight_quantization="det_sign",
+                 clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bases=1,
+                 act_bases=1, weight_bit=None, act_bit=None, **kwargs):
+        layout = kwargs.get("layout", "NCHW")
+        if layout != "NCHW":
+            raise ValueError("QConv2D: only layout='NCHW' is supported")
+        super().__init__(channels, kernel_size, strides=strides, padding=padding,
+                         dilation=dilation, groups=groups, **kwargs)
+        self._init_qconv(pad_value, weight_bases, act_bases, bits=bits, bits_a=bits_a,
+                         weight_bit=weight_bit, act_bit=act_bit, activation=activation,
+                         weight_quantization=weight_quantization,
+                         clip_threshold=clip_threshold, scaling=scaling)
+
+
+class QConv1D(_QConv, gnn.Conv1D):
+    """Quantized 1-D convolution (layout NCW), as Gluon's Conv1D otherwise.
+    See the module docstring for the options."""
+
+    _ndim = 1
+
+    def __init__(self, channels, kernel_size, strides=1, padding=0, dilation=1, groups=1,
+                 pad_value=-1, activation="det_sign", weight_quantization="det_sign",
+                 clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bases=1,
+                 act_bases=1, weight_bit=None, act_bit=None, **kwargs):
+        layout = kwargs.get("layout", "NCW")
+        if layout != "NCW":
+            raise ValueError("QConv1D: only layout='NCW' is supported")
+        super().__init__(channels, kernel_size, strides=strides, padding=padding,
+                         dilation=dilation, groups=groups, **kwargs)
+        self._init_qconv(pad_value, weight_bases, act_bases, bits=bits, bits_a=bits_a,
+                         weight_bit=weight_bit, act_bit=act_bit, activation=activation,
+                         weight_quantization=weight_quantization,
+                         clip_threshold=clip_threshold, scaling=scaling)
+
+
+class QDense(_QuantizedWeights, gnn.Dense):
+    """Quantized fully-connected layer: quantize(input) . quantize(weight), as Gluon's Dense
+    otherwise (binary by default). See the module docstring for the options."""
 
     def __init__(self, units, activation="det_sign", weight_quantization="det_sign",
-                 clip_threshold=1.0, **kwargs):
+                 clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bit=None,
+                 act_bit=None, **kwargs):
         super().__init__(units, **kwargs)
-        self._quantize_input = quantizers.get(activation)
-        self._quantize_weight = quantizers.get(weight_quantization)
-        self._clip_threshold = clip_threshold
+        self._init_quantization(bits, bits_a, weight_bit, act_bit, activation,
+                                weight_quantization, clip_threshold, scaling)
 
     def _set_input_shape(self, shape):
         in_units = 1
@@ -158,8 +424,17 @@ class QDense(_DeferredInputShape, gnn.Dense):
 
     def hybrid_forward(self, F, x, weight, bias=None):
         self._record_input(F, x)
-        x = self._quantize_input(F, x, clip_threshold=self._clip_threshold)
-        w = self._quantize_weight(F, weight, clip_threshold=self._clip_threshold)
-        out = F.FullyConnected(x, w, bias, no_bias=bias is None, num_hidden=self._units,
-                               flatten=self._flatten, name="fwd")
+        x = self._quantize_input(F, x)
+        w = self._quantize_weight(F, weight)
+        if self._scaling:
+            out = F.FullyConnected(x, w, no_bias=True, num_hidden=self._units,
+                                   flatten=self._flatten, name="fwd")
+            out = self._scale(F, out, weight, bias, 2)
+        else:
+            out = F.FullyConnected(x, w, bias, no_bias=bias is None, num_hidden=self._units,
+                                   flatten=self._flatten, name="fwd")
         return self.act(out) if self.act is not None else out
+
+    def __repr__(self):
+        s = super().__repr__()
+        return s[:-1] + self._quant_repr() + ")" if s.endswith(")") else s
