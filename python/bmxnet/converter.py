@@ -1,17 +1,32 @@
 """Convert an exported bmxnet training graph into a deployable binary model.
 
 Input: ``PREFIX-symbol.json`` + ``PREFIX-NNNN.params`` written by ``HybridBlock.export``.
-Each binary layer of the training graph (DESIGN.md section 3)::
+Each binary layer of the training graph (DESIGN.md section 3; bmxnet.nn documents the
+exported patterns)::
 
     x -> sign -> [Pad(+-1)] -> Convolution(weight=sign(w), [bias])     (QConv2D)
     x -> sign -> FullyConnected(weight=sign(w), [bias])                 (QDense)
+    x -> sign -> [expand_dims -> Pad(+-1) -> Reshape] -> Convolution    (QConv1D, layout NCW)
 
 is found by its ops (``bmx_det_sign`` / ``bmx_approx_sign`` on the data and the weight input),
 not by names, and replaced by ONE ``bmx_binary_conv2d`` / ``bmx_binary_dense`` node whose weight
 is packed into int32 words (bit 1 = -1, channel c = bit c % 32 of word c / 32, conv OHWI).
-A ``BatchNorm`` that is the only consumer of a binary layer is folded into per-channel
-``scale``/``bias``. Everything else (float and k-bit layers, activations, pooling, ...) is
-left as it is, and every Convolution/FullyConnected that stays float is reported with why.
+1-D convolutions run as (1, k) 2-D ones between ``expand_dims(axis=2)`` and
+``Reshape(shape=(0, 0, -1))``.
+
+- A weight computed from parameters, ``sign(f(w, ...))`` (ABC-Net's bases
+  ``sign(w - mean(w) + u_m std(w))``), is evaluated in numpy exactly as MXNet's float32 CPU
+  ops compute it (see "Constant folding"), so its packed bits are MXNet's; each
+  ``Convolution(A_n, B_m)`` becomes one binary op and the float combination of ABC-Net
+  (shifts, coefficients, add_n) stays as it is.
+- XNOR-Net scaling, ``broadcast_mul(layer, Reshape(BlockGrad(mean(abs(w), axis=all but 0))))``
+  of the layer's own weight ``w`` (and the ``broadcast_add(., Reshape(b))`` after it), is
+  folded into the binary op's per-channel ``scale`` (and ``bias``).
+- A ``BatchNorm`` that is the only consumer of a binary layer (after its scaling) is folded
+  into ``scale``/``bias`` too.
+
+Everything else (float and k-bit layers, activations, pooling, ...) is left as it is, and every
+Convolution/FullyConnected that stays float is reported with why.
 
 Pure Python + numpy + json: this module never imports mxnet or the op library.
 """
@@ -24,6 +39,7 @@ import os
 import re
 import sys
 import tempfile
+import array as _array
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -537,6 +553,383 @@ def _check_params(graph: _Graph, params: _Params, sym_path: str):
 
 
 # --------------------------------------------------------------------------------------------
+# Constant folding: subgraphs of parameters, evaluated as MXNet 1.9.1 evaluates them on CPU
+# --------------------------------------------------------------------------------------------
+#
+# A binarized weight may be computed from parameters instead of being one (ABC-Net's bases
+# sign(w - mean(w) + u * std(w))), and a layer output may be scaled by such an expression
+# (XNOR-Net's mean(|w|)). The converter evaluates these in numpy, in float32, in the order
+# MXNet's CPU kernels use, so that sign() of the result has exactly the bits MXNet's forward
+# pass binarizes (sign(0) = +1 makes ties matter): elementwise ops are single IEEE float32
+# operations with scalars cast to float32 first; sum/mean reduce each output sequentially in
+# the input's row-major order with mshadow's Kahan summation (mean then divides by the count
+# in float32). Ops outside this list are refused with the reason (add_n too: MXNet does not add
+# its inputs in one fixed order). This is MXNet's default; a model trained with
+# MXNET_SAFE_ACCUMULATION=1 sums in float64, which can move a weight that sits within an ulp
+# of its base's threshold.
+
+_F32 = np.float32
+
+
+def _kahan_rows(x: np.ndarray) -> np.ndarray:
+    """(N, M) float32 -> (N,) float32: each row summed like mshadow's red::sum with residual."""
+    n, m = x.shape
+    if n >= 16:
+        s = np.zeros(n, _F32)
+        r = np.zeros(n, _F32)
+        zero = _F32(0)
+        with np.errstate(all="ignore"):
+            for k in range(m):
+                y = x[:, k] - r
+                t = s + y
+                r = np.where(np.isinf(t), zero, (t - s) - y)
+                s = t
+        return s
+    # Few rows: one scalar loop per row. Python floats rounded to float32 after every
+    # operation (through an array('f') cell) give IEEE float32 results: double has more than
+    # 2 * 24 + 2 bits, so rounding a double +/- of two floats to float is correctly rounded.
+    cell, inf = _array.array("f", [0.0]), float("inf")
+    out = np.zeros(n, _F32)
+    for i in range(n):
+        s = r = 0.0
+        for v in x[i].tolist():
+            cell[0] = v - r
+            y = cell[0]
+            cell[0] = s + y
+            t = cell[0]
+            if t == inf or t == -inf:  # mshadow: an overflowed sum drops its residual
+                r = 0.0
+            else:
+                cell[0] = t - s
+                cell[0] = cell[0] - y
+                r = cell[0]
+            s = t
+        out[i] = s
+    return out
+
+
+def _axes_attr(a: "_Attrs", ndim: int) -> Tuple[int, ...]:
+    """The reduced axes of a sum/mean/max/min node on an ndim-D input, ascending."""
+    text = a.str("axis", "None").strip()
+    if text in ("None", "", "()", "[]"):
+        axes = ()
+    else:
+        try:
+            axes = tuple(int(v) for v in text.strip("()[] ").split(",") if v.strip())
+        except ValueError:
+            raise a._fail("axis", text, "a tuple of integers") from None
+    if any(not -ndim <= v < ndim for v in axes):
+        raise _NotConvertible(f"{a.node.op} node {a.node.name} has axis={text} for a "
+                              f"{ndim}-D input")
+    axes = sorted({v % ndim for v in axes})
+    if a.bool("exclude", False):
+        return tuple(v for v in range(ndim) if v not in axes)
+    return tuple(axes) if axes else tuple(range(ndim))
+
+
+def _reduce(a: "_Attrs", x: np.ndarray, kind: str) -> np.ndarray:
+    axes = _axes_attr(a, x.ndim)
+    kept = [v for v in range(x.ndim) if v not in axes]
+    rows = int(np.prod([x.shape[v] for v in kept], dtype=np.int64))
+    count = int(np.prod([x.shape[v] for v in axes], dtype=np.int64))
+    flat = np.transpose(x, kept + list(axes)).reshape(rows, count)
+    if kind in ("max", "min"):
+        if count == 0:
+            raise _NotConvertible(f"{a.node.op} node {a.node.name} reduces an empty array")
+        out = flat.max(axis=1) if kind == "max" else flat.min(axis=1)
+    else:
+        out = _kahan_rows(np.ascontiguousarray(flat))
+        if kind == "mean":
+            with np.errstate(all="ignore"):
+                out = out / _F32(count)
+    if a.bool("keepdims", False):
+        shape = tuple(1 if v in axes else x.shape[v] for v in range(x.ndim))
+    else:
+        shape = tuple(x.shape[v] for v in kept) or (1,)
+    return out.reshape(shape)
+
+
+def _reshape(a: "_Attrs", x: np.ndarray) -> np.ndarray:
+    if a.bool("reverse", False):
+        raise _NotConvertible(f"Reshape node {a.node.name} has reverse=True")
+    text = a.str("shape", a.str("target_shape", "()"))
+    try:
+        spec = [int(v) for v in text.strip("()[] ").split(",") if v.strip()]
+    except ValueError:
+        raise a._fail("shape", text, "a tuple of integers") from None
+    out, infer = [], None
+    for i, s in enumerate(spec):
+        if s > 0:
+            out.append(s)
+        elif s == 0 and i < x.ndim:
+            out.append(x.shape[i])
+        elif s == -1 and infer is None:
+            infer = len(out)
+            out.append(1)
+        else:
+            raise _NotConvertible(f"Reshape node {a.node.name} has shape={text} (only "
+                                  "positive sizes, 0 and one -1 are folded)")
+    if infer is not None:
+        rest = int(np.prod(out, dtype=np.int64))
+        if rest == 0 or x.size % rest:
+            raise _NotConvertible(f"Reshape node {a.node.name}: shape={text} does not fit "
+                                  f"{_fmt_shape(x.shape)}")
+        out[infer] = x.size // rest
+    if int(np.prod(out, dtype=np.int64)) != x.size:
+        raise _NotConvertible(f"Reshape node {a.node.name}: shape={text} does not fit "
+                              f"{_fmt_shape(x.shape)}")
+    return x.reshape(out)
+
+
+def _slice_axis(a: "_Attrs", x: np.ndarray) -> np.ndarray:
+    axis = a.int("axis")
+    if not -x.ndim <= axis < x.ndim:
+        raise _NotConvertible(f"slice_axis node {a.node.name} has axis={axis}")
+    begin = a.int("begin", 0)
+    end_text = a.str("end", "None").strip()
+    end = None if end_text in ("None", "") else a.int("end")
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(begin, end)
+    out = x[tuple(index)]
+    if out.size == 0:
+        raise _NotConvertible(f"slice_axis node {a.node.name} selects nothing")
+    return out
+
+
+def _scalar(a: "_Attrs") -> np.float32:
+    return _F32(a.float("scalar", 0.0))  # MXNet casts the scalar to the data type first
+
+
+def _elementwise(fn):
+    """Binary op on equal shapes (elemwise_*)."""
+    def run(a, args):
+        x, y = args
+        if x.shape != y.shape:
+            raise _NotConvertible(f"{a.node.op} node {a.node.name} has inputs of shapes "
+                                  f"{_fmt_shape(x.shape)} and {_fmt_shape(y.shape)}")
+        return fn(x, y)
+    return run, 2
+
+
+def _broadcasting(fn):
+    def run(a, args):
+        x, y = args
+        try:
+            np.broadcast_shapes(x.shape, y.shape)
+        except ValueError:
+            raise _NotConvertible(f"{a.node.op} node {a.node.name} cannot broadcast "
+                                  f"{_fmt_shape(x.shape)} with {_fmt_shape(y.shape)}") from None
+        return fn(x, y)
+    return run, 2
+
+
+def _cast(a, args):
+    dtype = a.str("dtype", "float32")
+    if dtype != "float32":
+        raise _NotConvertible(f"Cast node {a.node.name} casts to {dtype}")
+    return args[0]
+
+
+def _transpose(a, args):
+    (x,) = args
+    text = a.str("axes", "()")
+    try:
+        axes = tuple(int(v) for v in text.strip("()[] ").split(",") if v.strip())
+    except ValueError:
+        raise a._fail("axes", text, "a tuple of integers") from None
+    if axes and sorted(v % x.ndim for v in axes) != list(range(x.ndim)):
+        raise _NotConvertible(f"transpose node {a.node.name} has axes={text}")
+    return np.transpose(x, axes or None)
+
+
+def _expand_dims(a, args):
+    (x,) = args
+    axis = a.int("axis")
+    if not -x.ndim - 1 <= axis <= x.ndim:
+        raise _NotConvertible(f"expand_dims node {a.node.name} has axis={axis}")
+    return np.expand_dims(x, axis)
+
+
+def _unary(fn):
+    return (lambda a, args: fn(args[0])), 1
+
+
+def _where(a, args):
+    cond, x, y = args
+    if not cond.shape == x.shape == y.shape:
+        raise _NotConvertible(f"where node {a.node.name} has inputs of different shapes")
+    return np.where(cond != 0, x, y)
+
+
+_ONE = _F32(1)
+_IDENTITY = _unary(lambda x: x)
+# op -> (function(attrs, input arrays) -> array, number of inputs or None for any)
+_FOLD_OPS = {
+    **{op: _IDENTITY for op in ("BlockGrad", "stop_gradient", "identity", "_copy")},
+    "abs": _unary(np.abs),
+    "negative": _unary(np.negative),
+    "square": _unary(lambda x: x * x),
+    "sqrt": _unary(np.sqrt),
+    "reciprocal": _unary(lambda x: _ONE / x),
+    "_plus_scalar": ((lambda a, args: args[0] + _scalar(a)), 1),
+    "_minus_scalar": ((lambda a, args: args[0] - _scalar(a)), 1),
+    "_rminus_scalar": ((lambda a, args: _scalar(a) - args[0]), 1),
+    "_mul_scalar": ((lambda a, args: args[0] * _scalar(a)), 1),
+    "_div_scalar": ((lambda a, args: args[0] / _scalar(a)), 1),
+    "_rdiv_scalar": ((lambda a, args: _scalar(a) / args[0]), 1),
+    "_maximum_scalar": ((lambda a, args: np.maximum(args[0], _scalar(a))), 1),
+    "_minimum_scalar": ((lambda a, args: np.minimum(args[0], _scalar(a))), 1),
+    **{op: _elementwise(np.add) for op in ("elemwise_add", "_plus", "_Plus", "_add")},
+    **{op: _elementwise(np.subtract) for op in ("elemwise_sub", "_minus", "_Minus", "_sub")},
+    **{op: _elementwise(np.multiply) for op in ("elemwise_mul", "_mul", "_Mul")},
+    **{op: _elementwise(np.divide) for op in ("elemwise_div", "_div", "_Div")},
+    **{op: _broadcasting(np.add) for op in ("broadcast_add", "broadcast_plus")},
+    **{op: _broadcasting(np.subtract) for op in ("broadcast_sub", "broadcast_minus")},
+    "broadcast_mul": _broadcasting(np.multiply),
+    "broadcast_div": _broadcasting(np.divide),
+    **{op: _broadcasting(np.maximum) for op in ("broadcast_maximum", "_maximum")},
+    **{op: _broadcasting(np.minimum) for op in ("broadcast_minimum", "_minimum")},
+    **{op: ((lambda a, args, k=k: _reduce(a, args[0], k)), 1)
+       for op, k in (("sum", "sum"), ("sum_axis", "sum"), ("mean", "mean"), ("max", "max"),
+                     ("max_axis", "max"), ("min", "min"), ("min_axis", "min"))},
+    **{op: ((lambda a, args: _reshape(a, args[0])), 1) for op in ("Reshape", "reshape")},
+    **{op: ((lambda a, args: args[0].reshape(args[0].shape[0], -1) if args[0].ndim else
+             args[0].reshape(1, 1)), 1) for op in ("Flatten", "flatten")},
+    "slice_axis": ((lambda a, args: _slice_axis(a, args[0])), 1),
+    "expand_dims": (_expand_dims, 1),
+    "transpose": (_transpose, 1),
+    **{op: (_cast, 1) for op in ("Cast", "cast")},
+    "where": (_where, 3),
+    **{op: ((lambda a, args, f=f: f(args[0], _scalar(a)).astype(_F32)), 1)
+       for op, f in (("_lesser_scalar", np.less), ("_lesser_equal_scalar", np.less_equal),
+                     ("_greater_scalar", np.greater),
+                     ("_greater_equal_scalar", np.greater_equal),
+                     ("_equal_scalar", np.equal), ("_not_equal_scalar", np.not_equal))},
+}
+# Ops that are not correctly rounded (MXNet's libm and numpy's differ in the last bit). They
+# are evaluated only where the value cancels, as in a quantizer's straight-through trick
+# (f - BlockGrad(f)) + BlockGrad(x), whose forward value is exactly x for any finite f.
+_APPROX_OPS = {
+    "sigmoid": _unary(lambda x: _ONE / (_ONE + np.exp(-x))),
+    "tanh": _unary(np.tanh),
+    "exp": _unary(np.exp),
+    "log": _unary(np.log),
+    "softsign": _unary(lambda x: x / (_ONE + np.abs(x))),
+}
+_SUBTRACT_OPS = frozenset(("elemwise_sub", "_minus", "_Minus", "_sub", "broadcast_sub",
+                           "broadcast_minus"))
+_GRADIENT_STOPS = frozenset(("BlockGrad", "stop_gradient"))
+_REDUCE_OPS = frozenset(("sum", "sum_axis", "mean", "max", "max_axis", "min", "min_axis"))
+_FOLD_MAX_DEPTH = 200
+
+
+class _Folder:
+    """Evaluates subgraphs of parameters and constants; caches every node it evaluates."""
+
+    def __init__(self, params: "_Params", path: str):
+        self.params, self.path = params, path
+        self.cache: Dict[Tuple[_Node, int], np.ndarray] = {}
+        self.approx_cache: Dict[Tuple[_Node, int], np.ndarray] = {}
+        sizes = [v.size for v in params.entries.values() if v is not None]
+        self.max_size = max([1 << 22] + [8 * s for s in sizes])
+
+    @staticmethod
+    def variables(node: _Node):
+        """(the variables `node` depends on in first-visit order, the set of ops on the way)."""
+        seen, out, ops, stack = set(), [], set(), [node]
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            if n.is_var:
+                out.append(n)
+            else:
+                ops.add(n.op)
+            stack += [src for src, _, _ in reversed(n.inputs)]
+        return out, ops
+
+    def _cancels(self, node: _Node, depth: int) -> Optional[np.ndarray]:
+        """zeros for f - BlockGrad(f) with a finite f (f evaluated approximately), else None."""
+        if node.op not in _SUBTRACT_OPS or len(node.inputs) != 2:
+            return None
+        first, second = node.inputs[0][:2], node.inputs[1]
+        while second[0].op in _GRADIENT_STOPS and len(second[0].inputs) == 1:
+            second = second[0].inputs[0]
+        if tuple(second[:2]) != tuple(first):
+            return None
+        value = self.eval(first, depth + 1, approx=True)
+        if not np.all(np.abs(value) < 1e30):
+            raise _NotConvertible(f"{node.op} node {node.name} subtracts a value that is not "
+                                  "finite")
+        return np.zeros_like(value)
+
+    def eval(self, entry, depth: int = 0, approx: bool = False) -> np.ndarray:
+        """The float32 value of a graph entry; with `approx`, ops that are not correctly
+        rounded are allowed too (only to check that a cancelling value is finite)."""
+        node, index = entry[0], entry[1]
+        key = (node, index)
+        if key in self.cache:
+            return self.cache[key]
+        if approx and key in self.approx_cache:
+            return self.approx_cache[key]
+        if depth > _FOLD_MAX_DEPTH:
+            raise _NotConvertible("its expression is too deep to evaluate")
+        if index != 0:
+            raise _NotConvertible(f"it uses output {index} of {node.op} node {node.name}")
+        exact = True  # whether `value` is what MXNet computes (else only approximately)
+        zeros = None if node.is_var else self._cancels(node, depth)
+        if node.is_var:
+            if node.name not in self.params or self.params.get(node.name) is None:
+                raise _NotConvertible(f"it depends on the input {node.name}, not only on "
+                                      "parameters")
+            value = self.params.get(node.name)
+            if value.dtype != np.float32:
+                raise _NotConvertible(f"its parameter {node.name} is {value.dtype}; only "
+                                      "float32 expressions are evaluated")
+        elif zeros is not None:
+            value = zeros
+        else:
+            rule = _FOLD_OPS.get(node.op) or (_APPROX_OPS.get(node.op) if approx else None)
+            if rule is None:
+                raise _NotConvertible(f"it is computed by {node.op} (node {node.name}), an op "
+                                      "the converter does not evaluate exactly")
+            fn, arity = rule
+            if (arity is not None and len(node.inputs) != arity) or not node.inputs:
+                raise _NotConvertible(f"{node.op} node {node.name} has {len(node.inputs)} "
+                                      "inputs")
+            args = [self.eval(e, depth + 1, approx) for e in node.inputs]
+            exact = node.op in _FOLD_OPS and all((src, idx) in self.cache
+                                                 for src, idx, _ in node.inputs)
+            if node.op.startswith("broadcast_") and len(args) == 2:
+                try:
+                    size = int(np.prod(np.broadcast_shapes(args[0].shape, args[1].shape),
+                                       dtype=np.int64))
+                except ValueError:
+                    size = 0
+                if size > self.max_size:
+                    raise _NotConvertible(f"{node.op} node {node.name} would make "
+                                          f"{size:,} values")
+            try:
+                with np.errstate(all="ignore"):
+                    value = fn(_Attrs(node, self.path), args)
+            except (_NotConvertible, ConversionError):
+                raise
+            except (ValueError, TypeError, IndexError, OverflowError, MemoryError) as e:
+                raise _NotConvertible(f"{node.op} node {node.name} cannot be evaluated "
+                                      f"({e})") from None
+            value = np.asarray(value)
+            if value.dtype != np.float32:
+                raise _NotConvertible(f"{node.op} node {node.name} does not give float32")
+            if value.size > self.max_size:
+                raise _NotConvertible(f"{node.op} node {node.name} makes {value.size:,} values")
+        value = np.array(value, dtype=np.float32)
+        value.flags.writeable = False
+        (self.cache if exact else self.approx_cache)[key] = value
+        return value
+
+
+# --------------------------------------------------------------------------------------------
 # Pattern matching
 # --------------------------------------------------------------------------------------------
 
@@ -557,54 +950,163 @@ def _mentions_kbit(node: _Node, depth: int = 6) -> bool:
     return False
 
 
+def _kbit_width(node: _Node, depth: int = 8) -> Optional[int]:
+    """The width k of a DoReFa-style quantizer above `node` (round(x * (2^k - 1))), if found."""
+    frontier = [node]
+    for _ in range(depth):
+        nxt = []
+        for n in frontier:
+            if n.op in _KBIT_OPS and n.inputs:
+                src = n.inputs[0][0]
+                if src.op == "_mul_scalar":
+                    try:
+                        levels = float(src.attrs.get("scalar", "nan")) + 1
+                    except ValueError:
+                        levels = float("nan")
+                    bits = round(np.log2(levels)) if np.isfinite(levels) and levels >= 4 else 0
+                    if bits and levels == 2.0 ** bits:
+                        return int(bits)
+            nxt += [src for src, _, _ in n.inputs]
+        frontier = nxt
+    return None
+
+
 @dataclass
 class _Match:
-    kind: str
+    kind: str                       # "conv" or "dense"
     node: _Node
     data_in: Tuple[_Node, int]      # the input of the data sign
-    weight_var: _Node
+    weight_key: object              # what its packed weight is cached by (variable or sign node)
+    weight: np.ndarray              # float weights to pack: (O, C/g, kh, kw) or (O, K)
+    weight_name: str                # preferred name of the packed variable
+    weight_var: Optional[_Node]     # the weight variable, when the sign reads one directly
     bias_var: Optional[_Node]
     attrs: Dict[str, str]           # attributes for the binary op
     out_channels: int
     pad_value: Optional[int]
+    conv1d: bool = False            # a 1-D convolution run as a (1, k) 2-D one
+    notes: List[str] = field(default_factory=list)
 
 
 def _float_reason(w_binary: bool, a_binary: bool, weight_src: _Node, data_src: _Node) -> str:
+    def width(node, what):
+        bits = _kbit_width(node)
+        return f"{bits}-bit {what}" if bits else f"k-bit {what}"
+
     if w_binary:
         if _mentions_kbit(data_src):
-            return "k-bit activations are simulated in float"
+            return (f"k-bit activations are simulated in float "
+                    f"({width(data_src, 'activations')}, 1-bit weights); left float")
         return "activations are not binarized (only the weights are)"
     if _mentions_kbit(weight_src):
-        return "k-bit weights are simulated in float"
+        detail = width(weight_src, "weights")
+        if _mentions_kbit(data_src):
+            detail += ", " + width(data_src, "activations")
+        elif a_binary:
+            detail += ", 1-bit activations"
+        return f"k-bit weights are simulated in float ({detail}); left float"
     if a_binary:
         return "weights are not binarized (only the activations are)"
     return "float layer (neither weights nor activations are binarized)"
 
 
-def _match_layer(node: _Node, params: _Params, path: str) -> _Match:
+def _int_tuple(a: _Attrs, key: str) -> Optional[Tuple[int, ...]]:
+    text = a.str(key, "")
+    try:
+        return tuple(int(v) for v in text.strip("()[] ").split(",") if v.strip())
+    except ValueError:
+        return None
+
+
+def _data_path(node: _Node, kind: str, conv1d: bool, path: str):
+    """(sign node or the data source, Pad node or None) of a layer's data input.
+
+    2-D: sign -> [Pad] -> Convolution. 1-D (nn.py pads 1-D through 4-D Pad):
+    sign -> [expand_dims(axis=2) -> Pad -> Reshape(shape=(0, 0, -1))] -> Convolution.
+    """
+    src = node.inputs[0][0]
+    if kind != "conv":
+        return src, None
+    if not conv1d:
+        if src.op == "Pad" and src.inputs:
+            return src.inputs[0][0], src
+        return src, None
+    if src.op in ("Reshape", "reshape") and src.inputs:
+        pad = src.inputs[0][0]
+        if (_int_tuple(_Attrs(src, path), "shape") == (0, 0, -1)
+                and not _Attrs(src, path).bool("reverse", False)
+                and pad.op == "Pad" and pad.inputs):
+            expand = pad.inputs[0][0]
+            if expand.op == "expand_dims" and expand.inputs and \
+                    _Attrs(expand, path).int("axis") in (2, -2):
+                return expand.inputs[0][0], pad
+    return src, None
+
+
+def _weight_source(node: _Node, weight_src: _Node, params: _Params, folder: "_Folder",
+                   bases: Dict[_Node, str]):
+    """(key, float weights, packed name, weight variable or None, notes) of a sign(w) input."""
+    if not weight_src.inputs:
+        raise _NotConvertible("its weight sign has no input")
+    src, index, _ = weight_src.inputs[0]
+    if src.is_var:
+        weight = params.get(src.name) if src.name in params else None
+        if weight is None:
+            raise _NotConvertible(f"its weight {src.name} is not in the params file")
+        if weight.dtype.kind != "f":
+            raise _NotConvertible(f"its weight {src.name} is {weight.dtype}, not float")
+        return src, weight, src.name, src, []
+    # sign(<expression of parameters>), e.g. an ABC-Net base sign(w - mean(w) + u * std(w)).
+    try:
+        weight = folder.eval((src, index))
+    except _NotConvertible as why:
+        raise _NotConvertible(f"its binarized weight cannot be evaluated from the parameters: "
+                              f"{why}") from None
+    variables, ops = folder.variables(src)
+    if (len(variables) == 1 and not ops & _REDUCE_OPS
+            and np.array_equal(weight, params.get(variables[0].name))):
+        # sign(w) behind elementwise ops whose forward value is w (a quantizer's gradient
+        # shaping, e.g. (f - BlockGrad(f)) + BlockGrad(w)): a plain binary weight
+        return variables[0], weight, variables[0].name, variables[0], []
+    used = [v.name for v in variables]
+    if weight_src not in bases:  # <largest variable>_base<k>, k counting per variable
+        root = max(used, key=lambda n: params.get(n).size) if used else node.name
+        k = sum(1 for name in bases.values() if name.rsplit("_base", 1)[0] == root)
+        bases[weight_src] = f"{root}_base{k}"
+    return weight_src, weight, bases[weight_src], None, [
+        f"weight sign(f({', '.join(used) or 'constants'})) evaluated as {bases[weight_src]}"]
+
+
+def _match_layer(node: _Node, params: _Params, path: str, folder: "_Folder",
+                 bases: Dict[_Node, str]) -> _Match:
     """Match a binary Convolution/FullyConnected, or raise _NotConvertible with the reason."""
     kind = "conv" if node.op == "Convolution" else "dense"
     a = _Attrs(node, path)
     if len(node.inputs) < 2:
         raise _NotConvertible("it has no weight input")
-    data_src = node.inputs[0][0]
-    weight_src, _, _ = node.inputs[1]
-    pad_node = data_src if (kind == "conv" and data_src.op == "Pad") else None
-    sign_node = pad_node.inputs[0][0] if pad_node and pad_node.inputs else data_src
+    kernel_text = a.str("kernel", "") if kind == "conv" else ""
+    kernel = tuple(int(v) for v in re.findall(r"-?\d+", kernel_text))
+    layout = a.str("layout", "None")
+    # 1-D convolutions run as (1, k) 2-D ones; MXNet's symbol for Gluon's Conv1D says NCW.
+    conv1d = kind == "conv" and len(kernel) == 1 and layout == "NCW"
+    sign_node, pad_node = _data_path(node, kind, conv1d, path)
+    weight_src = node.inputs[1][0]
     a_binary = _is_sign(sign_node)
     w_binary = _is_sign(weight_src)
     if not (a_binary and w_binary):
         raise _NotConvertible(_float_reason(w_binary, a_binary, weight_src, sign_node))
-    if not weight_src.inputs or not weight_src.inputs[0][0].is_var:
-        raise _NotConvertible("its binarized weight is computed by other ops, not a parameter")
-    weight_var = weight_src.inputs[0][0]
     if not sign_node.inputs:
         raise _NotConvertible("its data sign has no input")
-    weight = params.get(weight_var.name) if weight_var.name in params else None
-    if weight is None:
-        raise _NotConvertible(f"its weight {weight_var.name} is not in the params file")
-    if weight.dtype.kind != "f":
-        raise _NotConvertible(f"its weight {weight_var.name} is {weight.dtype}, not float")
+    if kind == "conv":
+        if layout not in ("None", "NCHW") and not conv1d:
+            raise _NotConvertible(f"layout {layout} (only NCHW, and NCW for 1-D, is "
+                                  "accelerated)")
+        if len(kernel) != 2 and not conv1d:
+            raise _NotConvertible(f"kernel={kernel_text} is not 2-D (only 2-D convolutions, "
+                                  "and 1-D ones with layout NCW, are accelerated)")
+    weight_key, weight, weight_name, weight_var, notes = _weight_source(
+        node, weight_src, params, folder, bases)
+    where = weight_var.name if weight_var is not None else "(evaluated)"
 
     no_bias = a.bool("no_bias", False)
     bias_var = None
@@ -616,6 +1118,8 @@ def _match_layer(node: _Node, params: _Params, path: str) -> _Match:
             raise _NotConvertible("its bias is computed by other ops, not a parameter")
 
     def mismatch(what):
+        if weight_var is None:  # an evaluated weight: the graph itself is inconsistent
+            return _NotConvertible(f"it {what}")
         return ConversionError(
             f"{params.path} does not match {path}: layer {node.name} {what}; the two files seem "
             "to come from different models, pass the .params file exported with this symbol")
@@ -623,33 +1127,31 @@ def _match_layer(node: _Node, params: _Params, path: str) -> _Match:
     if kind == "dense":
         num_hidden = a.int("num_hidden")
         if weight.ndim != 2 or weight.shape[0] != num_hidden:
-            raise mismatch(f"has num_hidden={num_hidden} but its weight {weight_var.name} has "
+            raise mismatch(f"has num_hidden={num_hidden} but its weight {where} has "
                            f"shape {_fmt_shape(weight.shape)}")
         attrs = {"num_hidden": str(num_hidden), "flatten": str(a.bool("flatten", True))}
         out_channels, pad_value = num_hidden, None
     else:
-        layout = a.str("layout", "None")
-        if layout not in ("None", "NCHW"):
-            raise _NotConvertible(f"layout {layout} (only NCHW is accelerated)")
-        kernel_text = a.str("kernel", "")
-        kernel = tuple(int(v) for v in re.findall(r"-?\d+", kernel_text))
-        if len(kernel) != 2:
-            raise _NotConvertible(f"kernel={kernel_text} is not 2-D "
-                                  "(only 2-D convolutions are accelerated)")
-        stride = a.tuple("stride", 2, 1)
-        dilate = a.tuple("dilate", 2, 1)
-        pad = a.tuple("pad", 2, 0)
+        dims = 1 if conv1d else 2
+        stride = a.tuple("stride", dims, 1)
+        dilate = a.tuple("dilate", dims, 1)
+        pad = a.tuple("pad", dims, 0)
         num_filter = a.int("num_filter")
         num_group = a.int("num_group", 1)
-        if (weight.ndim != 4 or weight.shape[0] != num_filter or weight.shape[2:] != kernel
-                or num_group < 1 or num_filter % num_group):
+        if (weight.ndim != 2 + dims or weight.shape[0] != num_filter
+                or weight.shape[2:] != kernel or num_group < 1 or num_filter % num_group):
             raise mismatch(f"has num_filter={num_filter}, kernel={_fmt_shape(kernel)}, "
-                           f"num_group={num_group} but its weight {weight_var.name} has shape "
+                           f"num_group={num_group} but its weight {where} has shape "
                            f"{_fmt_shape(weight.shape)}")
         if any(v < 0 for v in pad) or any(v < 1 for v in stride + dilate):
             raise mismatch("has a negative pad or a non-positive stride/dilate")
+        if conv1d:  # as a 2-D convolution over (N, C, 1, W)
+            kernel, stride, dilate, pad = ((1,) + kernel, (1,) + stride, (1,) + dilate,
+                                           (0,) + pad)
+            weight = weight.reshape(weight.shape[:2] + (1,) + weight.shape[2:])
+            notes.append("1-D, run as (1, k) 2-D")
         if pad_node is not None:
-            pad, pad_value = _pad_from_node(pad_node, pad, path)
+            pad, pad_value = _pad_from_node(pad_node, pad, path, conv1d)
         elif any(pad):
             pad_value = 0  # Convolution's own zero padding after the sign
         else:
@@ -662,13 +1164,16 @@ def _match_layer(node: _Node, params: _Params, path: str) -> _Match:
     if bias_var is not None:
         bias = params.get(bias_var.name)
         if bias is None or bias.shape != (out_channels,):
-            raise mismatch(f"has {out_channels} outputs but its bias {bias_var.name} has shape "
-                           f"{_fmt_shape(() if bias is None else bias.shape)}")
-    return _Match(kind, node, sign_node.inputs[0][:2], weight_var, bias_var, attrs,
-                  out_channels, pad_value)
+            raise ConversionError(
+                f"{params.path} does not match {path}: layer {node.name} has {out_channels} "
+                f"outputs but its bias {bias_var.name} has shape "
+                f"{_fmt_shape(() if bias is None else bias.shape)}; the two files seem to come "
+                "from different models, pass the .params file exported with this symbol")
+    return _Match(kind, node, sign_node.inputs[0][:2], weight_key, weight, weight_name,
+                  weight_var, bias_var, attrs, out_channels, pad_value, conv1d, notes)
 
 
-def _pad_from_node(pad_node: _Node, conv_pad, path: str):
+def _pad_from_node(pad_node: _Node, conv_pad, path: str, conv1d: bool = False):
     """(pad, pad_value) for a Pad node between the data sign and the Convolution."""
     a = _Attrs(pad_node, path)
     if any(conv_pad):
@@ -686,8 +1191,13 @@ def _pad_from_node(pad_node: _Node, conv_pad, path: str):
     if any(width[:4]):
         raise _NotConvertible("Pad pads the batch or channel axis")
     top, bottom, left, right = width[4:]
+    if conv1d and (top or bottom):
+        raise _NotConvertible(f"Pad pad_width={text} pads the inserted axis of a 1-D "
+                              "convolution")
     if top != bottom or left != right:
         raise _NotConvertible(f"asymmetric padding {text}")
+    if top < 0 or left < 0:
+        raise _NotConvertible(f"negative padding {text}")
     value = a.float("constant_value", 0.0)
     if value not in (-1.0, 0.0, 1.0):
         raise _NotConvertible(f"pad value {value:g} (only -1, 0 and +1 are accelerated)")
@@ -696,18 +1206,127 @@ def _pad_from_node(pad_node: _Node, conv_pad, path: str):
     return (top, left), int(value)
 
 
-def _foldable_batchnorm(graph: _Graph, m: _Match, params: _Params, path: str):
-    """The BatchNorm that alone consumes the layer's output, or (None, reason)."""
-    users = graph.consumers[m.node]
-    if len(users) != 1 or graph.used_as_head(m.node):
+# Ops with one input whose forward value is their input, possibly reshaped.
+_PASS_THROUGH = frozenset(("BlockGrad", "stop_gradient", "identity", "_copy", "Reshape",
+                           "reshape"))
+
+
+def _strip(entry) -> _Node:
+    node = entry[0]
+    while node.op in _PASS_THROUGH and len(node.inputs) == 1 and node.inputs[0][1] == 0:
+        node = node.inputs[0][0]
+    return node
+
+
+def _sole_consumer(graph: _Graph, node: _Node):
+    """(consumer, slot) when `node` feeds exactly one input of one node and is no head."""
+    users = graph.consumers[node]
+    if len(users) != 1 or graph.used_as_head(node):
         return None, None
-    bn, slot, _idx = users[0]
-    if bn.op != "BatchNorm" or slot != 0:
+    user, slot, idx = users[0]
+    return (user, slot) if idx == 0 else (None, None)
+
+
+def _per_channel(value: np.ndarray, m: _Match) -> Optional[np.ndarray]:
+    """`value` as an (O,) vector when broadcasting it over the layer output is per channel."""
+    shape = value.shape
+    out_ndim = (3 if m.conv1d else 4) if m.kind == "conv" else 2
+    if len(shape) > out_ndim:
+        return None
+    channel = out_ndim - 1 if m.kind == "dense" else 1  # axis of the output channels
+    aligned = (1,) * (out_ndim - len(shape)) + shape   # numpy/MXNet broadcasting: right-aligned
+    if any(d != 1 for i, d in enumerate(aligned) if i != channel):
+        return None
+    if aligned[channel] not in (1, m.out_channels):
+        return None
+    return np.broadcast_to(value.reshape(-1), (m.out_channels,)).astype(np.float64)
+
+
+def _is_weight_magnitude(entry, m: _Match, path: str) -> bool:
+    """Whether `entry` is XNOR-Net's mean(|w|) over all but the output axis of the layer's own
+    weight variable (behind BlockGrad / Reshape)."""
+    mean = _strip(entry)
+    if m.weight_var is None or mean.op != "mean" or len(mean.inputs) != 1:
+        return False
+    source = mean.inputs[0][0]
+    if source.op != "abs" or len(source.inputs) != 1 or source.inputs[0][0] is not m.weight_var:
+        return False
+    ndim = (3 if m.conv1d else 4) if m.kind == "conv" else 2
+    try:
+        return _axes_attr(_Attrs(mean, path), ndim) == tuple(range(1, ndim))
+    except _NotConvertible:
+        return False
+
+
+@dataclass
+class _Epilogue:
+    """What follows a binary layer and folds into it: output = scale * dot + bias."""
+    end: _Node                          # the node whose output the binary op replaces
+    scale: Optional[np.ndarray]         # float64 (O,)
+    bias: Optional[np.ndarray]          # float64 (O,)
+    bias_var: Optional[_Node]           # a variable holding exactly `bias`, if any
+    notes: List[str]
+
+
+def _fold_epilogue(graph: _Graph, m: _Match, params: _Params, folder: "_Folder",
+                   path: str) -> _Epilogue:
+    """XNOR-Net scaling (and the bias added after it) that alone follows the layer:
+    broadcast_mul(layer, Reshape(BlockGrad(mean(abs(w), axis=all but 0))))
+    [-> broadcast_add(., Reshape(b))]."""
+    ep = _Epilogue(m.node, None, None, m.bias_var, [])
+    if m.bias_var is not None:
+        ep.bias = params.get(m.bias_var.name).astype(np.float64)
+
+    def other_operand(user, slot):
+        if user is None or len(user.inputs) != 2:
+            return None
+        return user.inputs[1 - slot]
+
+    user, slot = _sole_consumer(graph, ep.end)
+    other = other_operand(user, slot) if user is not None and user.op in (
+        "broadcast_mul", "elemwise_mul") else None
+    if other is not None and _is_weight_magnitude(other, m, path):
+        try:
+            scale = _per_channel(folder.eval(other), m)
+        except _NotConvertible as why:
+            ep.notes.append(f"scaling not folded: {why}")
+            scale = None
+        if scale is not None:
+            ep.end, ep.scale = user, scale
+            if ep.bias is not None:
+                ep.bias, ep.bias_var = ep.bias * scale, None
+            ep.notes.append("xnor scale mean(|w|) folded")
+            user, slot = _sole_consumer(graph, ep.end)
+            other = other_operand(user, slot) if user is not None and user.op in (
+                "broadcast_add", "elemwise_add") else None
+            bias_src = _strip(other) if other is not None else None
+            if (bias_src is not None and bias_src.is_var and bias_src.name in params
+                    and params.get(bias_src.name) is not None
+                    and params.get(bias_src.name).dtype == np.float32
+                    and params.get(bias_src.name).shape == (m.out_channels,)):
+                try:
+                    bias = _per_channel(folder.eval(other), m)
+                except _NotConvertible:
+                    bias = None
+                if bias is not None:
+                    ep.end = user
+                    ep.bias_var = bias_src if ep.bias is None else None
+                    ep.bias = bias if ep.bias is None else ep.bias + bias
+    return ep
+
+
+def _foldable_batchnorm(graph: _Graph, m: _Match, end: _Node, params: _Params, path: str):
+    """The BatchNorm that alone consumes the layer's output `end`, or (None, reason)."""
+    bn, slot = _sole_consumer(graph, end)
+    if bn is None or bn.op != "BatchNorm" or slot != 0:
         return None, None
     a = _Attrs(bn, path)
     axis = a.int("axis", 1)
     flatten = m.attrs.get("flatten") == "True"
-    ok_axes = (1, -3) if m.kind == "conv" else ((1, -1) if flatten else (-1,))
+    if m.kind == "conv":
+        ok_axes = (1, -2) if m.conv1d else (1, -3)
+    else:
+        ok_axes = (1, -1) if flatten else (-1,)
     if axis not in ok_axes:
         return None, f"{bn.name} not folded: axis={axis} is not the channel axis"
     if len(bn.inputs) != 5 or not all(s.is_var and s.name in params for s, _, _ in bn.inputs[1:]):
@@ -820,9 +1439,11 @@ def _convert_graph(graph: _Graph, params: _Params, sym_path: str, fold_batchnorm
     """Rewrite the graph in place; returns (symbol JSON dict, params dict, report rows)."""
     redirect: Dict[Tuple[_Node, int], Tuple[_Node, int]] = {}
     new_arrays: Dict[_Node, np.ndarray] = {}   # new variable node -> its array
-    packed_vars: Dict[_Node, _Node] = {}        # float weight variable -> packed variable
+    packed_vars: Dict[object, _Node] = {}       # weight variable / sign node -> packed variable
     converted: List[BinaryLayer] = []
     skipped: List[SkippedLayer] = []
+    folder = _Folder(params, sym_path)
+    bases: Dict[_Node, str] = {}                # names of evaluated weights, by sign node
 
     def new_var(preferred: str, array: np.ndarray, template: Optional[_Node] = None) -> _Node:
         attrs = dict(template.attrs) if template is not None else {}
@@ -839,25 +1460,29 @@ def _convert_graph(graph: _Graph, params: _Params, sym_path: str, fold_batchnorm
             continue
         kind = "conv" if node.op == "Convolution" else "dense"
         try:
-            m = _match_layer(node, params, sym_path)
+            m = _match_layer(node, params, sym_path, folder, bases)
         except _NotConvertible as why:
             skipped.append(SkippedLayer(node.name, kind, str(why)))
             continue
 
-        weight = params.get(m.weight_var.name)
-        if m.weight_var not in packed_vars:  # weights shared by layers are packed once
+        weight = m.weight
+        if m.weight_key not in packed_vars:  # weights shared by layers are packed once
             packed = pack_conv_weight(weight) if kind == "conv" else pack_dense_weight(weight)
-            packed_vars[m.weight_var] = new_var(m.weight_var.name, packed, m.weight_var)
-        packed = new_arrays[packed_vars[m.weight_var]]
-        scale = bias = None
-        if m.bias_var is not None:
-            bias = params.get(m.bias_var.name).astype(np.float64)
+            packed_vars[m.weight_key] = new_var(m.weight_name, packed, m.weight_var)
+        packed = new_arrays[packed_vars[m.weight_key]]
         layer = BinaryLayer(node.name, kind, tuple(weight.shape), tuple(packed.shape),
-                            int(weight.nbytes), int(packed.nbytes), m.pad_value)
+                            int(weight.nbytes), int(packed.nbytes), m.pad_value,
+                            notes=list(m.notes))
 
+        ep = _fold_epilogue(graph, m, params, folder, sym_path)
+        layer.notes += ep.notes
+        scale, bias = ep.scale, ep.bias
+        bias_var = ep.bias_var
+        if bias_var is not None and params.get(bias_var.name).dtype != np.float32:
+            bias_var = None
         bn = None
         if fold_batchnorm:
-            bn, note = _foldable_batchnorm(graph, m, params, sym_path)
+            bn, note = _foldable_batchnorm(graph, m, ep.end, params, sym_path)
             if note:
                 layer.notes.append(note)
         if bn is not None:
@@ -867,28 +1492,32 @@ def _convert_graph(graph: _Graph, params: _Params, sym_path: str, fold_batchnorm
             if b.bool("fix_gamma", True):
                 gamma = np.ones_like(gamma)
             k = gamma / np.sqrt(var + b.float("eps", 1e-3))
-            scale = k
+            scale = k if scale is None else scale * k
             bias = ((bias if bias is not None else 0.0) - mean) * k + beta
+            bias_var = None
             layer.folded_batchnorm = bn.name
 
-        inputs = [m.data_in, (packed_vars[m.weight_var], 0)]
+        data = m.data_in
+        if m.conv1d:  # (N, C, W) -> (N, C, 1, W)
+            data = (_new_node("expand_dims", f"{node.name}_nchw", {"axis": "2"}, [data]), 0)
+        inputs = [data, (packed_vars[m.weight_key], 0)]
         attrs = {k: v for k, v in node.attrs.items() if k.startswith("__") and k.endswith("__")}
         attrs.update(m.attrs)
         if scale is not None:
             inputs.append((new_var(f"{node.name}_scale", scale.astype(np.float32)), 0))
         if bias is not None:
-            if bn is None and params.get(m.bias_var.name).dtype == np.float32:
-                inputs.append((m.bias_var, 0))  # unchanged: keep the original variable
+            if bias_var is not None:
+                inputs.append((bias_var, 0))  # unchanged: keep the original variable
             else:
                 inputs.append((new_var(f"{node.name}_bias", bias.astype(np.float32),
-                                       None if bn is not None else m.bias_var), 0))
+                                       m.bias_var if bn is None else None), 0))
         attrs["use_scale"] = str(scale is not None)
         attrs["no_bias"] = str(bias is None)
         op = "bmx_binary_conv2d" if kind == "conv" else "bmx_binary_dense"
-        binary = _new_node(op, node.name, attrs, inputs)
-        redirect[(node, 0)] = (binary, 0)
-        if bn is not None:
-            redirect[(bn, 0)] = (binary, 0)
+        out = _new_node(op, node.name, attrs, inputs)
+        if m.conv1d:  # (N, O, 1, W') -> (N, O, W')
+            out = _new_node("Reshape", f"{node.name}_ncw", {"shape": "(0, 0, -1)"}, [(out, 0)])
+        redirect[((bn or ep.end), 0)] = (out, 0)
         converted.append(layer)
 
     sym, order = _serialize(graph, redirect)
@@ -949,10 +1578,11 @@ def convert(symbol_path, params_path, out_prefix=None, verbose=True,
 # --------------------------------------------------------------------------------------------
 
 _DESCRIPTION = """\
-Convert a model trained with bmxnet layers (QConv2D, QDense) and exported with
-HybridBlock.export into a deployable binary model: every binary layer becomes one
-bmx_binary_conv2d / bmx_binary_dense op with bit-packed int32 weights, a BatchNorm that
-follows a binary layer is folded into it, and everything else stays as it was."""
+Convert a model trained with bmxnet layers (QConv1D, QConv2D, QDense) and exported with
+HybridBlock.export into a deployable binary model: every binary layer (each of the M x N
+convolutions of an ABC-Net layer too) becomes one bmx_binary_conv2d / bmx_binary_dense op
+with bit-packed int32 weights, XNOR scaling and a BatchNorm that follow a binary layer are
+folded into it, and everything else (float and k-bit layers) stays as it was."""
 
 _EPILOG = """\
 examples:
