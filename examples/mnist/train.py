@@ -3,10 +3,15 @@
 
 Input convention: pixels / 255 as float32 NCHW (1, 28, 28), no other normalization.
 Without t10k-* test files, the last --val-count training images are held out for validation.
+Training augments with random shifts of up to --shift pixels (0 disables).
+
+    python examples/mnist/train.py --epochs 20 --prefix out/mnist/binary_lenet
+    bmxnet launch -n 2 -s 1 --launcher local \\
+        python examples/mnist/train.py --kvstore dist_sync --save-dir out/mnist-dist
 """
 import argparse
 import os
-import time
+import sys
 
 import numpy as np
 
@@ -14,20 +19,29 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", default=os.path.join(HERE, "data"), help="folder with MNIST IDX files (.gz or not)")
-    p.add_argument("--epochs", type=int, default=8, help="training epochs")
-    p.add_argument("--prefix", default="out/mnist/binary_lenet", help="export to PREFIX-symbol.json / PREFIX-0000.params")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (cosine decay to 0)")
-    p.add_argument("--val-count", type=int, default=1000, help="held-out images when there is no t10k split")
-    p.add_argument("--train-count", type=int, default=0, help="use only the first N training images (0: all)")
-    p.add_argument("--pad-value", type=int, default=-1, choices=(-1, 0, 1), help="padding value of the binary conv")
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args(argv)
+    from bmxnet import training
+
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    training.add_arguments(p, model="binary_lenet", epochs=8, batch_size=64, lr=2e-3,
+                           optimizer="adam", lr_mode="cosine", save_dir=None,
+                           data_dir=os.path.join(HERE, "data"))
+    p.add_argument("--prefix", default="out/mnist/binary_lenet",
+                   help="export to PREFIX-symbol.json / PREFIX-0000.params")
+    p.add_argument("--val-count", type=int, default=1000,
+                   help="held-out images when there is no t10k split")
+    p.add_argument("--train-count", type=int, default=0,
+                   help="use only the first N training images (0: all)")
+    p.add_argument("--shift", type=int, default=2,
+                   help="augmentation: random shifts of up to this many pixels")
+    args = p.parse_args(argv)
+    if args.save_dir is None:
+        args.save_dir = os.path.dirname(os.path.abspath(args.prefix))
+    return args
 
 
 def evaluate(net, x, y, batch_size=500):
+    """Accuracy of `net` on arrays x (N, 1, 28, 28) and labels y."""
     import mxnet as mx
     correct = 0
     for i in range(0, len(x), batch_size):
@@ -36,15 +50,29 @@ def evaluate(net, x, y, batch_size=500):
     return correct / len(x)
 
 
-def train(args):
-    """Trains and exports; returns (net, val_x, val_y, val_acc)."""
-    import mxnet as mx
-    from tqdm import tqdm
-    import bmxnet
-    from bmxnet.data import load_mnist
+def random_shift(max_shift):
+    """Augmentation: shifts each image by up to max_shift pixels (zero fill)."""
+    def augment(x, rng):
+        if max_shift <= 0:
+            return x
+        n, _, h, w = x.shape
+        padded = np.pad(x, ((0, 0), (0, 0), (max_shift, max_shift), (max_shift, max_shift)))
+        dy, dx = rng.randint(0, 2 * max_shift + 1, size=(2, n))
+        out = np.empty_like(x)
+        for i in range(n):
+            out[i] = padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w]
+        return out
+    return augment
 
-    mx.random.seed(args.seed)
-    np.random.seed(args.seed)
+
+def load_data(args):
+    """(train_x, train_y, val_x, val_y, description) from --dataset / --data-dir."""
+    from bmxnet import training
+    if args.dataset == "dummy":
+        x, y = training.dummy_arrays(2 * args.dummy_size, (1, 28, 28), 10, seed=args.seed)
+        return x[:args.dummy_size], y[:args.dummy_size], x[args.dummy_size:], \
+            y[args.dummy_size:], "synthetic data"
+    from bmxnet.data import load_mnist
     data = load_mnist(args.data_dir)
     train_x, train_y = data["train"]
     if data["test"] is not None:
@@ -56,46 +84,36 @@ def train(args):
         val_name = f"last {args.val_count} training images"
     if args.train_count:
         train_x, train_y = train_x[:args.train_count], train_y[:args.train_count]
-    print(f"training on {len(train_x)} images, validating on {len(val_x)} ({val_name})")
+    return train_x, train_y, val_x, val_y, val_name
 
-    net = bmxnet.model_zoo.get_model("binary_lenet", classes=10, pad_value=args.pad_value)
+
+def train(args):
+    """Trains and exports; returns (net, val_x, val_y, val_acc)."""
+    import mxnet as mx
+    from bmxnet import training
+
+    mx.random.seed(args.seed)
+    np.random.seed(args.seed)
+    kv = training.create_kvstore(args.kvstore)
+    rank, workers = (kv.rank, kv.num_workers) if kv is not None else (0, 1)
+    train_x, train_y, val_x, val_y, val_name = load_data(args)
+    print(f"training {args.model} on {len(train_x)} images"
+          f"{f' (worker {rank} of {workers} takes 1/{workers})' if workers > 1 else ''}, "
+          f"validating on {len(val_x)} ({val_name})", flush=True)
+
+    net = training.build_model(args, classes=10)
     net.initialize(mx.init.Xavier(magnitude=2.0))
-    net.hybridize()
-    steps_per_epoch = (len(train_x) + args.batch_size - 1) // args.batch_size
-    schedule = mx.lr_scheduler.CosineScheduler(max_update=args.epochs * steps_per_epoch,
-                                               base_lr=args.lr, final_lr=0)
-    trainer = mx.gluon.Trainer(net.collect_params(), "adam",
-                               {"learning_rate": args.lr, "lr_scheduler": schedule})
-    loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
-
-    start = time.time()
-    for epoch in range(args.epochs):
-        order = np.random.permutation(len(train_x))
-        total_loss, correct = 0.0, 0
-        # A progress bar on a terminal; only the per-epoch lines in logs.
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
-                   disable=None)
-        for step in bar:
-            idx = order[step * args.batch_size:(step + 1) * args.batch_size]
-            x, y = mx.nd.array(train_x[idx]), mx.nd.array(train_y[idx])
-            with mx.autograd.record():
-                out = net(x)
-                loss = loss_fn(out, y)
-            loss.backward()
-            trainer.step(len(idx))
-            total_loss += float(loss.sum().asscalar())
-            correct += int((out.argmax(axis=1) == y).sum().asscalar())
-            bar.set_postfix(loss=f"{total_loss / ((step + 1) * args.batch_size):.3f}")
-        val_acc = evaluate(net, val_x, val_y)
-        print(f"epoch {epoch + 1}/{args.epochs}: loss {total_loss / len(train_x):.4f}  "
-              f"train acc {correct / len(train_x):.4f}  val acc {val_acc:.4f}  "
-              f"({time.time() - start:.0f} s)")
-
-    out_dir = os.path.dirname(os.path.abspath(args.prefix))
-    os.makedirs(out_dir, exist_ok=True)
-    net.export(args.prefix)
-    print(f"validation accuracy {val_acc:.4f} on {len(val_x)} images")
-    print(f"exported {args.prefix}-symbol.json and {args.prefix}-0000.params")
+    train_data = training.ArrayBatches(train_x, train_y, args.batch_size, shuffle=True,
+                                       augment=random_shift(args.shift), part_index=rank,
+                                       num_parts=workers, seed=args.seed)
+    val_data = training.ArrayBatches(val_x, val_y, 500)
+    name = os.path.basename(args.prefix)
+    history = training.fit(net, train_data, val_data, args, name=name, kvstore=kv,
+                           export_prefix=args.prefix)
+    val_acc = history.rows[-1]["val_acc"] if history.rows else evaluate(net, val_x, val_y)
+    if rank == 0:
+        print(f"validation accuracy {val_acc:.4f} on {len(val_x)} images")
+        print(f"exported {args.prefix}-symbol.json and {args.prefix}-0000.params")
     return net, val_x, val_y, val_acc
 
 
@@ -104,4 +122,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,7 +7,8 @@ from ._lib import library_path, load as _load
 
 _load()
 
-from . import quantizers, nn, model_zoo  # noqa: E402  (need the ops registered)
+from . import quantizers, nn, model_zoo, training  # noqa: E402  (need the ops registered)
+from .summary import summary  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["library_path", "quantizers", "nn", "model_zoo", "__version__"]
+__all__ = ["library_path", "quantizers", "nn", "model_zoo", "training", "summary", "__version__"]

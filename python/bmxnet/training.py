@@ -1,0 +1,482 @@
+"""The small training loop shared by the example scripts (examples/*/train.py).
+
+What it gives a script: the common command-line flags (:func:`add_arguments`), the model from
+the zoo with the quantization flags applied (:func:`build_model`), the optimizer (adam, sgd,
+radam) and learning-rate schedule (step or cosine, with linear warmup), a kvstore for local or
+distributed training (``--kvstore dist_sync`` under MXNet's parameter server), and :func:`fit`:
+a progress bar per epoch, a log line per epoch, a CSV of metrics and a PNG of the curves,
+checkpoints every epoch (``--resume`` continues from one), and the final export
+(``PREFIX-symbol.json`` + ``PREFIX-0000.params``) ready for model-converter.
+
+Data are any re-iterable of ``(data, label)`` batches with a length (a Gluon ``DataLoader``, or
+:class:`ArrayBatches` for arrays in memory).
+"""
+import csv
+import glob
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import mxnet as mx
+from mxnet import autograd, gluon
+
+from . import model_zoo
+
+__all__ = ["add_arguments", "quant_options", "build_model", "make_scheduler", "make_trainer",
+           "create_kvstore", "RAdam", "ArrayBatches", "dummy_arrays", "History", "fit",
+           "evaluate", "launch"]
+
+
+# ------------------------------------------------------------------------------------------
+# Command line
+# ------------------------------------------------------------------------------------------
+
+def _int_list(text):
+    return [int(v) for v in text.split(",") if v.strip()] if text else []
+
+
+def add_arguments(parser, model="binary_resnet18_cifar", epochs=10, batch_size=128, lr=1e-3,
+                  optimizer="adam", lr_mode="cosine", save_dir="out/train", data_dir=None,
+                  datasets=("real", "dummy")):
+    """Adds the flags every example script shares to an argparse parser."""
+    g = parser.add_argument_group("model")
+    g.add_argument("--model", default=model,
+                   help=f"model zoo name; one of: {', '.join(model_zoo.get_model_list())}")
+    g.add_argument("--bits", type=int, default=None, help="weight bits, 1..32 (model default: 1)")
+    g.add_argument("--bits-a", type=int, default=None,
+                   help="activation bits, 1..32 (model default: 1)")
+    g.add_argument("--clip-threshold", type=float, default=None,
+                   help="gradient cancelling threshold of the sign (model default)")
+    g.add_argument("--scaling", choices=("none", "xnor"), default="none",
+                   help="weight scaling of the binary layers")
+    g.add_argument("--pad-value", type=int, choices=(-1, 0, 1), default=None,
+                   help="padding value of the binary convolutions (model default: -1)")
+    g = parser.add_argument_group("optimization")
+    g.add_argument("--optimizer", choices=("adam", "sgd", "radam"), default=optimizer)
+    g.add_argument("--lr", type=float, default=lr, help="base learning rate")
+    g.add_argument("--lr-mode", choices=("step", "cosine"), default=lr_mode)
+    g.add_argument("--lr-steps", type=_int_list, default=[],
+                   help="step mode: epochs at which the rate is multiplied by --lr-factor "
+                        "(comma separated; default: 50%% and 75%% of --epochs)")
+    g.add_argument("--lr-factor", type=float, default=0.1)
+    g.add_argument("--warmup-epochs", type=float, default=0.0,
+                   help="linear warmup from 0 to --lr over this many epochs")
+    g.add_argument("--wd", type=float, default=0.0, help="weight decay")
+    g.add_argument("--momentum", type=float, default=0.9, help="sgd momentum")
+    g.add_argument("--epochs", type=int, default=epochs)
+    g.add_argument("--batch-size", type=int, default=batch_size, help="per worker")
+    g.add_argument("--seed", type=int, default=0)
+    g = parser.add_argument_group("data and output")
+    if data_dir is not None:
+        g.add_argument("--data-dir", default=data_dir, help="dataset folder (never downloaded)")
+    g.add_argument("--dataset", choices=datasets, default=datasets[0],
+                   help="'dummy': small synthetic data for smoke tests")
+    g.add_argument("--dummy-size", type=int, default=256, help="images per split with --dataset dummy")
+    g.add_argument("--save-dir", default=save_dir,
+                   help="checkpoints (every epoch), metrics CSV/PNG and the final export")
+    g.add_argument("--resume", default="",
+                   help="a checkpoint (.params written by a previous run) or its --save-dir "
+                        "(latest checkpoint) to continue from")
+    g.add_argument("--keep-checkpoints", type=int, default=2,
+                   help="how many epoch checkpoints to keep (0: all)")
+    g.add_argument("--kvstore", default="device",
+                   help="local, device, or dist_sync / dist_async / dist_device_sync under "
+                        "MXNet's parameter server (launch with `bmxnet launch`)")
+    g.add_argument("--no-hybridize", action="store_true", help="run imperatively (debugging)")
+    return parser
+
+
+def quant_options(args):
+    """The model keyword arguments that the quantization flags set."""
+    options = {}
+    for key in ("bits", "bits_a", "clip_threshold", "pad_value"):
+        value = getattr(args, key, None)
+        if value is not None:
+            options[key] = value
+    if getattr(args, "scaling", "none") not in (None, "none"):
+        options["scaling"] = args.scaling
+    return options
+
+
+def build_model(args, classes, **kwargs):
+    """The zoo model `args.model` with the quantization flags applied."""
+    return model_zoo.get_model(args.model, classes=classes, **quant_options(args), **kwargs)
+
+
+# ------------------------------------------------------------------------------------------
+# Optimization
+# ------------------------------------------------------------------------------------------
+
+@mx.optimizer.register
+class RAdam(mx.optimizer.Optimizer):
+    """Rectified Adam (Liu et al. 2020, "On the Variance of the Adaptive Learning Rate and
+    Beyond"): Adam whose adaptive step is rectified by the variance of its estimate, and plain
+    momentum SGD while that variance is intractable (the first few steps)."""
+
+    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+
+    def create_state(self, index, weight):
+        return (mx.nd.zeros(weight.shape, weight.context, dtype=weight.dtype),
+                mx.nd.zeros(weight.shape, weight.context, dtype=weight.dtype))
+
+    def update(self, index, weight, grad, state):
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        t = self._index_update_count[index]
+        g = grad * self.rescale_grad
+        if self.clip_gradient:
+            g = mx.nd.clip(g, -self.clip_gradient, self.clip_gradient)
+        g = g + wd * weight
+        mean, var = state
+        mean[:] = self.beta1 * mean + (1 - self.beta1) * g
+        var[:] = self.beta2 * var + (1 - self.beta2) * g * g
+        mean_hat = mean / (1 - self.beta1 ** t)
+        rho_inf = 2 / (1 - self.beta2) - 1
+        rho = rho_inf - 2 * t * self.beta2 ** t / (1 - self.beta2 ** t)
+        if rho > 4:
+            r = math.sqrt((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho))
+            var_hat = mx.nd.sqrt(var / (1 - self.beta2 ** t)) + self.epsilon
+            weight[:] = weight - lr * r * mean_hat / var_hat
+        else:
+            weight[:] = weight - lr * mean_hat
+
+
+def make_scheduler(mode, base_lr, epochs, steps_per_epoch, warmup_epochs=0.0, lr_steps=(),
+                   lr_factor=0.1):
+    """An MXNet LRScheduler over iterations: cosine to 0 or steps at `lr_steps` (epochs),
+    after a linear warmup from 0 over `warmup_epochs`."""
+    total = max(1, int(epochs * steps_per_epoch))
+    warmup = int(warmup_epochs * steps_per_epoch)
+    if mode == "cosine":
+        return mx.lr_scheduler.CosineScheduler(max_update=max(total, warmup + 1),
+                                               base_lr=base_lr, final_lr=0,
+                                               warmup_steps=warmup, warmup_begin_lr=0)
+    if mode == "step":
+        epochs_at = list(lr_steps) or [max(1, epochs // 2), max(2, (3 * epochs) // 4)]
+        steps = sorted({max(warmup + 1, int(e * steps_per_epoch)) for e in epochs_at})
+        return mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=lr_factor,
+                                                    base_lr=base_lr, warmup_steps=warmup,
+                                                    warmup_begin_lr=0)
+    raise ValueError(f"lr mode must be 'step' or 'cosine', got {mode!r}")
+
+
+def create_kvstore(name):
+    """The kvstore for `name` (None for plain single-device training)."""
+    if not name or name in ("none", "None"):
+        return None
+    return mx.kv.create(name)
+
+
+def make_trainer(net, args, steps_per_epoch, kvstore=None):
+    """gluon.Trainer with the optimizer and schedule of `args`."""
+    scheduler = make_scheduler(args.lr_mode, args.lr, args.epochs, steps_per_epoch,
+                               args.warmup_epochs, args.lr_steps, args.lr_factor)
+    params = {"learning_rate": args.lr, "lr_scheduler": scheduler, "wd": args.wd}
+    if args.optimizer == "sgd":
+        params["momentum"] = args.momentum
+    kwargs = {}
+    if kvstore is not None:
+        kwargs["kvstore"] = kvstore
+        if "dist" in kvstore.type:
+            kwargs["update_on_kvstore"] = True  # the servers hold and update the weights
+    return gluon.Trainer(net.collect_params(), args.optimizer, params, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------
+# Data
+# ------------------------------------------------------------------------------------------
+
+class ArrayBatches:
+    """Mini-batches of in-memory arrays; shuffled each epoch; optionally one shard of
+    `num_parts` (every shard gets the same number of batches, as dist_sync needs); an
+    optional ``augment(x_batch, rng) -> x_batch`` runs on numpy batches."""
+
+    def __init__(self, x, y, batch_size, shuffle=False, augment=None, part_index=0,
+                 num_parts=1, seed=0, drop_last=False):
+        if num_parts > 1:
+            per_part = len(x) // num_parts
+            x = x[part_index * per_part:(part_index + 1) * per_part]
+            y = y[part_index * per_part:(part_index + 1) * per_part]
+        self.x, self.y = x, y
+        self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
+        self.drop_last = drop_last
+        self._rng = np.random.RandomState(seed + part_index)
+
+    def __len__(self):
+        n = len(self.x) // self.batch_size
+        return n if self.drop_last or len(self.x) % self.batch_size == 0 else n + 1
+
+    def __iter__(self):
+        order = self._rng.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
+        for i in range(len(self)):
+            idx = np.sort(order[i * self.batch_size:(i + 1) * self.batch_size])
+            x = self.x[idx]
+            if self.augment is not None:
+                x = self.augment(x, self._rng)
+            yield mx.nd.array(x, dtype="float32"), mx.nd.array(self.y[idx], dtype="float32")
+
+
+def dummy_arrays(count, shape, classes, seed=0):
+    """Synthetic images with a learnable class signal (a class-dependent mean), for smoke tests."""
+    rng = np.random.RandomState(seed)
+    y = rng.randint(0, classes, size=count)
+    x = rng.uniform(0, 1, size=(count,) + tuple(shape)).astype(np.float32)
+    x += (y.reshape((-1,) + (1,) * len(shape)) / max(classes - 1, 1) - 0.5).astype(np.float32)
+    return x, y.astype(np.int64)
+
+
+# ------------------------------------------------------------------------------------------
+# Metrics history: CSV + PNG
+# ------------------------------------------------------------------------------------------
+
+class History:
+    """Per-epoch metrics, written as CSV and plotted as PNG."""
+
+    FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+
+    def __init__(self, rows=None):
+        self.rows = list(rows or [])
+
+    def add(self, **row):
+        self.rows.append({k: row.get(k) for k in self.FIELDS})
+
+    def write_csv(self, path):
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=self.FIELDS)
+            writer.writeheader()
+            for row in self.rows:
+                writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+
+    def plot(self, path, title=""):
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        epochs = [r["epoch"] for r in self.rows]
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        for ax, key, label in ((axes[0], "loss", "loss"), (axes[1], "acc", "accuracy")):
+            for split, style in (("train", "-o"), ("val", "-s")):
+                values = [r[f"{split}_{key}"] for r in self.rows]
+                if any(v is not None for v in values):
+                    ax.plot(epochs, [np.nan if v is None else v for v in values], style,
+                            label=split, markersize=3)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(label)
+            ax.grid(alpha=0.3)
+            ax.legend()
+        axes[2].plot(epochs, [r["lr"] for r in self.rows], "-o", markersize=3)
+        axes[2].set_xlabel("epoch")
+        axes[2].set_ylabel("learning rate (end of epoch)")
+        axes[2].grid(alpha=0.3)
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------
+# Loop
+# ------------------------------------------------------------------------------------------
+
+def evaluate(net, data, loss_fn=None, ctx=None):
+    """(mean loss, accuracy) of `net` over `data`."""
+    ctx = ctx or mx.cpu()
+    loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
+    total_loss, correct, count = 0.0, 0, 0
+    for x, y in data:
+        x, y = x.as_in_context(ctx), y.as_in_context(ctx)
+        out = net(x)
+        total_loss += float(loss_fn(out, y).sum().asscalar())
+        correct += int((out.argmax(axis=1) == y.astype(out.dtype)).sum().asscalar())
+        count += x.shape[0]
+    return total_loss / max(count, 1), correct / max(count, 1)
+
+
+def _checkpoint_paths(save_dir, name, epoch):
+    base = os.path.join(save_dir, f"{name}-epoch{epoch:04d}")
+    return base + ".params", base + ".states", base + ".json"
+
+
+def _find_checkpoint(resume, name):
+    """The .params checkpoint `resume` names (a file, or the latest one in a folder)."""
+    if os.path.isdir(resume):
+        found = sorted(glob.glob(os.path.join(resume, f"{name}-epoch*.params")))
+        if not found:
+            raise FileNotFoundError(f"--resume {resume}: no {name}-epochNNNN.params checkpoint "
+                                    f"in that folder")
+        return found[-1]
+    if not os.path.isfile(resume):
+        raise FileNotFoundError(f"--resume {resume}: no such checkpoint file or folder")
+    return resume
+
+
+def _log(msg):
+    print(msg, flush=True)
+
+
+def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvstore=None,
+        export_prefix=None, input_shape=None):
+    """Trains `net` (initialized) on `train_data` for args.epochs; returns the History.
+
+    Writes into args.save_dir: ``NAME-epochNNNN.params/.states/.json`` every epoch (the last
+    args.keep_checkpoints kept), ``NAME-metrics.csv``, ``NAME-curves.png`` and the final export
+    ``export_prefix-symbol.json`` / ``-0000.params`` (default ``save_dir/NAME``). Under a
+    distributed kvstore, worker 0 writes them; every worker also writes its final parameters
+    to ``NAME-worker<rank>.params``.
+    """
+    ctx = ctx or mx.cpu()
+    name = name or args.model
+    loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
+    save_dir = args.save_dir
+    rank = kvstore.rank if kvstore is not None else 0
+    num_workers = kvstore.num_workers if kvstore is not None else 1
+    distributed = kvstore is not None and "dist" in kvstore.type
+    writer = rank == 0
+    os.makedirs(save_dir, exist_ok=True)
+    if not args.no_hybridize:
+        net.hybridize()
+    steps = len(train_data)
+    trainer = make_trainer(net, args, steps, kvstore)
+
+    history, start_epoch = History(), 0
+    if args.resume:
+        path = _find_checkpoint(args.resume, name)
+        net.load_parameters(path, ctx=ctx)
+        meta_path = path[:-len(".params")] + ".json"
+        states = path[:-len(".params")] + ".states"
+        if os.path.isfile(meta_path):
+            meta = json.load(open(meta_path))
+            start_epoch = int(meta["epoch"])
+            history = History(meta.get("history"))
+        if os.path.isfile(states):
+            x0, _ = next(iter(train_data))  # parameters must exist before loading states
+            net(x0.as_in_context(ctx))
+            trainer.load_states(states)
+        _log(f"resumed from {path} (epoch {start_epoch})")
+
+    label = name if name == args.model else f"{name} ({args.model})"
+    csv_path = os.path.join(save_dir, f"{name}-metrics.csv")
+    png_path = os.path.join(save_dir, f"{name}-curves.png")
+    from tqdm import tqdm
+
+    t0 = time.time()
+    global_step = start_epoch * steps
+
+    def current_lr():
+        # Computed here: under dist kvstores the servers run the optimizer and its schedule.
+        scheduler = getattr(trainer.optimizer, "lr_scheduler", None)
+        return scheduler(global_step) if scheduler is not None else trainer.learning_rate
+
+    for epoch in range(start_epoch, args.epochs):
+        total_loss, correct, count = 0.0, 0, 0
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
+                   disable=None, unit="batch")
+        for x, y in train_data:
+            x, y = x.as_in_context(ctx), y.as_in_context(ctx)
+            with autograd.record():
+                out = net(x)
+                loss = loss_fn(out, y)
+            loss.backward()
+            trainer.step(x.shape[0] * num_workers)  # the mean over the global batch
+            global_step += 1
+            total_loss += float(loss.sum().asscalar())
+            correct += int((out.argmax(axis=1) == y.astype(out.dtype)).sum().asscalar())
+            count += x.shape[0]
+            bar.update(1)
+            bar.set_postfix(loss=f"{total_loss / count:.3f}", acc=f"{correct / count:.3f}")
+        bar.close()
+        val_loss, val_acc = evaluate(net, val_data, loss_fn, ctx) if val_data is not None \
+            else (None, None)
+        lr = current_lr()
+        history.add(epoch=epoch + 1, lr=lr, train_loss=total_loss / count,
+                    train_acc=correct / count, val_loss=val_loss, val_acc=val_acc,
+                    seconds=round(time.time() - t0, 2))
+        worker = f"[worker {rank}/{num_workers}] " if distributed else ""
+        val_text = f"  val loss {val_loss:.4f}  val acc {val_acc:.4f}" if val_data is not None else ""
+        _log(f"{worker}epoch {epoch + 1}/{args.epochs}: lr {lr:.2e}  "
+             f"train loss {total_loss / count:.4f}  train acc {correct / count:.4f}{val_text}  "
+             f"({time.time() - t0:.0f} s)")
+        if writer:
+            _save_checkpoint(net, trainer, history, args, save_dir, name, epoch + 1, distributed)
+            history.write_csv(csv_path)
+            try:
+                history.plot(png_path, title=label)
+            except Exception as e:  # a plotting problem must not stop training
+                _log(f"warning: could not plot the curves: {e}")
+
+    if distributed or num_workers > 1:
+        net.save_parameters(os.path.join(save_dir, f"{name}-worker{rank}.params"))
+    if writer:
+        prefix = export_prefix or os.path.join(save_dir, name)
+        os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
+        net.export(prefix)
+        best = max((r["val_acc"] for r in history.rows if r["val_acc"] is not None), default=None)
+        last = history.rows[-1] if history.rows else {}
+        _log("")
+        _log(f"done: {len(history.rows)} epochs of {label} in "
+             f"{time.time() - t0:.0f} s")
+        if last.get("val_acc") is not None:
+            _log(f"  final val acc {last['val_acc']:.4f}, best {best:.4f}")
+        _log(f"  export:  {prefix}-symbol.json, {prefix}-0000.params "
+             f"(next: model-converter {prefix}-0000.params)")
+        _log(f"  metrics: {csv_path}, {png_path}")
+    return history
+
+
+def _save_checkpoint(net, trainer, history, args, save_dir, name, epoch, distributed):
+    params, states, meta = _checkpoint_paths(save_dir, name, epoch)
+    net.save_parameters(params)
+    try:
+        trainer.save_states(states)
+    except Exception as e:  # dist kvstores keep optimizer states on the servers
+        if not distributed:
+            raise
+        _log(f"note: optimizer states not saved under {args.kvstore} ({e.__class__.__name__})")
+    with open(meta, "w") as f:
+        json.dump({"epoch": epoch, "model": args.model, "history": history.rows,
+                   "args": {k: v for k, v in vars(args).items()
+                            if isinstance(v, (int, float, str, bool, list, type(None)))}},
+                  f, indent=1)
+    if args.keep_checkpoints > 0:
+        for old in range(1, epoch - args.keep_checkpoints + 1):
+            for path in _checkpoint_paths(save_dir, name, old):
+                if os.path.isfile(path):
+                    os.remove(path)
+
+
+# ------------------------------------------------------------------------------------------
+# Distributed launch
+# ------------------------------------------------------------------------------------------
+
+def launch(argv=None):
+    """Runs MXNet's own launcher (``mxnet/tools/launch.py``) with `argv`, e.g.
+    ``-n 2 -s 1 --launcher local python examples/mnist/train.py --kvstore dist_sync``.
+
+    dmlc_tracker calls ``Thread.isAlive()``, removed in Python 3.9; it is aliased to
+    ``is_alive`` first.
+    """
+    import runpy
+    import threading
+
+    if not hasattr(threading.Thread, "isAlive"):
+        threading.Thread.isAlive = threading.Thread.is_alive
+    script = os.path.join(os.path.dirname(mx.__file__), "tools", "launch.py")
+    if not os.path.isfile(script):
+        raise FileNotFoundError(f"MXNet's launcher is missing: {script}")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    old_argv, old_path = sys.argv, list(sys.path)
+    sys.argv = [script] + argv
+    sys.path.insert(0, os.path.dirname(script))
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as e:
+        return e.code or 0
+    finally:
+        sys.argv, sys.path[:] = old_argv, old_path
+    return 0

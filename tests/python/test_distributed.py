@@ -1,0 +1,50 @@
+"""Distributed training on MXNet's parameter server: two local workers and a server, launched
+with MXNet's own launcher (mxnet/tools/launch.py --launcher local through `bmxnet launch`),
+train the binary LeNet on a few batches of the MNIST sample with --kvstore dist_sync; both
+workers must end with the same parameters."""
+import os
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+import bmxnet
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_two_workers_one_server_end_with_the_same_parameters(tmp_path, mnist_dir):
+    env = dict(os.environ)
+    # The workers import the same bmxnet (and op library) as this test.
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(bmxnet.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([package_root] + [p for p in
+                                         env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env["BMXNET_LIBRARY"] = bmxnet.library_path()
+    env["OMP_NUM_THREADS"] = "1"
+    save = tmp_path / "dist"
+    cmd = [sys.executable, "-m", "bmxnet.cli", "launch", "-n", "2", "-s", "1",
+           "--launcher", "local",
+           sys.executable, os.path.join(ROOT, "examples", "mnist", "train.py"),
+           "--data-dir", mnist_dir, "--kvstore", "dist_sync", "--epochs", "1",
+           "--train-count", "256", "--val-count", "100", "--batch-size", "32",
+           "--prefix", str(save / "lenet"), "--save-dir", str(save)]
+    proc = subprocess.run(cmd, env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=280)
+    log = proc.stdout.decode(errors="replace")
+    assert proc.returncode == 0, log[-3000:]
+    assert "[worker 0/2] epoch 1/1" in log and "[worker 1/2] epoch 1/1" in log, log[-3000:]
+
+    w0 = mx.nd.load(str(save / "lenet-worker0.params"))
+    w1 = mx.nd.load(str(save / "lenet-worker1.params"))
+    assert set(w0) == set(w1) and len(w0) > 10
+    trainable = [k for k in w0 if not k.endswith(("running_mean", "running_var"))]
+    for k in trainable:  # weights come from the server: identical on both workers
+        np.testing.assert_array_equal(w0[k].asnumpy(), w1[k].asnumpy(), err_msg=k)
+    # BatchNorm statistics are local to each worker (each saw its own half of the data).
+    assert any(not np.array_equal(w0[k].asnumpy(), w1[k].asnumpy())
+               for k in w0 if k.endswith("running_mean"))
+    # The trained model was exported once, by worker 0.
+    exported = mx.nd.load(str(save / "lenet-0000.params"))
+    conv = [k for k in exported if k.endswith("conv1_weight")][0]
+    assert np.abs(exported[conv].asnumpy()).sum() > 0
+    assert (save / "lenet-metrics.csv").is_file() and (save / "lenet-symbol.json").is_file()
