@@ -1,9 +1,14 @@
 // bmx_binary_conv2d(data, weight[, scale][, bias]): binarizes float NCHW data, convolves it
 // with packed OHWI weights by xnor + popcount, then applies scale and bias per channel.
+// A stateful op: each instance repacks its weights once into the fast kernel's layout and
+// keeps them while the weight tensor is unchanged (weight_cache.h).
+#include <mutex>
 #include <vector>
 
 #include "../kernels/bconv2d.h"
+#include "../kernels/fast_kernels.h"
 #include "op_common.h"
+#include "weight_cache.h"
 
 namespace bmx {
 namespace {
@@ -98,18 +103,47 @@ std::vector<unsigned int> dims(const MXTensor& t) {
   return std::vector<unsigned int>(t.shape.begin(), t.shape.end());
 }
 
-MXReturnValue forward(const AttrMap& attrs, std::vector<MXTensor>* in,
-                      std::vector<MXTensor>* out, const OpResource&) {
-  return guarded([&] {
-    const Params p = parse_params(attrs);
-    const BConv2DShape s = full_shape(p, dims((*in)[0]));
-    std::vector<uint32_t> packed(s.batch * s.groups * s.in_h * s.in_w * s.words());
-    pack_input_nchw(s, (*in)[0].data<float>(), packed.data());
-    const float* scale = p.use_scale ? (*in)[p.scale_index()].data<float>() : nullptr;
-    const float* bias = p.no_bias ? nullptr : (*in)[p.bias_index()].data<float>();
-    bconv2d_ref(s, packed.data(), (*in)[1].data<uint32_t>(), scale, bias,
-                (*out)[0].data<float>());
-  });
+class State : public mxnet::ext::CustomStatefulOp {
+ public:
+  explicit State(const Params& p) : params_(p), isa_(default_isa()) {}
+
+  MXReturnValue Forward(std::vector<MXTensor>* in, std::vector<MXTensor>* out,
+                        const OpResource&) override {
+    return guarded([&] {
+      const Params& p = params_;
+      const BConv2DShape s = full_shape(p, dims((*in)[0]));
+      const MXTensor& weight = (*in)[1];
+      check_shape(kOp, "weight", dims(weight),
+                  {static_cast<unsigned int>(s.out_channels), static_cast<unsigned int>(s.kernel_h),
+                   static_cast<unsigned int>(s.kernel_w), static_cast<unsigned int>(s.words())});
+      const float* scale = p.use_scale ? (*in)[p.scale_index()].data<float>() : nullptr;
+      const float* bias = p.no_bias ? nullptr : (*in)[p.bias_index()].data<float>();
+      std::lock_guard<std::mutex> lock(mutex_);
+      const PackedWeights& w = cache_.get(weight, isa_, [&] {
+        return pack_conv_weights(isa_, s, static_cast<const uint32_t*>(weight.data_ptr));
+      });
+      bconv2d_fast(s, (*in)[0].data<float>(), w, scale, bias, (*out)[0].data<float>(),
+                   kernel_threads(), &workspace_);
+    });
+  }
+
+  MXReturnValue Backward(std::vector<MXTensor>* in, std::vector<MXTensor>* out,
+                         const OpResource& res) override {
+    return inference_only_backward<&kOpName>(AttrMap(), in, out, res);
+  }
+
+ private:
+  Params params_;
+  Isa isa_;
+  std::mutex mutex_;
+  WeightCache cache_;
+  Workspace workspace_;
+};
+
+MXReturnValue create_state(const AttrMap& attrs, const mxnet::ext::MXContext&,
+                           const std::vector<std::vector<unsigned int>>&, const std::vector<int>,
+                           mxnet::ext::CustomStatefulOp** op) {
+  return guarded([&] { *op = mxnet::ext::CustomStatefulOp::create<State>(parse_params(attrs)); });
 }
 
 }  // namespace
@@ -118,7 +152,6 @@ REGISTER_OP(bmx_binary_conv2d)
     .setParseAttrs(parse)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setForward(forward, "cpu")
-    .setBackward(inference_only_backward<&kOpName>, "cpu");
+    .setCreateOpState(create_state, "cpu");
 
 }  // namespace bmx

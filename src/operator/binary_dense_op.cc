@@ -1,11 +1,14 @@
 // bmx_binary_dense(data, weight[, scale][, bias]): binarizes float data, multiplies it with
 // packed (num_hidden, words(K)) weights by xnor + popcount, then scale and bias per unit.
+// A stateful op: each instance repacks its weights once into the fast kernel's layout and
+// keeps them while the weight tensor is unchanged (weight_cache.h).
+#include <mutex>
 #include <vector>
 
-#include "../kernels/bgemm.h"
 #include "../kernels/bitpack.h"
-#include "../kernels/output_transform.h"
+#include "../kernels/fast_kernels.h"
 #include "op_common.h"
+#include "weight_cache.h"
 
 namespace bmx {
 namespace {
@@ -80,21 +83,50 @@ MXReturnValue infer_shape(const AttrMap& attrs, Shapes* in, Shapes* out) {
   });
 }
 
-MXReturnValue forward(const AttrMap& attrs, std::vector<MXTensor>* in,
-                      std::vector<MXTensor>* out, const OpResource&) {
-  return guarded([&] {
-    const Params p = parse_params(attrs);
-    int64_t rows = 0, k = 0;
-    rows_and_k(p, std::vector<unsigned int>((*in)[0].shape.begin(), (*in)[0].shape.end()),
-               &rows, &k);
-    std::vector<uint32_t> packed(rows * packed_words(k));
-    pack_signs((*in)[0].data<float>(), rows, k, packed.data());
-    std::vector<int32_t> dots(rows * p.num_hidden);
-    bgemm_ref(rows, p.num_hidden, k, packed.data(), (*in)[1].data<uint32_t>(), dots.data());
-    const float* scale = p.use_scale ? (*in)[p.scale_index()].data<float>() : nullptr;
-    const float* bias = p.no_bias ? nullptr : (*in)[p.bias_index()].data<float>();
-    output_transform(dots.data(), rows, p.num_hidden, scale, bias, (*out)[0].data<float>());
-  });
+class State : public mxnet::ext::CustomStatefulOp {
+ public:
+  explicit State(const Params& p) : params_(p), isa_(default_isa()) {}
+
+  MXReturnValue Forward(std::vector<MXTensor>* in, std::vector<MXTensor>* out,
+                        const OpResource&) override {
+    return guarded([&] {
+      const Params& p = params_;
+      int64_t rows = 0, k = 0;
+      rows_and_k(p, std::vector<unsigned int>((*in)[0].shape.begin(), (*in)[0].shape.end()),
+                 &rows, &k);
+      const MXTensor& weight = (*in)[1];
+      check_shape(kOp, "weight",
+                  std::vector<unsigned int>(weight.shape.begin(), weight.shape.end()),
+                  {static_cast<unsigned int>(p.num_hidden), static_cast<unsigned int>(packed_words(k))});
+      const float* scale = p.use_scale ? (*in)[p.scale_index()].data<float>() : nullptr;
+      const float* bias = p.no_bias ? nullptr : (*in)[p.bias_index()].data<float>();
+      std::lock_guard<std::mutex> lock(mutex_);
+      const PackedWeights& w = cache_.get(weight, isa_, [&] {
+        return pack_dense_weights(isa_, p.num_hidden, k,
+                                  static_cast<const uint32_t*>(weight.data_ptr));
+      });
+      bdense_fast(rows, k, (*in)[0].data<float>(), w, scale, bias, (*out)[0].data<float>(),
+                  kernel_threads(), &workspace_);
+    });
+  }
+
+  MXReturnValue Backward(std::vector<MXTensor>* in, std::vector<MXTensor>* out,
+                         const OpResource& res) override {
+    return inference_only_backward<&kOpName>(AttrMap(), in, out, res);
+  }
+
+ private:
+  Params params_;
+  Isa isa_;
+  std::mutex mutex_;
+  WeightCache cache_;
+  Workspace workspace_;
+};
+
+MXReturnValue create_state(const AttrMap& attrs, const mxnet::ext::MXContext&,
+                           const std::vector<std::vector<unsigned int>>&, const std::vector<int>,
+                           mxnet::ext::CustomStatefulOp** op) {
+  return guarded([&] { *op = mxnet::ext::CustomStatefulOp::create<State>(parse_params(attrs)); });
 }
 
 }  // namespace
@@ -103,7 +135,6 @@ REGISTER_OP(bmx_binary_dense)
     .setParseAttrs(parse)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setForward(forward, "cpu")
-    .setBackward(inference_only_backward<&kOpName>, "cpu");
+    .setCreateOpState(create_state, "cpu");
 
 }  // namespace bmx

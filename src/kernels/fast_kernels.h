@@ -1,0 +1,120 @@
+// Fast binary GEMM, dense and 2-D convolution (DESIGN.md sections 3 and 5).
+//
+// Results equal the reference kernels (bgemm_ref, bconv2d_ref + pack_input_nchw,
+// output_transform) bit for bit, for every instruction set, shape and thread count.
+//
+// How they are fast: weights are repacked ONCE (PackedWeights) into panels of nr output
+// channels, in the layout of the chosen instruction set's microkernel; activations are
+// binarized and packed in one pass straight from float (NCHW for conv, rows for dense) into
+// a spatially padded image, which the convolution reads through per-tap offsets (indirect
+// convolution, no im2col copy); a register-blocked xnor/popcount microkernel (AVX2: nibble
+// lookup with vpshufb and vpsadbw; AVX-512: vpopcntq; NEON: vcntq_u8) computes mr x nr
+// outputs at a time with the output transform (scale, bias, exact pad_value=0 correction)
+// fused in its epilogue; work is split over output tiles on kernel_threads() threads.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "bconv2d.h"
+#include "isa.h"
+
+namespace bmx {
+
+struct MicroKernels;
+
+// 64-byte aligned, growable, uninitialised storage.
+template <typename T>
+class AlignedBuffer {
+ public:
+  T* data() { return ptr_.get(); }
+  const T* data() const { return ptr_.get(); }
+  size_t size() const { return size_; }
+  // Makes room for n elements (contents are not kept when it grows).
+  T* reserve(size_t n) {
+    if (n > capacity_) {
+      const size_t bytes = ((n * sizeof(T) + 63) / 64) * 64;
+      T* p = static_cast<T*>(std::aligned_alloc(64, bytes > 0 ? bytes : 64));
+      if (p == nullptr) throw std::bad_alloc();
+      ptr_.reset(p);
+      capacity_ = n;
+    }
+    size_ = n;
+    return ptr_.get();
+  }
+
+ private:
+  struct Free {
+    void operator()(T* p) const { std::free(p); }
+  };
+  std::unique_ptr<T, Free> ptr_;
+  size_t size_ = 0, capacity_ = 0;
+};
+
+// Scratch memory reused across calls (an op keeps one; not for concurrent calls).
+struct Workspace {
+  AlignedBuffer<uint64_t> act;  // packed activations
+};
+
+// Weights repacked for one instruction set. For Isa::kRef it keeps the packed words as given.
+class PackedWeights {
+ public:
+  PackedWeights() = default;
+  bool empty() const { return out_channels_ == 0; }
+  Isa isa() const { return isa_; }
+  int64_t out_channels() const { return out_channels_; }
+  int64_t groups() const { return groups_; }
+  int64_t taps() const { return taps_; }
+  int64_t bits_per_tap() const { return bits_; }
+  size_t bytes() const;
+  const uint32_t* raw() const { return raw_.data(); }  // Isa::kRef only
+
+ private:
+  friend PackedWeights pack_weights(Isa, int64_t, int64_t, int64_t, int64_t, const uint32_t*);
+  friend struct FastDriver;
+  Isa isa_ = Isa::kRef;
+  const MicroKernels* mk_ = nullptr;
+  int64_t out_channels_ = 0, groups_ = 1, taps_ = 1, bits_ = 0;
+  int64_t steps_ = 0;             // 64-bit steps per tap
+  int64_t panels_ = 0;            // panels per group
+  int64_t panel_stride_ = 0;      // uint64 per panel
+  AlignedBuffer<uint64_t> data_;  // [groups][panels][taps][steps][elem * nr]
+  std::vector<int32_t> tap_sums_;  // [groups][panels][taps][nr]: bits - 2 * popcount(w)
+  std::vector<uint32_t> raw_;      // Isa::kRef: the words as given
+};
+
+// Repacks `out_channels` rows of `taps` x words(bits) packed words each (OHWI for conv:
+// taps = kh * kw, bits = in_channels / groups; dense: taps = 1, bits = K), split into
+// `groups` equal groups of rows.
+PackedWeights pack_weights(Isa isa, int64_t out_channels, int64_t groups, int64_t taps,
+                           int64_t bits, const uint32_t* w);
+inline PackedWeights pack_conv_weights(Isa isa, const BConv2DShape& s, const uint32_t* w) {
+  return pack_weights(isa, s.out_channels, s.groups, s.kernel_h * s.kernel_w,
+                      s.group_in_channels(), w);
+}
+inline PackedWeights pack_dense_weights(Isa isa, int64_t n, int64_t k, const uint32_t* w) {
+  return pack_weights(isa, n, 1, 1, k, w);
+}
+
+// Binary convolution from float NCHW input: out = scale * dot + bias (NCHW float), as
+// bconv2d_ref(pack_input_nchw(x)). `w` must come from pack_conv_weights with the same shape.
+void bconv2d_fast(const BConv2DShape& s, const float* x, const PackedWeights& w,
+                  const float* scale, const float* bias, float* out, int threads,
+                  Workspace* ws = nullptr);
+
+// Binary dense layer from float rows x (m x k): out (m x n) = scale * dot + bias, as
+// output_transform(bgemm_ref(pack_signs(x), w)). `w` from pack_dense_weights(n, k).
+void bdense_fast(int64_t m, int64_t k, const float* x, const PackedWeights& w, const float* scale,
+                 const float* bias, float* out, int threads, Workspace* ws = nullptr);
+
+// Binary GEMM on packed operands, as bgemm_ref: C (m x n) = dot(A row, W row).
+void bgemm_fast(int64_t m, int64_t k, const uint32_t* a, const PackedWeights& w, int32_t* c,
+                int threads, Workspace* ws = nullptr);
+// The same, repacking B (n x words(k)) on every call.
+void bgemm_fast(Isa isa, int64_t m, int64_t n, int64_t k, const uint32_t* a, const uint32_t* b,
+                int32_t* c, int threads);
+
+}  // namespace bmx

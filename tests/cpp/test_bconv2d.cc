@@ -1,0 +1,161 @@
+// Fast binary convolution against the reference (pack_input_nchw + bconv2d_ref), bit for bit,
+// for every instruction set this machine runs: channel counts at word/step edges, pad values
+// -1/0/+1, strides 1/2, dilation, groups 1/2, scale/bias, pixel counts that leave partial
+// tiles, output channels that leave partial panels, and thread counts 1, 2, 3.
+#include <cstdio>
+#include <stdexcept>
+#include <vector>
+
+#include "bconv2d.h"
+#include "bitpack.h"
+#include "fast_kernels.h"
+#include "fast_test_util.h"
+
+using bmx::BConv2DShape;
+using bmx::Isa;
+
+namespace {
+
+struct Case {
+  int64_t n, c, h, w, o, k, stride, pad, dilate, groups;
+};
+
+std::vector<uint32_t> random_conv_weights(const BConv2DShape& s) {
+  const int64_t cg = s.group_in_channels(), words = s.words();
+  const auto wf = test::random_floats(s.out_channels * s.kernel_h * s.kernel_w * cg);
+  std::vector<uint32_t> w(s.out_channels * s.kernel_h * s.kernel_w * words);
+  bmx::pack_signs(wf.data(), s.out_channels * s.kernel_h * s.kernel_w, cg, w.data());
+  return w;
+}
+
+int run_case(const Case& c, int pad_value, bool full) {
+  BConv2DShape s;
+  s.batch = c.n, s.in_channels = c.c, s.in_h = c.h, s.in_w = c.w;
+  s.out_channels = c.o, s.kernel_h = s.kernel_w = c.k;
+  s.stride_h = s.stride_w = c.stride, s.pad_h = s.pad_w = c.pad;
+  s.dilate_h = s.dilate_w = c.dilate, s.groups = c.groups, s.pad_value = pad_value;
+  if (!s.validate().empty()) return 0;
+  const auto x = test::random_floats(s.batch * s.in_channels * s.in_h * s.in_w);
+  const auto w = random_conv_weights(s);
+  const auto scale = test::random_floats(s.out_channels), bias = test::random_floats(s.out_channels);
+  std::vector<uint32_t> packed(s.batch * s.groups * s.in_h * s.in_w * s.words());
+  bmx::pack_input_nchw(s, x.data(), packed.data());
+  const int64_t out_size = s.batch * s.out_channels * s.out_h() * s.out_w();
+  int checks = 0;
+  for (Isa isa : test::fast_isas()) {
+    const bmx::PackedWeights pw = bmx::pack_conv_weights(isa, s, w.data());
+    bmx::Workspace ws;  // reused across calls, as an op does
+    for (int variant = 0; variant < 4; ++variant) {
+      if (!full && variant != 3) continue;
+      const float* sc = (variant & 1) ? scale.data() : nullptr;
+      const float* bs = (variant & 2) ? bias.data() : nullptr;
+      std::vector<float> ref(out_size), fast(out_size, -99.0f);
+      bmx::bconv2d_ref(s, packed.data(), w.data(), sc, bs, ref.data());
+      for (int threads : {1, 2, 3}) {
+        if (!full && threads == 3) continue;
+        std::fill(fast.begin(), fast.end(), -99.0f);
+        bmx::bconv2d_fast(s, x.data(), pw, sc, bs, fast.data(), threads, &ws);
+        ++checks;
+        CHECK(test::same_bits(ref, fast),
+              "conv %s n=%lld c=%lld %lldx%lld o=%lld k=%lld stride=%lld pad=%lld dilate=%lld "
+              "groups=%lld pad_value=%d scale=%d bias=%d threads=%d",
+              bmx::isa_name(isa), (long long)c.n, (long long)c.c, (long long)c.h, (long long)c.w,
+              (long long)c.o, (long long)c.k, (long long)c.stride, (long long)c.pad,
+              (long long)c.dilate, (long long)c.groups, pad_value, sc != nullptr, bs != nullptr,
+              threads);
+      }
+    }
+  }
+  return checks;
+}
+
+void test_edges() {
+  // Channels per group across word (32) and step (64) edges; odd pixel counts; partial panels.
+  for (int64_t c : {1, 2, 31, 32, 33, 63, 64, 65, 127, 128, 129, 256, 257}) {
+    for (int pad_value : {-1, 0, 1}) {
+      run_case({1, c, 5, 7, 9, 3, 1, 1, 1, 1}, pad_value, true);
+      run_case({2, c, 6, 6, 17, 3, 2, 1, 1, 1}, pad_value, false);
+    }
+  }
+}
+
+void test_shapes() {
+  const Case cases[] = {
+      {1, 64, 9, 9, 8, 3, 1, 1, 1, 1},     {1, 64, 9, 9, 8, 3, 2, 1, 1, 1},
+      {2, 64, 8, 10, 16, 3, 1, 2, 2, 1},   {1, 128, 7, 7, 33, 3, 1, 1, 1, 2},
+      {3, 66, 5, 4, 10, 3, 1, 1, 1, 2},    {1, 96, 11, 13, 24, 5, 2, 2, 1, 1},
+      {1, 40, 6, 6, 12, 1, 1, 0, 1, 1},    {1, 40, 6, 6, 12, 1, 2, 0, 1, 1},
+      {2, 70, 9, 5, 7, 3, 3, 0, 1, 1},     {1, 512, 7, 7, 20, 3, 1, 1, 1, 1},
+      {1, 64, 1, 1, 8, 3, 1, 1, 1, 1},     {1, 64, 2, 3, 8, 3, 1, 2, 1, 1},
+      {1, 2048, 3, 3, 9, 3, 1, 1, 1, 1},   {1, 4160, 2, 2, 5, 1, 1, 0, 1, 1},
+      {1, 32, 12, 12, 8, 3, 1, 3, 3, 1},   {2, 64, 5, 5, 16, 2, 1, 1, 2, 2},
+  };
+  for (const Case& c : cases) {
+    for (int pad_value : {-1, 0, 1}) run_case(c, pad_value, true);
+  }
+}
+
+void test_resnet_shapes() {
+  // The benchmarked ResNet-18 layers (smaller batch), once each, pad 1, pad_value -1 and 0.
+  const Case cases[] = {
+      {1, 64, 56, 56, 64, 3, 1, 1, 1, 1},   {1, 128, 28, 28, 128, 3, 1, 1, 1, 1},
+      {1, 256, 14, 14, 256, 3, 1, 1, 1, 1}, {2, 512, 7, 7, 512, 3, 1, 1, 1, 1},
+      {1, 64, 56, 56, 128, 3, 2, 1, 1, 1},  {1, 128, 28, 28, 256, 3, 2, 1, 1, 1},
+      {1, 256, 14, 14, 512, 3, 2, 1, 1, 1},
+  };
+  for (const Case& c : cases) {
+    run_case(c, -1, false);
+    run_case(c, 0, false);
+  }
+}
+
+void test_saturated() {
+  // Every input negative and every weight +1: each byte of every step counts 8, which
+  // overflows 8-bit accumulators unless they are flushed in time (C=512: 72 steps per pixel).
+  for (int64_t c : {512, 2048}) {
+    BConv2DShape s;
+    s.in_channels = c, s.in_h = 5, s.in_w = 6, s.out_channels = 9, s.kernel_h = s.kernel_w = 3;
+    s.pad_h = s.pad_w = 1;
+    const std::vector<float> x(c * 30, -1.0f);
+    const std::vector<uint32_t> w(9 * 9 * s.words(), 0u);
+    std::vector<uint32_t> packed(30 * s.words());
+    bmx::pack_input_nchw(s, x.data(), packed.data());
+    std::vector<float> ref(9 * 30), fast(9 * 30);
+    bmx::bconv2d_ref(s, packed.data(), w.data(), nullptr, nullptr, ref.data());
+    for (Isa isa : test::fast_isas()) {
+      bmx::bconv2d_fast(s, x.data(), bmx::pack_conv_weights(isa, s, w.data()), nullptr, nullptr,
+                        fast.data(), 2);
+      CHECK(test::same_bits(ref, fast) && ref[0] == -9.0f * c, "saturated conv %s c=%lld",
+            bmx::isa_name(isa), (long long)c);
+    }
+  }
+}
+
+void test_mismatch_rejected() {
+  BConv2DShape s;
+  s.in_channels = 64, s.in_h = s.in_w = 4, s.out_channels = 8, s.kernel_h = s.kernel_w = 3;
+  const auto w = random_conv_weights(s);
+  const bmx::PackedWeights pw = bmx::pack_conv_weights(bmx::best_isa(), s, w.data());
+  BConv2DShape other = s;
+  other.kernel_h = other.kernel_w = 1;
+  std::vector<float> x(64 * 16), out(8 * 16);
+  bool threw = false;
+  try {
+    bmx::bconv2d_fast(other, x.data(), pw, nullptr, nullptr, out.data(), 1);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  CHECK(threw, "weights packed for another shape are rejected");
+}
+
+}  // namespace
+
+int main() {
+  test::print_isas();
+  test_edges();
+  test_shapes();
+  test_resnet_shapes();
+  test_saturated();
+  test_mismatch_rejected();
+  return test::summary();
+}
