@@ -9,7 +9,7 @@ JOBS ?= 2
 SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2>/dev/null) \
            CMakeLists.txt setup.py pyproject.toml
 
-.PHONY: all demo test test-cpp test-python bench build install clean
+.PHONY: all demo test test-cpp test-python test-neon bench build install clean
 
 all: install build
 
@@ -39,6 +39,14 @@ test-python: install build
 	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) -m pytest -q tests/python
 
 test: test-cpp test-python
+
+# Kernels vs MXNet's own fp32 operators, same shapes, same threads, one run (DESIGN.md 5).
+bench: install build
+	mkdir -p out/bench
+	$(PY) -m bmxnet.benchmark --runs 3 --threads 1 2 --json out/bench/bench.json --png out/bench/bench.png
+
+test-neon:
+	tests/cpp/neon.sh build/neon
 
 demo: install build
 	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) examples/demo.py --out out/demo

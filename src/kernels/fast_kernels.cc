@@ -174,11 +174,10 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
     put_row(ones.data(), words, steps, split, pad_elem.data());
   }
 
-  // Packing tasks: blocks of padded rows of one image, about 4096 pixels, smaller when the
-  // threads need more tasks.
-  // With several images, packing image k + 1 overlaps computing image k, so whole images
-  // are fine; a single image is split for the threads, but not below ~512 pixels a task
-  // (smaller tasks fall off the fast packing path).
+  // Packing tasks: blocks of padded rows of one image, about 4096 pixels. With several
+  // images, packing image k + 1 overlaps computing image k, so whole images are fine; a
+  // single image is split for the threads, but not below ~512 pixels a task (smaller tasks
+  // fall off the fast packing path).
   int64_t row_block = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, W));
   if (threads > 1 && images < 2 * threads) {
     const int64_t min_rows = (512 + W - 1) / std::max<int64_t>(1, W);
@@ -320,9 +319,9 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
   struct alignas(64) Cursor {
     std::atomic<int64_t> next{0};
   };
-  std::unique_ptr<Cursor[]> job_cursor(new Cursor[images * nt]);     // per (image, range)
-  std::unique_ptr<Cursor[]> pack_cursor(new Cursor[images]);         // tasks claimed
-  std::unique_ptr<Cursor[]> packed(new Cursor[images]);              // tasks finished
+  std::unique_ptr<Cursor[]> job_cursor(new Cursor[images * nt]);  // per (image, range)
+  std::unique_ptr<Cursor[]> pack_cursor(new Cursor[images]);      // tasks claimed
+  std::unique_ptr<Cursor[]> packed(new Cursor[images]);           // tasks finished
   auto range_begin = [&](int r) { return jobs * r / nt; };
   parallel_for(nt, nt, [&](int64_t first, int64_t last) {
     std::unique_ptr<uint32_t[]> tmp(new uint32_t[row_block * W * words]);  // uninitialised

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Reproduces every figure in smd_hpi/REPORT.md into smd_hpi/results/ (about 15 minutes on
+# 2 cores). Needs the op library and the kernel bench built:
+#   cmake -S . -B build/cmake -DPython3_EXECUTABLE=$PWD/.venv/bin/python && cmake --build build/cmake -j2
+# Usage: smd_hpi/run_all.sh [BUILD_DIR]   (run it on an otherwise idle machine)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build/cmake}
+PY=${PY:-.venv/bin/python}
+R=smd_hpi/results
+mkdir -p "$R"
+export BMXNET_LIBRARY=${BMXNET_LIBRARY:-$PWD/$BUILD/libbmxnet_ops.so} PYTHONPATH=python
+# 1. raw kernel speed without MXNet, per instruction set and thread count
+: > "$R/kernel_bench.txt"
+for isa in avx512 avx2 portable; do
+  for t in 1 2; do
+    BMX_KERNEL_ISA=$isa "$BUILD/bmx_kernel_bench" "$t" >> "$R/kernel_bench.txt" 2>&1 || true
+    echo >> "$R/kernel_bench.txt"
+  done
+done
+# 2. the issue's table against MXNet's own fp32 operators (default path, then AVX2 only)
+"$PY" -m bmxnet.benchmark --runs 3 --threads 1 2 --json "$R/bench.json" --png "$R/bench.png" | tee "$R/bench.txt"
+"$PY" -m bmxnet.benchmark --runs 3 --threads 1 2 --isa avx2 --json "$R/bench_avx2.json" \
+  --png "$R/bench_avx2.png" | tee "$R/bench_avx2.txt"
+"$PY" -m bmxnet.benchmark --threads 1 2 --engine ThreadedEnginePerDevice \
+  --json "$R/bench_threaded_engine.json" | tee "$R/bench_threaded_engine.txt"
+# 3. the BMXNet paper's comparison: xnor GEMM vs BLAS at growing sizes, conv layer sweep
+"$PY" smd_hpi/gemm_vs_blas.py --threads 1 --out "$R" | tee "$R/gemm_vs_blas.txt"
