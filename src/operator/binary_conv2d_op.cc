@@ -103,9 +103,9 @@ std::vector<unsigned int> dims(const MXTensor& t) {
   return std::vector<unsigned int>(t.shape.begin(), t.shape.end());
 }
 
-class State : public mxnet::ext::CustomStatefulOp {
+class State : public BinaryOpState<Params, &kOpName> {
  public:
-  explicit State(const Params& p) : params_(p), isa_(default_isa()) {}
+  using BinaryOpState::BinaryOpState;
 
   MXReturnValue Forward(std::vector<MXTensor>* in, std::vector<MXTensor>* out,
                         const OpResource&) override {
@@ -126,25 +126,7 @@ class State : public mxnet::ext::CustomStatefulOp {
                    kernel_threads(), &workspace_);
     });
   }
-
-  MXReturnValue Backward(std::vector<MXTensor>* in, std::vector<MXTensor>* out,
-                         const OpResource& res) override {
-    return inference_only_backward<&kOpName>(AttrMap(), in, out, res);
-  }
-
- private:
-  Params params_;
-  Isa isa_;
-  std::mutex mutex_;
-  WeightCache cache_;
-  Workspace workspace_;
 };
-
-MXReturnValue create_state(const AttrMap& attrs, const mxnet::ext::MXContext&,
-                           const std::vector<std::vector<unsigned int>>&, const std::vector<int>,
-                           mxnet::ext::CustomStatefulOp** op) {
-  return guarded([&] { *op = mxnet::ext::CustomStatefulOp::create<State>(parse_params(attrs)); });
-}
 
 }  // namespace
 
@@ -152,6 +134,6 @@ REGISTER_OP(bmx_binary_conv2d)
     .setParseAttrs(parse)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setCreateOpState(create_state, "cpu");
+    .setCreateOpState(create_state<State, parse_params>, "cpu");
 
 }  // namespace bmx

@@ -83,9 +83,9 @@ MXReturnValue infer_shape(const AttrMap& attrs, Shapes* in, Shapes* out) {
   });
 }
 
-class State : public mxnet::ext::CustomStatefulOp {
+class State : public BinaryOpState<Params, &kOpName> {
  public:
-  explicit State(const Params& p) : params_(p), isa_(default_isa()) {}
+  using BinaryOpState::BinaryOpState;
 
   MXReturnValue Forward(std::vector<MXTensor>* in, std::vector<MXTensor>* out,
                         const OpResource&) override {
@@ -109,25 +109,7 @@ class State : public mxnet::ext::CustomStatefulOp {
                   kernel_threads(), &workspace_);
     });
   }
-
-  MXReturnValue Backward(std::vector<MXTensor>* in, std::vector<MXTensor>* out,
-                         const OpResource& res) override {
-    return inference_only_backward<&kOpName>(AttrMap(), in, out, res);
-  }
-
- private:
-  Params params_;
-  Isa isa_;
-  std::mutex mutex_;
-  WeightCache cache_;
-  Workspace workspace_;
 };
-
-MXReturnValue create_state(const AttrMap& attrs, const mxnet::ext::MXContext&,
-                           const std::vector<std::vector<unsigned int>>&, const std::vector<int>,
-                           mxnet::ext::CustomStatefulOp** op) {
-  return guarded([&] { *op = mxnet::ext::CustomStatefulOp::create<State>(parse_params(attrs)); });
-}
 
 }  // namespace
 
@@ -135,6 +117,6 @@ REGISTER_OP(bmx_binary_dense)
     .setParseAttrs(parse)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
-    .setCreateOpState(create_state, "cpu");
+    .setCreateOpState(create_state<State, parse_params>, "cpu");
 
 }  // namespace bmx

@@ -11,6 +11,7 @@
 
 #include "../kernels/fast_kernels.h"
 #include "mxnet/lib_api.h"
+#include "op_common.h"
 
 namespace bmx {
 
@@ -53,5 +54,34 @@ class WeightCache {
   std::vector<int64_t> shape_;
   uint64_t fingerprint_ = 0;
 };
+
+// What the stateful binary ops share: their parsed attributes, the instruction set chosen at
+// creation, the repacked-weight cache, the kernel workspace, and no gradient. A subclass adds
+// Forward.
+template <typename Params, const char* const* Op>
+class BinaryOpState : public mxnet::ext::CustomStatefulOp {
+ public:
+  explicit BinaryOpState(const Params& p) : params_(p), isa_(default_isa()) {}
+
+  MXReturnValue Backward(std::vector<MXTensor>* in, std::vector<MXTensor>* out,
+                         const OpResource& res) override {
+    return inference_only_backward<Op>(AttrMap(), in, out, res);
+  }
+
+ protected:
+  Params params_;
+  Isa isa_;
+  std::mutex mutex_;
+  WeightCache cache_;
+  Workspace workspace_;
+};
+
+// The createOpState callback of an op whose state is `State`, built from parse(attrs).
+template <typename State, auto Parse>
+MXReturnValue create_state(const AttrMap& attrs, const mxnet::ext::MXContext&,
+                           const std::vector<std::vector<unsigned int>>&, const std::vector<int>,
+                           mxnet::ext::CustomStatefulOp** op) {
+  return guarded([&] { *op = mxnet::ext::CustomStatefulOp::create<State>(Parse(attrs)); });
+}
 
 }  // namespace bmx
