@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
       Data* p = d.get();
       cases.push_back({c.name, n, double(n) * c.o * s.out_h() * s.out_w() * c.c * 9, repeat,
                        [p, threads] {
-                         bconv2d_fast(p->s, p->x.data(), p->w, nullptr, nullptr, p->out.data(),
+                         bconv2d_fast(p->s, p->x.data(), p->w, nullptr, nullptr, nullptr, p->out.data(),
                                       threads, &p->ws);
                        },
                        {}});

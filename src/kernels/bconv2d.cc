@@ -41,7 +41,7 @@ void pack_input_nchw(const BConv2DShape& s, const float* x, uint32_t* packed) {
 }
 
 void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint32_t* weights,
-                 const float* scale, const float* bias, float* out) {
+                 const float* scale, const float* bias, const float* residual, float* out) {
   const int64_t cg = s.group_in_channels(), og = s.group_out_channels(), words = s.words();
   const int64_t oh = s.out_h(), ow = s.out_w(), plane = s.in_h * s.in_w;
   // A padded tap holds pad_value in every channel: all bits 1 for -1, all 0 for +1.
@@ -57,6 +57,7 @@ void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint
       const uint32_t* wo = weights + o * s.kernel_h * s.kernel_w * words;
       const float sc = scale ? scale[o] : 1.0f, b = bias ? bias[o] : 0.0f;
       float* dst = out + (n * s.out_channels + o) * oh * ow;
+      const float* res = residual ? residual + (n * s.out_channels + o) * oh * ow : nullptr;
       for (int64_t y = 0; y < oh; ++y) {
         for (int64_t x = 0; x < ow; ++x) {
           int64_t dot = 0;
@@ -73,7 +74,8 @@ void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint
               dot += cg - 2 * ones;
             }
           }
-          dst[y * ow + x] = sc * static_cast<float>(dot) + b;
+          const float v = sc * static_cast<float>(dot) + b;
+          dst[y * ow + x] = res ? v + res[y * ow + x] : v;
         }
       }
     }

@@ -27,9 +27,10 @@ struct BConv2DShape {
 void pack_input_nchw(const BConv2DShape& s, const float* x, uint32_t* packed);
 
 // Reference convolution: out[n, o, y, x] = scale[o] * dot + bias[o] (NCHW float),
-// where dot is the ±1 dot product over the receptive field. scale/bias may be null.
-// weights: (out_channels, kernel_h, kernel_w, words) packed.
+// where dot is the ±1 dot product over the receptive field, then + residual[n, o, y, x]
+// (rounded to float after the bias, as an elementwise add after the layer would).
+// scale, bias and residual may be null. weights: (out_channels, kernel_h, kernel_w, words) packed.
 void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint32_t* weights,
-                 const float* scale, const float* bias, float* out);
+                 const float* scale, const float* bias, const float* residual, float* out);
 
 }  // namespace bmx

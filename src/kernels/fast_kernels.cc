@@ -66,6 +66,17 @@ inline void put_row(const uint32_t* words_row, int64_t words, int64_t steps, boo
   for (int64_t s = 0; s < steps; ++s) put_element(step_of(words_row, words, s), split, dst + s * elem);
 }
 
+// out[j * stride + i] += res[j * stride + i] for `channels` channel rows of `pixels` outputs:
+// the fused residual add, after the tile has rounded scale * dot + bias to float.
+inline void add_residual(float* out, const float* res, int64_t stride, int channels,
+                         int pixels) {
+  for (int j = 0; j < channels; ++j) {
+    float* o = out + j * stride;
+    const float* r = res + j * stride;
+    for (int i = 0; i < pixels; ++i) o[i] += r[i];
+  }
+}
+
 int64_t tiles_per_block(const MicroKernels& mk, int64_t row_u64) {
   // Keep the rows of one block (read once per panel) within about 128 KiB of L2.
   const int64_t tile_bytes = std::max<int64_t>(1, mk.mr * row_u64 * 8);
@@ -141,16 +152,16 @@ struct FastDriver {
   // Runs all tiles of a GEMM-like problem whose rows are given by `row_ptr(i)` for the A
   // matrix (one "image" at a time for conv). See bconv2d_fast / bgemm_rows below.
   static void conv(const BConv2DShape& s, const float* x, const PackedWeights& w,
-                   const float* scale, const float* bias, float* out, int threads,
-                   Workspace* ws);
+                   const float* scale, const float* bias, const float* residual, float* out,
+                   int threads, Workspace* ws);
   static void rows(int64_t m, int64_t k, const float* xf, const uint32_t* xw,
                    const PackedWeights& w, const float* scale, const float* bias, void* out,
                    bool int_out, int threads, Workspace* ws);
 };
 
 void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights& w,
-                      const float* scale, const float* bias, float* out, int threads,
-                      Workspace* ws) {
+                      const float* scale, const float* bias, const float* residual, float* out,
+                      int threads, Workspace* ws) {
   const MicroKernels& mk = *w.mk_;
   const bool split = mk.split;
   const int elem = split ? 2 : 1, mr = mk.mr, nr = mk.nr;
@@ -195,18 +206,30 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
     const int64_t iy0 = std::max<int64_t>(y0 - s.pad_h, 0);
     const int64_t iy1 = std::min<int64_t>(y1 - s.pad_h, H);
     if (iy0 < iy1) mk.pack_planes(src, cg, plane, iy0 * W, iy1 * W, tmp);
+    auto fill_pad = [&](uint64_t* e, int64_t count) {
+      if (pix == 1) {
+        std::fill(e, e + count, pad_elem[0]);
+      } else {
+        for (int64_t i = 0; i < count; ++i) std::memcpy(e + i * pix, pad_elem.data(), sizeof(uint64_t) * pix);
+      }
+    };
+    // Plain layout with an even word count: a pixel's steps are its words, byte for byte.
+    const bool copy_rows = !split && words % 2 == 0;
     for (int64_t yp = y0; yp < y1; ++yp) {
       uint64_t* row = dst + yp * Wp * pix;
       const int64_t iy = yp - s.pad_h;
-      const bool pad_row = iy < 0 || iy >= H;
-      for (int64_t xp = 0; xp < Wp; ++xp) {
-        const int64_t ix = xp - s.pad_w;
-        uint64_t* e = row + xp * pix;
-        if (pad_row || ix < 0 || ix >= W) {
-          std::memcpy(e, pad_elem.data(), sizeof(uint64_t) * pix);
-        } else {
-          put_row(tmp + ((iy - iy0) * W + ix) * words, words, steps, split, e);
-        }
+      if (iy < 0 || iy >= H) {
+        fill_pad(row, Wp);
+        continue;
+      }
+      fill_pad(row, s.pad_w);
+      fill_pad(row + (s.pad_w + W) * pix, Wp - s.pad_w - W);
+      const uint32_t* src_row = tmp + (iy - iy0) * W * words;
+      uint64_t* e = row + s.pad_w * pix;
+      if (copy_rows) {
+        std::memcpy(e, src_row, sizeof(uint32_t) * W * words);
+      } else {
+        for (int64_t ix = 0; ix < W; ++ix) put_row(src_row + ix * words, words, steps, split, e + ix * pix);
       }
     }
   };
@@ -266,6 +289,7 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
     t.bias = bias ? bias + o0 : nullptr;
     const int32_t* sums = w.tap_sums_.data() + (g * panels + pn) * taps * nr;
     float* out_base = out + (n * s.out_channels + o0) * P;
+    const float* res_base = residual ? residual + (n * s.out_channels + o0) * P : nullptr;
     const bool prefetch_next = im + 1 < images && slot >= 0;
     const int64_t tile_end = std::min(tiles, (tbk + 1) * tb);
     for (int64_t tile = tbk * tb; tile < tile_end; ++tile) {
@@ -305,6 +329,7 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
         }
       }
       mk.tile(t);
+      if (res_base) add_residual(out_base + p0, res_base + p0, P, t.n_valid, t.m);
     }
   };
 
@@ -438,8 +463,8 @@ void FastDriver::rows(int64_t m, int64_t k, const float* xf, const uint32_t* xw,
 }
 
 void bconv2d_fast(const BConv2DShape& s, const float* x, const PackedWeights& w,
-                  const float* scale, const float* bias, float* out, int threads,
-                  Workspace* ws) {
+                  const float* scale, const float* bias, const float* residual, float* out,
+                  int threads, Workspace* ws) {
   if (w.out_channels() != s.out_channels || w.groups() != s.groups ||
       w.taps() != s.kernel_h * s.kernel_w || w.bits_per_tap() != s.group_in_channels()) {
     throw std::invalid_argument("bconv2d_fast: packed weights do not match the shape");
@@ -448,10 +473,10 @@ void bconv2d_fast(const BConv2DShape& s, const float* x, const PackedWeights& w,
   if (w.isa() == Isa::kRef) {
     std::vector<uint32_t> packed(s.batch * s.groups * s.in_h * s.in_w * s.words());
     pack_input_nchw(s, x, packed.data());
-    bconv2d_ref(s, packed.data(), w.raw(), scale, bias, out);
+    bconv2d_ref(s, packed.data(), w.raw(), scale, bias, residual, out);
     return;
   }
-  FastDriver::conv(s, x, w, scale, bias, out, threads, ws);
+  FastDriver::conv(s, x, w, scale, bias, residual, out, threads, ws);
 }
 
 void bdense_fast(int64_t m, int64_t k, const float* x, const PackedWeights& w, const float* scale,

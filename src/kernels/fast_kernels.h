@@ -99,11 +99,12 @@ inline PackedWeights pack_dense_weights(Isa isa, int64_t n, int64_t k, const uin
   return pack_weights(isa, n, 1, 1, k, w);
 }
 
-// Binary convolution from float NCHW input: out = scale * dot + bias (NCHW float), as
-// bconv2d_ref(pack_input_nchw(x)). `w` must come from pack_conv_weights with the same shape.
+// Binary convolution from float NCHW input: out = scale * dot + bias [+ residual] (NCHW
+// float), as bconv2d_ref(pack_input_nchw(x)). `w` must come from pack_conv_weights with the
+// same shape; `residual` (null, or shaped as out) is added to each tile while it is in cache.
 void bconv2d_fast(const BConv2DShape& s, const float* x, const PackedWeights& w,
-                  const float* scale, const float* bias, float* out, int threads,
-                  Workspace* ws = nullptr);
+                  const float* scale, const float* bias, const float* residual, float* out,
+                  int threads, Workspace* ws = nullptr);
 
 // Binary dense layer from float rows x (m x k): out (m x n) = scale * dot + bias, as
 // output_transform(bgemm_ref(pack_signs(x), w)). `w` from pack_dense_weights(n, k).

@@ -1,5 +1,6 @@
-// bmx_binary_conv2d(data, weight[, scale][, bias]): binarizes float NCHW data, convolves it
-// with packed OHWI weights by xnor + popcount, then applies scale and bias per channel.
+// bmx_binary_conv2d(data, weight[, scale][, bias][, residual]): binarizes float NCHW data,
+// convolves it with packed OHWI weights by xnor + popcount, applies scale and bias per
+// channel, and (add_residual=True) adds a residual tensor shaped as the output.
 // A stateful op: each instance repacks its weights once into the fast kernel's layout and
 // keeps them while the weight tensor is unchanged (weight_cache.h).
 #include <mutex>
@@ -18,16 +19,17 @@ const char* const kOpName = kOp;
 
 struct Params {
   BConv2DShape shape;  // batch and input dimensions are filled in from the data tensor
-  bool use_scale = false, no_bias = false;
-  int num_inputs() const { return 2 + use_scale + !no_bias; }
+  bool use_scale = false, no_bias = false, add_residual = false;
+  int num_inputs() const { return 2 + use_scale + !no_bias + add_residual; }
   int scale_index() const { return 2; }
   int bias_index() const { return 2 + use_scale; }
+  int residual_index() const { return 2 + use_scale + !no_bias; }
 };
 
 Params parse_params(const AttrMap& attrs) {
   Attrs a(kOp, attrs,
           {"kernel", "stride", "dilate", "pad", "pad_value", "num_filter", "num_group",
-           "use_scale", "no_bias", "layout", "workspace", "cudnn_tune", "cudnn_off"});
+           "use_scale", "no_bias", "add_residual", "layout", "workspace", "cudnn_tune", "cudnn_off"});
   Params p;
   BConv2DShape& s = p.shape;
   const auto kernel = a.get_tuple("kernel", 2);
@@ -53,6 +55,7 @@ Params parse_params(const AttrMap& attrs) {
   if (layout != "NCHW" && layout != "None") a.fail("layout", "must be NCHW");
   p.use_scale = a.get_bool("use_scale", false);
   p.no_bias = a.get_bool("no_bias", false);
+  p.add_residual = a.get_bool("add_residual", false);
   return p;
 }
 
@@ -71,6 +74,9 @@ MXReturnValue infer_type(const AttrMap& attrs, std::vector<int>* in, std::vector
                      "int32 (packed by model-converter)");
     if (p.use_scale) check_input_type(kOp, *in, p.scale_index(), "scale", mxnet::ext::kFloat32, "float32");
     if (!p.no_bias) check_input_type(kOp, *in, p.bias_index(), "bias", mxnet::ext::kFloat32, "float32");
+    if (p.add_residual) {
+      check_input_type(kOp, *in, p.residual_index(), "residual", mxnet::ext::kFloat32, "float32");
+    }
     (*out)[0] = mxnet::ext::kFloat32;
   });
 }
@@ -96,6 +102,7 @@ MXReturnValue infer_shape(const AttrMap& attrs, Shapes* in, Shapes* out) {
     if (!p.no_bias) check_shape(kOp, "bias", (*in)[p.bias_index()], {o});
     (*out)[0] = {static_cast<unsigned int>(s.batch), o, static_cast<unsigned int>(s.out_h()),
                  static_cast<unsigned int>(s.out_w())};
+    if (p.add_residual) check_shape(kOp, "residual", (*in)[p.residual_index()], (*out)[0]);
   });
 }
 
@@ -118,12 +125,18 @@ class State : public BinaryOpState<Params, &kOpName> {
                    static_cast<unsigned int>(s.kernel_w), static_cast<unsigned int>(s.words())});
       const float* scale = p.use_scale ? (*in)[p.scale_index()].data<float>() : nullptr;
       const float* bias = p.no_bias ? nullptr : (*in)[p.bias_index()].data<float>();
+      const float* residual = nullptr;
+      if (p.add_residual) {
+        MXTensor& r = (*in)[p.residual_index()];
+        check_shape(kOp, "residual", dims(r), dims((*out)[0]));
+        residual = r.data<float>();
+      }
       std::lock_guard<std::mutex> lock(mutex_);
       const PackedWeights& w = cache_.get(weight, isa_, [&] {
         return pack_conv_weights(isa_, s, static_cast<const uint32_t*>(weight.data_ptr));
       });
-      bconv2d_fast(s, (*in)[0].data<float>(), w, scale, bias, (*out)[0].data<float>(),
-                   kernel_threads(), &workspace_);
+      bconv2d_fast(s, (*in)[0].data<float>(), w, scale, bias, residual,
+                   (*out)[0].data<float>(), kernel_threads(), &workspace_);
     });
   }
 };

@@ -38,6 +38,7 @@ int run_case(const Case& c, int pad_value, bool full) {
   const auto x = test::random_floats(s.batch * s.in_channels * s.in_h * s.in_w);
   const auto w = random_conv_weights(s);
   const auto scale = test::random_floats(s.out_channels), bias = test::random_floats(s.out_channels);
+  const auto residual = test::random_floats(s.batch * s.out_channels * s.out_h() * s.out_w());
   std::vector<uint32_t> packed(s.batch * s.groups * s.in_h * s.in_w * s.words());
   bmx::pack_input_nchw(s, x.data(), packed.data());
   const int64_t out_size = s.batch * s.out_channels * s.out_h() * s.out_w();
@@ -45,24 +46,31 @@ int run_case(const Case& c, int pad_value, bool full) {
   for (Isa isa : test::fast_isas()) {
     const bmx::PackedWeights pw = bmx::pack_conv_weights(isa, s, w.data());
     bmx::Workspace ws;  // reused across calls, as an op does
-    for (int variant = 0; variant < 4; ++variant) {
-      if (!full && variant != 3) continue;
+    for (int variant = 0; variant < 8; ++variant) {
+      if (!full && variant != 7) continue;
       const float* sc = (variant & 1) ? scale.data() : nullptr;
       const float* bs = (variant & 2) ? bias.data() : nullptr;
+      const float* res = (variant & 4) ? residual.data() : nullptr;
       std::vector<float> ref(out_size), fast(out_size, -99.0f);
-      bmx::bconv2d_ref(s, packed.data(), w.data(), sc, bs, ref.data());
+      bmx::bconv2d_ref(s, packed.data(), w.data(), sc, bs, res, ref.data());
+      if (res) {  // the reference adds the residual after rounding the layer's output
+        std::vector<float> plain(out_size);
+        bmx::bconv2d_ref(s, packed.data(), w.data(), sc, bs, nullptr, plain.data());
+        for (int64_t i = 0; i < out_size; ++i) plain[i] += res[i];
+        CHECK(test::same_bits(plain, ref), "bconv2d_ref residual is not layer output + residual");
+      }
       for (int threads : {1, 2, 3}) {
         if (!full && threads == 3) continue;
         std::fill(fast.begin(), fast.end(), -99.0f);
-        bmx::bconv2d_fast(s, x.data(), pw, sc, bs, fast.data(), threads, &ws);
+        bmx::bconv2d_fast(s, x.data(), pw, sc, bs, res, fast.data(), threads, &ws);
         ++checks;
         CHECK(test::same_bits(ref, fast),
               "conv %s n=%lld c=%lld %lldx%lld o=%lld k=%lld stride=%lld pad=%lld dilate=%lld "
-              "groups=%lld pad_value=%d scale=%d bias=%d threads=%d",
+              "groups=%lld pad_value=%d scale=%d bias=%d residual=%d threads=%d",
               bmx::isa_name(isa), (long long)c.n, (long long)c.c, (long long)c.h, (long long)c.w,
               (long long)c.o, (long long)c.k, (long long)c.stride, (long long)c.pad,
               (long long)c.dilate, (long long)c.groups, pad_value, sc != nullptr, bs != nullptr,
-              threads);
+              res != nullptr, threads);
       }
     }
   }
@@ -121,9 +129,9 @@ void test_saturated() {
     std::vector<uint32_t> packed(30 * s.words());
     bmx::pack_input_nchw(s, x.data(), packed.data());
     std::vector<float> ref(9 * 30), fast(9 * 30);
-    bmx::bconv2d_ref(s, packed.data(), w.data(), nullptr, nullptr, ref.data());
+    bmx::bconv2d_ref(s, packed.data(), w.data(), nullptr, nullptr, nullptr, ref.data());
     for (Isa isa : test::fast_isas()) {
-      bmx::bconv2d_fast(s, x.data(), bmx::pack_conv_weights(isa, s, w.data()), nullptr, nullptr,
+      bmx::bconv2d_fast(s, x.data(), bmx::pack_conv_weights(isa, s, w.data()), nullptr, nullptr, nullptr,
                         fast.data(), 2);
       CHECK(test::same_bits(ref, fast) && ref[0] == -9.0f * c, "saturated conv %s c=%lld",
             bmx::isa_name(isa), (long long)c);
@@ -141,7 +149,7 @@ void test_mismatch_rejected() {
   std::vector<float> x(64 * 16), out(8 * 16);
   bool threw = false;
   try {
-    bmx::bconv2d_fast(other, x.data(), pw, nullptr, nullptr, out.data(), 1);
+    bmx::bconv2d_fast(other, x.data(), pw, nullptr, nullptr, nullptr, out.data(), 1);
   } catch (const std::invalid_argument&) {
     threw = true;
   }

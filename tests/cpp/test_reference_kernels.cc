@@ -123,7 +123,7 @@ void test_bconv2d() {
             std::vector<uint32_t> px(s.batch * groups * s.in_h * s.in_w * s.words());
             bmx::pack_input_nchw(s, x.data(), px.data());
             std::vector<float> out(s.batch * s.out_channels * s.out_h() * s.out_w());
-            bmx::bconv2d_ref(s, px.data(), pw.data(), nullptr, nullptr, out.data());
+            bmx::bconv2d_ref(s, px.data(), pw.data(), nullptr, nullptr, nullptr, out.data());
             CHECK(out == naive_conv(s, x, w), "bconv2d_ref cg=%lld groups=%d k=%d stride=%d pad_value=%d",
                   static_cast<long long>(cg), groups, k, stride, pad_value);
           }

@@ -180,3 +180,27 @@ def test_binary_ops_reject_float_weights():
     with pytest.raises(mx.base.MXNetError, match="int32"):
         mx.nd.bmx_binary_dense(mx.nd.ones((2, 8)), mx.nd.ones((3, 1)), num_hidden=3,
                                no_bias=True).wait_to_read()
+
+
+@pytest.mark.parametrize("scale_bias", [False, True])
+def test_conv_add_residual_is_the_layer_output_plus_residual(scale_bias):
+    """add_residual=True: out = (scale * dot + bias) + residual, rounded as an elemwise_add
+    after the layer would round it (bit for bit), over tile edges and both strides."""
+    for c, o, size, stride in [(70, 8, 6, 1), (64, 33, 9, 2), (1, 17, 5, 1)]:
+        x = mx.nd.array(rng.randn(2, c, size, size).astype(np.float32))
+        packed = mx.nd.bmx_bitpack(mx.nd.array(rng.randn(o, c, 3, 3)).transpose((0, 2, 3, 1)))
+        extra = [mx.nd.array(rng.rand(o)), mx.nd.array(rng.randn(o))] if scale_bias else []
+        kw = dict(kernel=(3, 3), stride=(stride, stride), pad=(1, 1), num_filter=o,
+                  use_scale=scale_bias, no_bias=not scale_bias)
+        plain = mx.nd.bmx_binary_conv2d(x, packed, *extra, **kw)
+        residual = mx.nd.array(rng.randn(*plain.shape).astype(np.float32))
+        fused = mx.nd.bmx_binary_conv2d(x, packed, *extra, residual, add_residual=True, **kw)
+        np.testing.assert_array_equal(fused.asnumpy(), (plain + residual).asnumpy())
+
+
+def test_conv_residual_of_the_wrong_shape_is_a_clear_error():
+    x = mx.nd.array(rng.randn(1, 8, 5, 5).astype(np.float32))
+    packed = mx.nd.bmx_bitpack(mx.nd.array(rng.randn(4, 8, 3, 3)).transpose((0, 2, 3, 1)))
+    with pytest.raises(mx.base.MXNetError, match="bmx_binary_conv2d.*'residual'.*expected"):
+        mx.nd.bmx_binary_conv2d(x, packed, mx.nd.zeros((1, 4, 5, 5)), kernel=(3, 3),
+                                num_filter=4, no_bias=True, add_residual=True).asnumpy()
