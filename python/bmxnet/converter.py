@@ -24,6 +24,11 @@ is packed into int32 words (bit 1 = -1, channel c = bit c % 32 of word c / 32, c
   folded into the binary op's per-channel ``scale`` (and ``bias``).
 - A ``BatchNorm`` that is the only consumer of a binary layer (after its scaling) is folded
   into ``scale``/``bias`` too.
+- An ``elemwise_add(layer, r)`` that is the only consumer of a binary 2-D convolution (a ResNet
+  shortcut) becomes the op's ``residual`` input (``add_residual=True``), added in its epilogue.
+- A ``BatchNorm`` that is the only consumer of a float ``Convolution``/``FullyConnected`` with
+  plain float32 parameters is folded into its weight and bias (``fold_batchnorm=False`` keeps
+  every BatchNorm).
 
 Everything else (float and k-bit layers, activations, pooling, ...) is left as it is, and every
 Convolution/FullyConnected that stays float is reported with why.
@@ -126,6 +131,7 @@ class SkippedLayer:
     name: str
     kind: str
     reason: str
+    folded_batchnorm: Optional[str] = None  # a BatchNorm folded into its float weights
 
 
 @dataclass
@@ -165,8 +171,9 @@ class ConversionReport:
             lines.append("No binary layers found (nothing to pack).")
         if self.skipped:
             lines += ["", f"Not accelerated ({len(self.skipped)}, left in float):"]
-            lines += _table([("layer", "kind", "reason")] +
-                            [(s.name, s.kind, s.reason) for s in self.skipped])
+            lines += _table([("layer", "kind", "reason")] + [
+                (s.name, s.kind, s.reason + (f"; folded {s.folded_batchnorm} into its weights"
+                                             if s.folded_batchnorm else "")) for s in self.skipped])
         lines += ["",
                   f"Params file: {_fmt_bytes(self.params_before)} -> "
                   f"{_fmt_bytes(self.params_after)} "
@@ -246,6 +253,7 @@ class _Graph:
         self.heads = heads
         self.top_attrs = top_attrs
         self.extra = extra  # other top-level keys, passed through
+        self.fused_adds = set()  # elementwise adds folded into a binary conv's epilogue
         self.consumers: Dict[_Node, List[Tuple[_Node, int, int]]] = {n: [] for n in nodes}
         for n in nodes:
             for slot, (src, idx, _ver) in enumerate(n.inputs):
@@ -1344,6 +1352,76 @@ def _foldable_batchnorm(graph: _Graph, m: _Match, end: _Node, params: _Params, p
     return bn, None
 
 
+def _fold_batchnorm_into_float_layer(graph: _Graph, node: _Node, kind: str, params: _Params,
+                                     path: str, new_var, redirect) -> Optional[str]:
+    """Folds the BatchNorm that alone follows a float Convolution/FullyConnected with plain
+    float32 weight (and bias) parameters into new weights W * k and bias (b - mean) * k + beta,
+    k = gamma / sqrt(var + eps), as inference engines do; returns the BatchNorm's name, or None
+    when the layer is not of that form (k-bit and computed weights stay as they are)."""
+    a = _Attrs(node, path)
+    no_bias = a.bool("no_bias", False)
+    if len(node.inputs) != (2 if no_bias else 3):
+        return None
+    w_var = node.inputs[1][0]
+    b_var = None if no_bias else node.inputs[2][0]
+    for v in (w_var, b_var):
+        if v is not None and not (v.is_var and v.name in params
+                                  and params.get(v.name) is not None
+                                  and params.get(v.name).dtype == np.float32):
+            return None
+    weight = params.get(w_var.name)
+    if kind == "conv":
+        dims = len(_int_tuple(a, "kernel") or ())
+        if dims not in (1, 2) or a.str("layout", "None") not in ("None", "NCHW", "NCW"):
+            return None
+        out_channels = a.int("num_filter")
+        flatten = None
+    else:
+        out_channels = a.int("num_hidden")
+        flatten = str(a.bool("flatten", True))
+        dims = 0
+    if weight.ndim < 2 or weight.shape[0] != out_channels:
+        return None  # _check_params reports mismatched files; an odd graph stays as it is
+    like = _Match(kind, node, None, None, weight, w_var.name, w_var, b_var,
+                  {"flatten": flatten} if flatten else {}, out_channels, None, dims == 1, [])
+    bn, _ = _foldable_batchnorm(graph, like, node, params, path)
+    if bn is None:
+        return None
+    b = _Attrs(bn, path)
+    gamma, beta, mean, var = (params.get(v.name).astype(np.float64) for v, _, _ in bn.inputs[1:])
+    if b.bool("fix_gamma", True):
+        gamma = np.ones_like(gamma)
+    k = gamma / np.sqrt(var + b.float("eps", 1e-3))
+    bias = params.get(b_var.name).astype(np.float64) if b_var is not None else 0.0
+    new_w = (weight.astype(np.float64) * k.reshape((-1,) + (1,) * (weight.ndim - 1)))
+    new_b = (bias - mean) * k + beta
+    attrs = dict(node.attrs)
+    attrs["no_bias"] = "False"
+    inputs = [node.inputs[0][:2], (new_var(w_var.name, new_w.astype(np.float32), w_var), 0),
+              (new_var(f"{node.name}_bias", new_b.astype(np.float32),
+                       b_var), 0)]
+    redirect[(bn, 0)] = (_new_node(node.op, node.name, attrs, inputs), 0)
+    return bn.name
+
+
+# Elementwise adds of two same-shaped tensors (Gluon's `a + b` exports elemwise_add).
+_ELEMWISE_ADD_OPS = frozenset(("elemwise_add", "_plus", "_Plus", "_add"))
+
+
+def _fusable_residual_add(graph: _Graph, end: _Node):
+    """(add node, other operand entry) when the layer output `end` feeds only one elementwise
+    add (a ResNet shortcut), which bmx_binary_conv2d(add_residual=True) then computes in its
+    epilogue; else None. Each add is fused once: its other operand keeps its own producer."""
+    add, slot = _sole_consumer(graph, end)
+    if add is None or add.op not in _ELEMWISE_ADD_OPS or len(add.inputs) != 2:
+        return None
+    if add in graph.fused_adds:
+        return None
+    graph.fused_adds.add(add)
+    other = add.inputs[1 - slot]
+    return add, (other[0], other[1])
+
+
 # --------------------------------------------------------------------------------------------
 # Conversion
 # --------------------------------------------------------------------------------------------
@@ -1462,7 +1540,11 @@ def _convert_graph(graph: _Graph, params: _Params, sym_path: str, fold_batchnorm
         try:
             m = _match_layer(node, params, sym_path, folder, bases)
         except _NotConvertible as why:
-            skipped.append(SkippedLayer(node.name, kind, str(why)))
+            layer = SkippedLayer(node.name, kind, str(why))
+            skipped.append(layer)
+            if fold_batchnorm:
+                layer.folded_batchnorm = _fold_batchnorm_into_float_layer(
+                    graph, node, kind, params, sym_path, new_var, redirect)
             continue
 
         weight = m.weight
@@ -1513,11 +1595,19 @@ def _convert_graph(graph: _Graph, params: _Params, sym_path: str, fold_batchnorm
                                        m.bias_var if bn is None else None), 0))
         attrs["use_scale"] = str(scale is not None)
         attrs["no_bias"] = str(bias is None)
+        end = bn or ep.end
+        add = _fusable_residual_add(graph, end) if kind == "conv" and not m.conv1d else None
+        if add is not None:
+            add_node, other = add
+            inputs.append(other)
+            attrs["add_residual"] = "True"
+            layer.notes.append(f"{add_node.name} (residual add) fused")
+            end = add_node
         op = "bmx_binary_conv2d" if kind == "conv" else "bmx_binary_dense"
         out = _new_node(op, node.name, attrs, inputs)
         if m.conv1d:  # (N, O, 1, W') -> (N, O, W')
             out = _new_node("Reshape", f"{node.name}_ncw", {"shape": "(0, 0, -1)"}, [(out, 0)])
-        redirect[((bn or ep.end), 0)] = (out, 0)
+        redirect[(end, 0)] = (out, 0)
         converted.append(layer)
 
     sym, order = _serialize(graph, redirect)
@@ -1623,8 +1713,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="write OUT_PREFIX-symbol.json and OUT_PREFIX-NNNN.params (same "
                              "epoch) instead of binarized_PREFIX-... beside the input")
     parser.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
-                        help="keep BatchNorm layers after binary layers instead of folding them "
-                             "into the binary op's scale and bias")
+                        help="keep every BatchNorm instead of folding it into the binary op's "
+                             "scale and bias (binary layers) or into the weights (float layers)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing on success")
     args = parser.parse_args(argv)

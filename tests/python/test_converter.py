@@ -234,8 +234,8 @@ def test_lenet_like_is_rewritten(tmp_path):
     sym, params = _load_output(out_sym, out_params)
     _check_symbol_invariants(sym)
     ops = [n["op"] for n in sym["nodes"] if n["op"] != "null"]
-    assert ops == ["Convolution", "BatchNorm", "bmx_binary_conv2d", "Activation",
-                   "bmx_binary_dense", "FullyConnected"]
+    assert ops == ["Convolution", "bmx_binary_conv2d", "Activation", "bmx_binary_dense",
+                   "FullyConnected"]  # bn0 is folded into the float conv0
     nodes = _nodes_by_name(sym)
 
     conv = nodes["qconv0_fwd"]
@@ -243,7 +243,7 @@ def test_lenet_like_is_rewritten(tmp_path):
                              "pad": "(1, 1)", "pad_value": "-1", "num_filter": "40",
                              "num_group": "1", "use_scale": "True", "no_bias": "False"}
     in_names = [sym["nodes"][e[0]]["name"] for e in conv["inputs"]]
-    assert in_names == ["bn0_fwd", "qconv0_weight", "qconv0_fwd_scale", "qconv0_fwd_bias"]
+    assert in_names == ["conv0_fwd", "qconv0_weight", "qconv0_fwd_scale", "qconv0_fwd_bias"]
     dense = nodes["qdense0_fwd"]
     assert dense["attrs"] == {"num_hidden": "70", "flatten": "True", "use_scale": "True",
                               "no_bias": "False"}
@@ -257,7 +257,8 @@ def test_lenet_like_is_rewritten(tmp_path):
     # Exactly the referenced parameters, with their arg:/aux: prefixes.
     var_names = {n["name"] for n in sym["nodes"] if n["op"] == "null"} - {"data"}
     assert {k[4:] for k in params} == var_names
-    assert "aux:bn0_running_mean" in params and "arg:bn0_gamma" in params
+    assert not any(k.startswith(("aux:bn", "arg:bn")) for k in params)
+    assert params["arg:conv0_weight"].dtype == np.float32  # bn0 folded in
     assert params["arg:qconv0_weight"].dtype == np.int32
     np.testing.assert_array_equal(
         params["arg:qconv0_weight"],
@@ -274,6 +275,8 @@ def test_lenet_like_is_rewritten(tmp_path):
     assert [(l.name, l.kind) for l in report.skipped] == [("conv0_fwd", "conv"),
                                                           ("dense0_fwd", "dense")]
     assert all("float layer" in l.reason for l in report.skipped)
+    assert [l.folded_batchnorm for l in report.skipped] == ["bn0_fwd", None]
+    assert "folded bn0_fwd into its weights" in report.format()
     assert report.size_before == os.path.getsize(sym_path) + os.path.getsize(params_path)
     assert report.size_after == os.path.getsize(out_sym) + os.path.getsize(out_params)
     assert report.params_after < report.params_before / 3

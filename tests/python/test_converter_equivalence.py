@@ -5,6 +5,7 @@ bmx_ ops: binary layers without bias must match exactly; a bias (MXNet's oneDNN 
 adds it in a different order, so the last bit may differ) or a folded BatchNorm to 1e-5
 relative.
 """
+import json
 import os
 
 import mxnet as mx
@@ -162,9 +163,76 @@ def test_mixed_network(tmp_path, activation, fold):
     folded = [l.folded_batchnorm is not None for l in report.converted]
     assert folded == ([True, False, True, True] if fold else [False] * 4)
     assert [l.kind for l in report.skipped] == ["conv", "dense"]  # the float stem and head
+    assert [l.folded_batchnorm is not None for l in report.skipped] == [fold, False]
     sym = mx.sym.load(report.symbol_out).tojson()
     assert "bmx_det_sign" in sym or "bmx_approx_sign" in sym  # QActivation's sign stays
     _assert_close(actual, expected, exact=not fold)
+
+
+@pytest.mark.parametrize("layer", ["conv", "conv_no_bias_groups", "conv1d", "dense",
+                                   "dense_no_flatten"])
+def test_batchnorm_after_a_float_layer_is_folded_into_its_weights(tmp_path, layer):
+    x = np.random.RandomState(8).randn(2, 6, 7, 7)
+    if layer == "conv":
+        first = nn.Conv2D(10, 3, padding=1, in_channels=6)
+    elif layer == "conv_no_bias_groups":
+        first = nn.Conv2D(10, 3, strides=2, groups=2, use_bias=False, in_channels=6)
+    elif layer == "conv1d":
+        first, x = nn.Conv1D(10, 3, padding=1, in_channels=6), x[:, :, 0]
+    elif layer == "dense":
+        first = nn.Dense(10, in_units=6 * 7 * 7)
+    else:
+        first, x = nn.Dense(10, flatten=False, in_units=7), x[:, 0]
+    net = nn.HybridSequential()
+    axis = -1 if layer == "dense_no_flatten" else 1
+    net.add(first, nn.BatchNorm(axis=axis, in_channels=10), nn.Activation("relu"))
+    x = mx.nd.array(x, dtype="float32")
+    prefix, expected = _export(net, x, tmp_path, seed=9)
+    report, actual = _convert_and_run(prefix, x)
+    assert [l.folded_batchnorm is not None for l in report.skipped] == [True]
+    ops = [n["op"] for n in json.loads(mx.sym.load(report.symbol_out).tojson())["nodes"]]
+    assert "BatchNorm" not in ops
+    _assert_close(actual, expected, exact=False)
+    unfolded_report, unfolded = _convert_and_run(prefix, x, fold=False)
+    assert unfolded_report.skipped[0].folded_batchnorm is None
+    assert "BatchNorm" in mx.sym.load(unfolded_report.symbol_out).tojson()
+    _assert_close(unfolded, expected, exact=False)
+
+
+class _ResidualNet(mx.gluon.HybridBlock):
+    """Binary convs with shortcuts: conv(+BN) + identity, and conv + float 1x1 conv."""
+
+    def __init__(self, bn, **kwargs):
+        super().__init__(**kwargs)
+        self.stem = nn.Conv2D(16, 3, padding=1, in_channels=3)
+        self.q1 = qnn.QConv2D(16, 3, padding=1, in_channels=16, use_bias=False)
+        self.bn = nn.BatchNorm(in_channels=16) if bn else None
+        self.q2 = qnn.QConv2D(24, 3, strides=2, padding=1, in_channels=16, use_bias=False)
+        self.down = nn.Conv2D(24, 1, strides=2, in_channels=16, use_bias=False)
+        self.head = nn.Dense(5, in_units=24 * 4 * 4)
+
+    def hybrid_forward(self, F, x):
+        x = self.stem(x)
+        y = self.q1(x)
+        x = (self.bn(y) if self.bn is not None else y) + x
+        x = self.q2(x) + self.down(x)
+        return self.head(x)
+
+
+@pytest.mark.parametrize("bn", [False, True])
+def test_residual_adds_are_fused_into_binary_convs(tmp_path, bn):
+    from bmxnet.deploy import run_c_predict
+
+    x = mx.nd.array(np.random.RandomState(13).randn(2, 3, 8, 8), dtype="float32")
+    prefix, expected = _export(_ResidualNet(bn), x, tmp_path, seed=14)
+    report, actual = _convert_and_run(prefix, x)
+    ops = [n["op"] for n in json.loads(mx.sym.load(report.symbol_out).tojson())["nodes"]]
+    assert "elemwise_add" not in ops and ops.count("bmx_binary_conv2d") == 2
+    assert all(any("residual add) fused" in note for note in l.notes) for l in report.converted)
+    # (The float stem and head run in another MXNet executor than Gluon's: 1e-5 relative.)
+    _assert_close(actual, expected, exact=False)
+    from_c = run_c_predict(report.symbol_out, report.params_out, x.asnumpy())
+    np.testing.assert_array_equal(from_c, actual)
 
 
 def test_model_zoo_lenet(tmp_path):

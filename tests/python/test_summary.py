@@ -44,8 +44,9 @@ def _check(s, converted=False):
     assert s.total("binary_macs") == BINARY_MACS
     assert s.total("float_macs") == FLOAT_MACS
     assert s.total("binary_bytes") == PACKED_BYTES
-    if converted:  # the BatchNorm after the binary conv is folded into scale + bias
-        assert s.float_params == FLOAT - 160 + 2 * 40
+    if converted:  # the BatchNorm after the binary conv is folded into scale + bias, the one
+        # after the float conv into its weights and a new bias
+        assert s.float_params == FLOAT - 160 + 2 * 40 - 32 + 8
     else:
         assert s.float_params == FLOAT
         assert s.memory == PACKED_BYTES + 4 * FLOAT
