@@ -29,6 +29,7 @@ GMAC/s counts multiply-accumulates (binary ones for ours, fp32 ones for MXNet's)
 import argparse
 import ctypes
 import datetime
+import gc
 import json
 import os
 import platform
@@ -68,6 +69,20 @@ def time_pair(ours, theirs, repeat, min_sample=0.02, warmup=3):
     """Median seconds per call of `ours` and `theirs` (each returns once its result is ready),
     sampled alternately after warm-up; calls shorter than `min_sample` are repeated within a
     sample (at most 100 times)."""
+    # As timeit does: no garbage collection pauses inside the samples (both sides create a
+    # few Python objects per call, and a collection over the benchmark's many live blocks costs
+    # as much as a small layer).
+    gc_was_enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        return _time_pair(ours, theirs, repeat, min_sample, warmup)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _time_pair(ours, theirs, repeat, min_sample, warmup):
     inner = []
     for fn in (ours, theirs):
         for _ in range(warmup):
