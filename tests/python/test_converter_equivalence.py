@@ -235,6 +235,27 @@ def test_residual_adds_are_fused_into_binary_convs(tmp_path, bn):
     np.testing.assert_array_equal(from_c, actual)
 
 
+class _TwoBinaryBranches(mx.gluon.HybridBlock):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.a = qnn.QConv2D(12, 3, padding=1, in_channels=5, use_bias=False)
+        self.b = qnn.QConv2D(12, 1, in_channels=5, use_bias=False)
+
+    def hybrid_forward(self, F, x):
+        return self.a(x) + self.b(x)
+
+
+def test_an_add_of_two_binary_convs_is_fused_into_one_of_them(tmp_path):
+    x = mx.nd.array(np.random.RandomState(15).randn(2, 5, 6, 6), dtype="float32")
+    prefix, expected = _export(_TwoBinaryBranches(), x, tmp_path, seed=16)
+    report, actual = _convert_and_run(prefix, x)
+    nodes = json.loads(mx.sym.load(report.symbol_out).tojson())["nodes"]
+    convs = [n for n in nodes if n["op"] == "bmx_binary_conv2d"]
+    assert len(convs) == 2 and "elemwise_add" not in [n["op"] for n in nodes]
+    assert sorted(n["attrs"].get("add_residual", "False") for n in convs) == ["False", "True"]
+    _assert_close(actual, expected, exact=True)  # no bias, no BatchNorm: exact
+
+
 def test_model_zoo_lenet(tmp_path):
     for pad_value in (-1, 0, 1):
         net = bmxnet.model_zoo.get_model("binary_lenet", classes=10, pad_value=pad_value)
