@@ -253,7 +253,6 @@ class _Graph:
         self.heads = heads
         self.top_attrs = top_attrs
         self.extra = extra  # other top-level keys, passed through
-        self.fused_adds = set()  # elementwise adds folded into a binary conv's epilogue
         self.consumers: Dict[_Node, List[Tuple[_Node, int, int]]] = {n: [] for n in nodes}
         for n in nodes:
             for slot, (src, idx, _ver) in enumerate(n.inputs):
@@ -1398,8 +1397,7 @@ def _fold_batchnorm_into_float_layer(graph: _Graph, node: _Node, kind: str, para
     attrs = dict(node.attrs)
     attrs["no_bias"] = "False"
     inputs = [node.inputs[0][:2], (new_var(w_var.name, new_w.astype(np.float32), w_var), 0),
-              (new_var(f"{node.name}_bias", new_b.astype(np.float32),
-                       b_var), 0)]
+              (new_var(f"{node.name}_bias", new_b.astype(np.float32), b_var), 0)]
     redirect[(bn, 0)] = (_new_node(node.op, node.name, attrs, inputs), 0)
     return bn.name
 
@@ -1408,16 +1406,16 @@ def _fold_batchnorm_into_float_layer(graph: _Graph, node: _Node, kind: str, para
 _ELEMWISE_ADD_OPS = frozenset(("elemwise_add", "_plus", "_Plus", "_add"))
 
 
-def _fusable_residual_add(graph: _Graph, end: _Node):
+def _fusable_residual_add(graph: _Graph, end: _Node, redirect):
     """(add node, other operand entry) when the layer output `end` feeds only one elementwise
     add (a ResNet shortcut), which bmx_binary_conv2d(add_residual=True) then computes in its
-    epilogue; else None. Each add is fused once: its other operand keeps its own producer."""
+    epilogue; else None. An add already fused into the layer on its other operand (already
+    redirected) is not fused again."""
     add, slot = _sole_consumer(graph, end)
     if add is None or add.op not in _ELEMWISE_ADD_OPS or len(add.inputs) != 2:
         return None
-    if add in graph.fused_adds:
+    if (add, 0) in redirect:
         return None
-    graph.fused_adds.add(add)
     other = add.inputs[1 - slot]
     return add, (other[0], other[1])
 
@@ -1596,7 +1594,8 @@ def _convert_graph(graph: _Graph, params: _Params, sym_path: str, fold_batchnorm
         attrs["use_scale"] = str(scale is not None)
         attrs["no_bias"] = str(bias is None)
         end = bn or ep.end
-        add = _fusable_residual_add(graph, end) if kind == "conv" and not m.conv1d else None
+        add = _fusable_residual_add(graph, end, redirect) if kind == "conv" and not m.conv1d \
+            else None
         if add is not None:
             add_node, other = add
             inputs.append(other)
