@@ -1322,16 +1322,17 @@ def _fold_epilogue(graph: _Graph, m: _Match, params: _Params, folder: "_Folder",
     return ep
 
 
-def _foldable_batchnorm(graph: _Graph, m: _Match, end: _Node, params: _Params, path: str):
-    """The BatchNorm that alone consumes the layer's output `end`, or (None, reason)."""
+def _foldable_batchnorm(graph: _Graph, end: _Node, kind: str, conv1d: bool, flatten: bool,
+                        out_channels: int, params: _Params, path: str):
+    """The BatchNorm that alone consumes the output `end` of a conv/dense layer with
+    `out_channels` outputs, or (None, reason)."""
     bn, slot = _sole_consumer(graph, end)
     if bn is None or bn.op != "BatchNorm" or slot != 0:
         return None, None
     a = _Attrs(bn, path)
     axis = a.int("axis", 1)
-    flatten = m.attrs.get("flatten") == "True"
-    if m.kind == "conv":
-        ok_axes = (1, -2) if m.conv1d else (1, -3)
+    if kind == "conv":
+        ok_axes = (1, -2) if conv1d else (1, -3)
     else:
         ok_axes = (1, -1) if flatten else (-1,)
     if axis not in ok_axes:
@@ -1342,13 +1343,23 @@ def _foldable_batchnorm(graph: _Graph, m: _Match, end: _Node, params: _Params, p
             h[0] is bn and h[1] > 0 for h in graph.heads):
         return None, f"{bn.name} not folded: its mean/var outputs are used"
     stats = [params.get(s.name) for s, _, _ in bn.inputs[1:]]
-    if any(s is None or s.shape != (m.out_channels,) for s in stats):
+    if any(s is None or s.shape != (out_channels,) for s in stats):
         raise ConversionError(
             f"{params.path} does not match {path}: the statistics of {bn.name} do not have shape "
-            f"({m.out_channels},); pass the .params file exported together with this symbol")
+            f"({out_channels},); pass the .params file exported together with this symbol")
     if not np.all(stats[3].astype(np.float64) + a.float("eps", 1e-3) > 0):
         return None, f"{bn.name} not folded: running_var + eps is not positive"
     return bn, None
+
+
+def _batchnorm_factors(bn: _Node, params: _Params, path: str):
+    """(k, running_mean, beta) in float64 with k = gamma / sqrt(running_var + eps) (gamma = 1
+    under fix_gamma): the BatchNorm computes (x - running_mean) * k + beta."""
+    b = _Attrs(bn, path)
+    gamma, beta, mean, var = (params.get(v.name).astype(np.float64) for v, _, _ in bn.inputs[1:])
+    if b.bool("fix_gamma", True):
+        gamma = np.ones_like(gamma)
+    return gamma / np.sqrt(var + b.float("eps", 1e-3)), mean, beta
 
 
 def _fold_batchnorm_into_float_layer(graph: _Graph, node: _Node, kind: str, params: _Params,
@@ -1374,23 +1385,18 @@ def _fold_batchnorm_into_float_layer(graph: _Graph, node: _Node, kind: str, para
         if dims not in (1, 2) or a.str("layout", "None") not in ("None", "NCHW", "NCW"):
             return None
         out_channels = a.int("num_filter")
-        flatten = None
+        flatten = False
     else:
         out_channels = a.int("num_hidden")
-        flatten = str(a.bool("flatten", True))
+        flatten = a.bool("flatten", True)
         dims = 0
     if weight.ndim < 2 or weight.shape[0] != out_channels:
         return None  # _check_params reports mismatched files; an odd graph stays as it is
-    like = _Match(kind, node, None, None, weight, w_var.name, w_var, b_var,
-                  {"flatten": flatten} if flatten else {}, out_channels, None, dims == 1, [])
-    bn, _ = _foldable_batchnorm(graph, like, node, params, path)
+    bn, _ = _foldable_batchnorm(graph, node, kind, dims == 1, flatten, out_channels, params,
+                                path)
     if bn is None:
         return None
-    b = _Attrs(bn, path)
-    gamma, beta, mean, var = (params.get(v.name).astype(np.float64) for v, _, _ in bn.inputs[1:])
-    if b.bool("fix_gamma", True):
-        gamma = np.ones_like(gamma)
-    k = gamma / np.sqrt(var + b.float("eps", 1e-3))
+    k, mean, beta = _batchnorm_factors(bn, params, path)
     bias = params.get(b_var.name).astype(np.float64) if b_var is not None else 0.0
     new_w = (weight.astype(np.float64) * k.reshape((-1,) + (1,) * (weight.ndim - 1)))
     new_b = (bias - mean) * k + beta
@@ -1562,16 +1568,13 @@ def _convert_graph(graph: _Graph, params: _Params, sym_path: str, fold_batchnorm
             bias_var = None
         bn = None
         if fold_batchnorm:
-            bn, note = _foldable_batchnorm(graph, m, ep.end, params, sym_path)
+            bn, note = _foldable_batchnorm(graph, ep.end, m.kind, m.conv1d,
+                                           m.attrs.get("flatten") == "True", m.out_channels,
+                                           params, sym_path)
             if note:
                 layer.notes.append(note)
         if bn is not None:
-            b = _Attrs(bn, sym_path)
-            gamma, beta, mean, var = (params.get(s.name).astype(np.float64)
-                                      for s, _, _ in bn.inputs[1:])
-            if b.bool("fix_gamma", True):
-                gamma = np.ones_like(gamma)
-            k = gamma / np.sqrt(var + b.float("eps", 1e-3))
+            k, mean, beta = _batchnorm_factors(bn, params, sym_path)
             scale = k if scale is None else scale * k
             bias = ((bias if bias is not None else 0.0) - mean) * k + beta
             bias_var = None
