@@ -49,6 +49,7 @@ inline void step(__m256i (&acc)[M][kNv], const uint64_t* const (&a)[M], int s, c
                  __m256i lut) {
   const __m256i bl0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b));
   const __m256i bl1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + 4));
+  #pragma GCC unroll 4
   for (int i = 0; i < M; ++i) {
     const __m256i al = _mm256_set1_epi64x(static_cast<long long>(a[i][2 * s]));
     acc[i][0] = _mm256_add_epi8(acc[i][0], _mm256_shuffle_epi8(lut, _mm256_xor_si256(al, bl0)));
@@ -56,6 +57,7 @@ inline void step(__m256i (&acc)[M][kNv], const uint64_t* const (&a)[M], int s, c
   }
   const __m256i bh0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + 8));
   const __m256i bh1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + 12));
+  #pragma GCC unroll 4
   for (int i = 0; i < M; ++i) {
     const __m256i ah = _mm256_set1_epi64x(static_cast<long long>(a[i][2 * s + 1]));
     acc[i][0] = _mm256_add_epi8(acc[i][0], _mm256_shuffle_epi8(lut, _mm256_xor_si256(ah, bh0)));
@@ -68,11 +70,13 @@ template <int M>
 inline void epilogue(const TileArgs& t, const __m256i (&sum)[M][kNv]) {
   const __m256i ktot = _mm256_set1_epi32(t.ktot);
   __m256i dot[M];
+  #pragma GCC unroll 4
   for (int i = 0; i < M; ++i) {
     dot[i] = dots_of(sum[i][0], sum[i][1], ktot, t.corr ? t.corr + i * kNr : nullptr);
   }
   const bool full = t.n_valid == kNr;
   if (full && t.int_out && t.col_stride == 1) {  // int32 row-major (GEMM)
+    #pragma GCC unroll 4
     for (int i = 0; i < M; ++i) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<int32_t*>(t.out) + i * t.row_stride), dot[i]);
     }
@@ -83,6 +87,7 @@ inline void epilogue(const TileArgs& t, const __m256i (&sum)[M][kNv]) {
     const __m256 scale = t.scale ? _mm256_loadu_ps(t.scale) : _mm256_setzero_ps();
     const __m256 bias = t.bias ? _mm256_loadu_ps(t.bias) : _mm256_setzero_ps();
     __m256 f[M];
+    #pragma GCC unroll 4
     for (int i = 0; i < M; ++i) {
       f[i] = _mm256_cvtepi32_ps(dot[i]);
       if (t.scale) f[i] = _mm256_mul_ps(scale, f[i]);
@@ -90,6 +95,7 @@ inline void epilogue(const TileArgs& t, const __m256i (&sum)[M][kNv]) {
     }
     float* o = static_cast<float*>(t.out);
     if (t.col_stride == 1) {  // float row-major (dense)
+      #pragma GCC unroll 4
       for (int i = 0; i < M; ++i) _mm256_storeu_ps(o + i * t.row_stride, f[i]);
       return;
     }
@@ -114,6 +120,7 @@ inline void epilogue(const TileArgs& t, const __m256i (&sum)[M][kNv]) {
   }
   // Edges: recover the ones counts and let the generic epilogue write what is valid.
   alignas(32) int32_t ones[kMr * kNr];
+  #pragma GCC unroll 4
   for (int i = 0; i < M; ++i) {
     __m256i d = dot[i];
     if (t.corr) d = _mm256_add_epi32(d, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.corr + i * kNr)));
@@ -129,6 +136,7 @@ void tile_m(const TileArgs& t) {
   const __m256i zero = _mm256_setzero_si256();
   __m256i acc[M][kNv];
   __m256i sum[M][kNv];
+  #pragma GCC unroll 4
   for (int i = 0; i < M; ++i) {
     for (int j = 0; j < kNv; ++j) acc[i][j] = zero;
   }
@@ -138,19 +146,23 @@ void tile_m(const TileArgs& t) {
     for (int tap = 0; tap < t.taps; ++tap) {
       const int64_t off = t.tap_off[tap];
       const uint64_t* a[M];
+      #pragma GCC unroll 4
       for (int i = 0; i < M; ++i) a[i] = t.a[i] + off;
       for (int s = 0; s < t.steps; ++s, b += 2 * kNr) step<M>(acc, a, s, b, lut);
     }
+    #pragma GCC unroll 4
     for (int i = 0; i < M; ++i) {
       for (int j = 0; j < kNv; ++j) sum[i][j] = _mm256_sad_epu8(acc[i][j], zero);
     }
   } else {
     // Long reductions: bytes flushed into 64-bit sums (kept in memory) every 31 steps.
     alignas(32) uint64_t sums[M][kNv][4];
+    #pragma GCC unroll 4
     for (int i = 0; i < M; ++i) {
       for (int j = 0; j < kNv; ++j) _mm256_store_si256(reinterpret_cast<__m256i*>(sums[i][j]), zero);
     }
     auto flush = [&] {
+      #pragma GCC unroll 4
       for (int i = 0; i < M; ++i) {
         for (int j = 0; j < kNv; ++j) {
           __m256i* p = reinterpret_cast<__m256i*>(sums[i][j]);
@@ -163,6 +175,7 @@ void tile_m(const TileArgs& t) {
     for (int tap = 0; tap < t.taps; ++tap) {
       const int64_t off = t.tap_off[tap];
       const uint64_t* a[M];
+      #pragma GCC unroll 4
       for (int i = 0; i < M; ++i) a[i] = t.a[i] + off;
       for (int s = 0; s < t.steps; ++s, b += 2 * kNr) {
         step<M>(acc, a, s, b, lut);
@@ -172,6 +185,7 @@ void tile_m(const TileArgs& t) {
         }
       }
     }
+    #pragma GCC unroll 4
     for (int i = 0; i < M; ++i) {
       for (int j = 0; j < kNv; ++j) {
         sum[i][j] = _mm256_add_epi64(_mm256_load_si256(reinterpret_cast<const __m256i*>(sums[i][j])),

@@ -185,12 +185,12 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
     put_row(ones.data(), words, steps, split, pad_elem.data());
   }
 
-  // Packing tasks: blocks of padded rows of one image, about 4096 pixels. With several
-  // images, packing image k + 1 overlaps computing image k, so whole images are fine; a
-  // single image is split for the threads, but not below ~512 pixels a task (smaller tasks
-  // fall off the fast packing path).
+  // Packing tasks: blocks of padded rows of one image, about 4096 pixels. With threads, an
+  // image is split into about two tasks per thread (not below ~512 pixels a task: smaller
+  // ones fall off the fast packing path), so that no thread waits while another packs the
+  // first image alone, and later images are packed by several threads at once.
   int64_t row_block = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, W));
-  if (threads > 1 && images < 2 * threads) {
+  if (threads > 1) {
     const int64_t min_rows = (512 + W - 1) / std::max<int64_t>(1, W);
     row_block = std::max(min_rows, std::min(row_block, (Hp + 2 * threads - 1) / (2 * threads)));
   }
@@ -265,11 +265,12 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
     }
   }
   // While image im is computed, the float input of image im + 1 is prefetched into L2 by the
-  // tile calls of the first half of every thread's own range (slots interleave the threads),
-  // so that packing it, which starts past that half, does not wait for memory.
+  // jobs of the first half of every thread's own range (slots 0 .. jobs / 2 - 1 interleave the
+  // threads; each slot's lines are spread over its tiles), so that packing it, which starts
+  // past that half, does not wait for memory.
   const int64_t in_lines = (cg * plane * static_cast<int64_t>(sizeof(float)) + 63) / 64;
-  const int64_t half_calls = std::max<int64_t>(1, jobs * tb / 2);
-  const int64_t per_call = (in_lines + half_calls - 1) / half_calls;
+  const int64_t lines_per_slot = (in_lines + std::max<int64_t>(1, jobs / 2) - 1) /
+                                 std::max<int64_t>(1, jobs / 2);
 
   struct Scratch {
     const uint64_t* rows[16];
@@ -323,8 +324,10 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
       if (prefetch_next) {
         const int64_t nn = (im + 1) / s.groups, ng = (im + 1) % s.groups;
         const char* next = reinterpret_cast<const char*>(x + (nn * s.in_channels + ng * cg) * plane);
-        const int64_t first = (slot * tb + tile - tbk * tb) * per_call;
-        for (int64_t l = first; l < std::min(in_lines, first + per_call); ++l) {
+        const int64_t l0 = std::min(in_lines, slot * lines_per_slot);
+        const int64_t span = std::min(in_lines, l0 + lines_per_slot) - l0;
+        const int64_t ntiles = tile_end - tbk * tb, ti = tile - tbk * tb;
+        for (int64_t l = l0 + span * ti / ntiles; l < l0 + span * (ti + 1) / ntiles; ++l) {
           __builtin_prefetch(next + 64 * l, 0, 2);
         }
       }
