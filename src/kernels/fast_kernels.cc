@@ -342,7 +342,8 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
   // runs twice). The next image is packed by whichever thread is past half of its own range
   // (its input has been prefetched by then), so packing overlaps computing; a thread only
   // waits (spinning: packing tasks are short) when an image's packing is claimed but not
-  // finished. One fork-join per call, no barrier between images.
+  // finished and no later image is left to pack. One fork-join per call, no barrier between
+  // images.
   const int nt = static_cast<int>(std::min<int64_t>(threads, std::max<int64_t>(1, jobs)));
   struct alignas(64) Cursor {
     std::atomic<int64_t> next{0};
@@ -374,9 +375,13 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
     for (int64_t self = first; self < last; ++self) {  // once per thread (more if the
       const int r = static_cast<int>(self);             // runtime gave fewer threads)
       for (int64_t im = 0; im < images; ++im) {
-        // Wait for this image's input: help packing it, else spin on the tasks in flight.
+        // Wait for this image's input: help packing it; while another thread finishes its
+        // last task (slowed down, or sharing this CPU), pack later images instead of spinning.
         while (packed[im].next.load(std::memory_order_acquire) < blocks) {
-          if (!pack_one(im)) cpu_relax();
+          if (pack_one(im)) continue;
+          bool ahead = false;
+          for (int64_t k = im + 1; k < images && !ahead; ++k) ahead = pack_one(k);
+          if (!ahead) cpu_relax();
         }
         // Own range first, helping with the next image's packing once half-way through.
         const int64_t own0 = range_begin(r), own1 = range_begin(r + 1);
