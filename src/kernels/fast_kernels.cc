@@ -251,8 +251,8 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
   const int32_t ktot = static_cast<int32_t>(taps * cg);
   // Offset of every output pixel's receptive field in the padded image, and (pad_value 0)
   // whether it reaches into the padding; shared by all images and panels.
-  std::vector<int64_t> pix_off(P);
-  std::vector<uint8_t> at_border(correct ? P : 0);
+  int64_t* pix_off = ws->pix_off.reserve(P);
+  uint8_t* at_border = ws->at_border.reserve(correct ? P : 0);
   for (int64_t oy = 0, p = 0; oy < OH; ++oy) {
     const int64_t iy = oy * s.stride_h - s.pad_h;
     const bool y_in = iy >= 0 && iy + (s.kernel_h - 1) * s.dilate_h < H;
@@ -352,8 +352,10 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
   std::unique_ptr<Cursor[]> pack_cursor(new Cursor[images]);      // tasks claimed
   std::unique_ptr<Cursor[]> packed(new Cursor[images]);           // tasks finished
   auto range_begin = [&](int r) { return jobs * r / nt; };
+  const int64_t pack_tmp_size = row_block * W * words;  // binarized rows before padding
+  uint32_t* pack_tmp = ws->pack_tmp.reserve(nt * pack_tmp_size);
   parallel_for(nt, nt, [&](int64_t first, int64_t last) {
-    std::unique_ptr<uint32_t[]> tmp(new uint32_t[row_block * W * words]);  // uninitialised
+    uint32_t* tmp = pack_tmp + first * pack_tmp_size;
     Scratch sc;
     TileArgs& t = sc.t;
     t.tap_off = tap_off.data();
@@ -368,7 +370,7 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
       if (im >= images) return false;
       const int64_t b = pack_cursor[im].next.fetch_add(1);
       if (b >= blocks) return false;
-      pack_task(im, b, tmp.get());
+      pack_task(im, b, tmp);
       packed[im].next.fetch_add(1, std::memory_order_release);
       return true;
     };

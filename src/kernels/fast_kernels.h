@@ -54,9 +54,13 @@ class AlignedBuffer {
   size_t size_ = 0, capacity_ = 0;
 };
 
-// Scratch memory reused across calls (an op keeps one; not for concurrent calls).
+// Scratch memory reused across calls (an op keeps one; not for concurrent calls), so that a
+// call allocates nothing large.
 struct Workspace {
-  AlignedBuffer<uint64_t> act;  // packed activations
+  AlignedBuffer<uint64_t> act;        // packed activations
+  AlignedBuffer<int64_t> pix_off;     // conv: where each output pixel's receptive field starts
+  AlignedBuffer<uint8_t> at_border;   // conv, pad_value 0: whether it reaches into the padding
+  AlignedBuffer<uint32_t> pack_tmp;   // conv: each thread's binarized rows before padding
 };
 
 // Weights repacked for one instruction set. For Isa::kRef it keeps the packed words as given.
