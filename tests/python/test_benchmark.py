@@ -31,3 +31,26 @@ def test_quick_dense_run_writes_json_and_png(tmp_path):
     again = subprocess.run([sys.executable, "-m", "bmxnet.benchmark", "--from-json", str(out_json)],
                            env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "dense K=N=4096" in again.stdout, again.stderr[-2000:]
+
+
+def _worker_result(threads, ours, mxnet):
+    row = dict(kind="conv", name="conv C=64 56x56", batch=8, macs=1e9, ours=ours, mxnet=mxnet,
+               threads=threads)
+    return dict(rows=[row])
+
+
+def test_summary_judges_ratios_at_one_thread_and_scaling_at_two():
+    from bmxnet.benchmark import format_table, summarize
+    # Two runs; each has a 1-thread and a 2-thread worker result.
+    runs = [[_worker_result(1, 1.0, 6.0), _worker_result(2, 0.5, 2.0)],
+            [_worker_result(1, 1.0, 4.0), _worker_result(2, 0.625, 3.0)]]
+    rows, scaling = summarize(runs)
+    one = next(r for r in rows if r["threads"] == 1)
+    two = next(r for r in rows if r["threads"] == 2)
+    assert one["ratio"] == 5.0 and one["target"] == 5.0 and one["met"] is True
+    # 4x and 4.8x at 2 threads: shown, but the ratio targets are 1-thread figures.
+    assert abs(two["ratio"] - 4.4) < 1e-12 and two["target"] is None and two["met"] is None
+    (s,) = scaling
+    assert abs(s["speedup"] - 1.8) < 1e-12 and s["target"] == 1.7 and s["met"] is True
+    table = format_table(rows, scaling)
+    assert "5.0x  yes" in table and "1.80x" in table
