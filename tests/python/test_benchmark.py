@@ -15,12 +15,13 @@ def test_quick_dense_run_writes_json_and_png(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
                BMXNET_LIBRARY=bmxnet.library_path())
     cmd = [sys.executable, "-m", "bmxnet.benchmark", "--quick", "--threads", "1", "--repeat", "2",
-           "--only", "dense", "--json", str(out_json), "--png", str(out_png)]
+           "--only", "dense", "--mxnet-isa", "AVX2", "--json", str(out_json), "--png", str(out_png)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "dense K=N=4096" in proc.stdout and "targets met" in proc.stdout
     saved = json.loads(out_json.read_text())
     assert saved["meta"]["cpu"] and saved["meta"]["threads"] == [1] and saved["meta"]["isa"]
+    assert saved["meta"]["mxnet_isa"] == "AVX2" and "oneDNN capped at AVX2" in proc.stdout
     rows = saved["rows"]
     assert [(r["kind"], r["batch"], r["threads"]) for r in rows] == [("dense", 1, 1), ("dense", 8, 1)]
     for r in rows:
