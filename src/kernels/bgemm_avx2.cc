@@ -24,6 +24,8 @@ namespace {
 
 constexpr int kMr = 4, kNv = 2, kNr = 8;
 constexpr int kFlushSteps = 31;
+// Loops over a tile's rows carry "#pragma GCC unroll", as in bgemm_avx512.cc, so that GCC
+// keeps the accumulators in registers.
 
 inline __m256i nibble_lut() {
   return _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,  //

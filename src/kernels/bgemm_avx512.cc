@@ -18,6 +18,8 @@ namespace bmx {
 namespace {
 
 constexpr int kMr = 8, kNv = 2, kNr = 16;
+// Loops over a tile's rows carry "#pragma GCC unroll": unrolled, the accumulators stay in
+// registers (otherwise GCC keeps the array on the stack).
 
 // Stores the 8 pixel x 16 channel tile y[pixel] as 16 channel rows of 8 floats at
 // o + channel * cs: a three-stage transpose on full zmm registers (24 shuffles; two 8 x 8

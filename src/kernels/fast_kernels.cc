@@ -269,8 +269,8 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
   // threads; each slot's lines are spread over its tiles), so that packing it, which starts
   // past that half, does not wait for memory.
   const int64_t in_lines = (cg * plane * static_cast<int64_t>(sizeof(float)) + 63) / 64;
-  const int64_t lines_per_slot = (in_lines + std::max<int64_t>(1, jobs / 2) - 1) /
-                                 std::max<int64_t>(1, jobs / 2);
+  const int64_t slots = std::max<int64_t>(1, jobs / 2);
+  const int64_t lines_per_slot = (in_lines + slots - 1) / slots;
 
   struct Scratch {
     const uint64_t* rows[16];
