@@ -7,6 +7,10 @@
 // samples per case and sweep, after a warm-up; the median of all samples is printed.
 // Build target bmx_kernel_bench; run: BMX_KERNEL_ISA=avx2 build/cmake/bmx_kernel_bench
 // [threads] [repeat] [rounds]
+//
+// bmx_kernel_bench --scaling T [repeat] [rounds]: the batch-8 conv layers at 1 and at T threads,
+// sampled in alternating pairs (so that both see the same machine load), with the median of the
+// per-pair speedups.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -29,7 +33,7 @@ struct Case {
   int64_t batch;
   double macs;
   int repeat;
-  std::function<void()> run;
+  std::function<void(int threads)> run;
   std::vector<double> ms;
 };
 
@@ -41,6 +45,11 @@ double now_ms() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool scaling = argc > 1 && std::string(argv[1]) == "--scaling";
+  if (scaling) {
+    --argc;
+    ++argv;
+  }
   const int threads = argc > 1 ? std::atoi(argv[1]) : kernel_threads();
   const int repeat = argc > 2 ? std::atoi(argv[2]) : 11;
   const int rounds = argc > 3 ? std::atoi(argv[3]) : 5;
@@ -78,9 +87,9 @@ int main(int argc, char** argv) {
       keep.push_back(d);
       Data* p = d.get();
       cases.push_back({c.name, n, double(n) * c.o * s.out_h() * s.out_w() * c.c * 9, repeat,
-                       [p, threads] {
+                       [p](int t) {
                          bconv2d_fast(p->s, p->x.data(), p->w, nullptr, nullptr, nullptr, p->out.data(),
-                                      threads, &p->ws);
+                                      t, &p->ws);
                        },
                        {}});
     }
@@ -102,9 +111,9 @@ int main(int argc, char** argv) {
     keep.push_back(d);
     Data* p = d.get();
     cases.push_back({"dense K=N=4096", m, double(m) * k * nout, repeat,
-                     [p, m, k, threads] {
-                       bdense_fast(m, k, p->x.data(), p->w, nullptr, nullptr, p->out.data(),
-                                   threads, &p->ws);
+                     [p, m, k](int t) {
+                       bdense_fast(m, k, p->x.data(), p->w, nullptr, nullptr, p->out.data(), t,
+                                   &p->ws);
                      },
                      {}});
   }
@@ -123,22 +132,53 @@ int main(int argc, char** argv) {
     Data* p = d.get();
     cases.push_back({"bgemm M=N=K (B repacked per call)", size, double(size) * size * size,
                      size > 1024 ? 1 : repeat,
-                     [p, size, isa, threads] {
-                       bgemm_fast(isa, size, size, size, p->a.data(), p->b.data(), p->c.data(),
-                                  threads);
+                     [p, size, isa](int t) {
+                       bgemm_fast(isa, size, size, size, p->a.data(), p->b.data(), p->c.data(), t);
                      },
                      {}});
   }
 
   // Warm-up: let the clock ramp up and every case touch its memory once.
   const double start = now_ms();
-  while (now_ms() - start < 300) cases[0].run();
-  for (Case& c : cases) c.run();
+  while (now_ms() - start < 300) cases[0].run(threads);
+  for (Case& c : cases) c.run(threads);
+  if (scaling) {
+    std::printf("bmx_kernel_bench: %s path, 1 vs %d threads in alternating pairs, median of %d "
+                "pairs (%d sweeps)\n", isa_name(isa), threads, repeat * rounds, rounds);
+    std::printf("%-34s %6s %10s %10s %9s\n", "kernel", "batch", "1 thr ms", "T thr ms", "speedup");
+    std::vector<Case*> convs;
+    for (Case& c : cases) {
+      if (c.name.rfind("conv", 0) == 0 && c.batch == 8) convs.push_back(&c);
+    }
+    std::vector<std::vector<double>> one(convs.size()), many(convs.size()), ratio(convs.size());
+    for (int r = 0; r < rounds; ++r) {
+      for (size_t k = 0; k < convs.size(); ++k) {
+        for (int i = 0; i < repeat; ++i) {
+          const double t0 = now_ms();
+          convs[k]->run(1);
+          const double t1 = now_ms();
+          convs[k]->run(threads);
+          const double t2 = now_ms();
+          one[k].push_back(t1 - t0), many[k].push_back(t2 - t1), ratio[k].push_back((t1 - t0) / (t2 - t1));
+        }
+      }
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    for (size_t k = 0; k < convs.size(); ++k) {
+      std::printf("%-34s %6lld %10.3f %10.3f %8.2fx\n", convs[k]->name.c_str(),
+                  static_cast<long long>(convs[k]->batch), median(one[k]), median(many[k]),
+                  median(ratio[k]));
+    }
+    return 0;
+  }
   for (int r = 0; r < rounds; ++r) {
     for (Case& c : cases) {
       for (int i = 0; i < c.repeat; ++i) {
         const double t0 = now_ms();
-        c.run();
+        c.run(threads);
         c.ms.push_back(now_ms() - t0);
       }
     }

@@ -18,10 +18,14 @@ for isa in avx512 avx2 portable; do
     echo >> "$R/kernel_bench.txt"
   done
 done
+# 1b. thread scaling of the kernels alone: 1 and 2 threads in alternating pairs
+"$BUILD/bmx_kernel_bench" --scaling 2 | tee "$R/kernel_scaling.txt"
 # 2. the table against MXNet's own fp32 operators (default path, then AVX2 only)
 "$PY" -m bmxnet.benchmark --runs 3 --threads 1 2 --json "$R/bench.json" --png "$R/bench.png" | tee "$R/bench.txt"
 "$PY" -m bmxnet.benchmark --runs 3 --threads 1 2 --isa avx2 --json "$R/bench_avx2.json" \
   --png "$R/bench_avx2.png" | tee "$R/bench_avx2.txt"
+"$PY" -m bmxnet.benchmark --threads 1 --isa avx2 --mxnet-isa AVX2 --only conv dense model \
+  --json "$R/bench_avx2_both.json" | tee "$R/bench_avx2_both.txt"
 "$PY" -m bmxnet.benchmark --threads 1 2 --engine ThreadedEnginePerDevice \
   --json "$R/bench_threaded_engine.json" | tee "$R/bench_threaded_engine.txt"
 # 3. the BMXNet paper's comparison: xnor GEMM vs BLAS at growing sizes, conv layer sweep
