@@ -7,7 +7,9 @@
 Every row is measured in one process, ours and MXNet's alternately (so that other load on the
 machine hits both sides alike), after warm-up, as the median of `repeat` samples, with the same
 OMP_NUM_THREADS for both: each thread count runs in its own subprocess because MXNet reads
-OMP_NUM_THREADS at start-up. With --runs N the whole measurement is repeated and every row shows
+OMP_NUM_THREADS at start-up. These workers run side by side and take turns row by row, so that
+a row's 1- and 2-thread figures are measured seconds apart on a machine whose speed drifts
+(the thread-scaling rows divide them). With --runs N the whole measurement is repeated and every row shows
 the median over runs of its ratio (each ratio measured within one run). Rows:
 
 * ``bmx_binary_conv2d`` vs ``Convolution`` (oneDNN): the ResNet-18 3x3 layers, pad 1, batch 1
@@ -269,6 +271,42 @@ def model_rows(repeat, threads, batch=1):
                macs=1_814_083_072 * batch, ours=t_ours, mxnet=t_theirs, threads=threads)
 
 
+class _Turn:
+    """Turn-taking between the workers of one run (one per thread count), which run side by
+    side: a worker measures one row while holding the token, then passes it on, so that every
+    row is measured at each thread count within seconds rather than minutes apart (the machine's
+    speed drifts). fds: "index,token_in,token_out,ready" from the parent; None: a lone worker."""
+
+    def __init__(self, fds):
+        self.index = 0
+        self._fds = None
+        if fds:
+            self.index, token_in, token_out, ready = (int(v) for v in fds.split(","))
+            self._fds = token_in, token_out
+            os.write(ready, b"r")  # set up (imports done): the parent starts the first turn
+            os.close(ready)
+
+    def __enter__(self):
+        if self._fds:
+            if os.read(self._fds[0], 1) != b"t":
+                raise RuntimeError("benchmark worker: the turn token was lost")
+            time.sleep(0.05)  # the previous worker's OpenMP threads stop spinning
+        return self
+
+    def __exit__(self, *exc):
+        if self._fds:
+            try:
+                os.write(self._fds[1], b"t")
+            except BrokenPipeError:  # the next worker has measured all its rows and exited
+                pass
+        return False
+
+    def finish(self):
+        if self._fds:
+            for fd in self._fds:
+                os.close(fd)
+
+
 def worker(args):
     """Measures every row at this process's OMP_NUM_THREADS; writes JSON to args.worker_out."""
     from tqdm import tqdm
@@ -285,17 +323,24 @@ def worker(args):
               ("bgemm", lambda: bgemm_rows([1024] if args.quick else [1024, 4096], repeat, threads),
                1 if args.quick else 2),
               ("model", lambda: model_rows(repeat, threads), 1)]
+    turn = _Turn(args.turn_fds)
     rows = []
     with tqdm(total=sum(g[2] for g in groups), desc=f"{threads} thread(s)", unit="row",
-              file=sys.stderr, leave=False) as bar:
+              file=sys.stderr, leave=False, position=turn.index) as bar:
         for kind, make, _ in groups:
             if args.only and kind not in args.only:
                 bar.update(_)
                 continue
-            for row in make():
+            rows_of_group = make()
+            while True:
+                with turn:  # one row (or the end of the group) per turn
+                    row = next(rows_of_group, None)
+                if row is None:
+                    break
                 rows.append(row)
                 bar.set_postfix_str(f"{row['name']} b{row['batch']}: {row['mxnet'] / row['ours']:.1f}x")
                 bar.update(1)
+    turn.finish()
     info = dict(isa=lib.bmxnet_kernel_isa().decode(), kernel_threads=lib.bmxnet_kernel_threads(),
                 omp_num_threads=threads, bmxnet=bmxnet.__version__, library=_lib.library_path())
     with open(args.worker_out, "w") as f:
@@ -319,9 +364,7 @@ def cpu_model():
         return platform.processor() or platform.machine()
 
 
-def run_worker(threads, args):
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-        out = tmp.name
+def _worker_cmd(threads, args, out):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MXNET_ENGINE_TYPE=args.engine)
     if args.isa:
         env["BMX_KERNEL_ISA"] = args.isa
@@ -331,12 +374,63 @@ def run_worker(threads, args):
            str(args.repeat)] + (["--quick"] if args.quick else [])
     if args.only:
         cmd += ["--only"] + args.only
+    return cmd, env
+
+
+def run_workers(args):
+    """One run: a worker per thread count, side by side, taking turns row by row (_Turn);
+    returns their results in the order of args.threads."""
+    outs = []
+    for _ in args.threads:
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
+            outs.append(tmp.name)
+    n = len(args.threads)
+    procs, parent_fds = [], []
     try:
-        subprocess.run(cmd, env=env, check=True)
-        with open(out) as f:
-            return json.load(f)
+        if n == 1:
+            cmd, env = _worker_cmd(args.threads[0], args, outs[0])
+            procs.append(subprocess.Popen(cmd, env=env))
+        else:
+            tokens = [os.pipe() for _ in range(n)]  # tokens[i]: into worker i
+            ready_r, ready_w = os.pipe()
+            for i, t in enumerate(args.threads):
+                cmd, env = _worker_cmd(t, args, outs[i])
+                token_in, token_out = tokens[i][0], tokens[(i + 1) % n][1]
+                cmd += ["--turn-fds", f"{i},{token_in},{token_out},{ready_w}"]
+                procs.append(subprocess.Popen(cmd, env=env, pass_fds=(token_in, token_out, ready_w)))
+            # The parent keeps only the way into worker 0, and closes it after the first token:
+            # when a worker dies, the next one reads end-of-file and stops too.
+            os.close(ready_w)
+            for i, (r, w) in enumerate(tokens):
+                os.close(r)
+                if i:
+                    os.close(w)
+            first, parent_fds = tokens[0][1], [ready_r]
+            try:
+                for _ in range(n):  # every worker has imported MXNet and measured nothing yet
+                    if not os.read(ready_r, 1):
+                        break  # a worker died before it was ready; its exit status says why
+                else:
+                    os.write(first, b"t")
+            finally:
+                os.close(first)
+        for proc in procs:
+            if proc.wait() != 0:
+                raise subprocess.CalledProcessError(proc.returncode, proc.args)
+        results = []
+        for out in outs:
+            with open(out) as f:
+                results.append(json.load(f))
+        return results
     finally:
-        os.unlink(out)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for fd in parent_fds:
+            os.close(fd)
+        for out in outs:
+            os.unlink(out)
 
 
 def _median_runs(runs):
@@ -493,6 +587,7 @@ def main(argv=None):
     parser.add_argument("--from-json", metavar="JSON",
                         help="print (and with --png, plot) a saved --json result; no measuring")
     parser.add_argument("--worker-out", help=argparse.SUPPRESS)
+    parser.add_argument("--turn-fds", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeat is None:
         args.repeat = 7 if args.quick else 21
@@ -517,12 +612,10 @@ def main(argv=None):
     started = time.time()
     runs = []
     for run in range(args.runs):
-        results = []
-        for t in args.threads:
-            print(f"run {run + 1}/{args.runs}: measuring with OMP_NUM_THREADS={t} ...",
-                  file=sys.stderr, flush=True)
-            results.append(run_worker(t, args))
-        runs.append(results)
+        print(f"run {run + 1}/{args.runs}: measuring with OMP_NUM_THREADS="
+              f"{' and '.join(str(t) for t in args.threads)}, row by row in turn ...",
+              file=sys.stderr, flush=True)
+        runs.append(run_workers(args))
     rows, scaling = summarize(runs)
     import mxnet
     info = runs[0][0]["info"]

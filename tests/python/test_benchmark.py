@@ -55,3 +55,51 @@ def test_summary_judges_ratios_at_one_thread_and_scaling_at_two():
     assert abs(s["speedup"] - 1.8) < 1e-12 and s["target"] == 1.7 and s["met"] is True
     table = format_table(rows, scaling)
     assert "5.0x  yes" in table and "1.80x" in table
+
+
+FAKE_WORKER = r'''
+import json, sys, time
+from bmxnet.benchmark import _Turn
+out, fds, mode = sys.argv[1], sys.argv[-1], sys.argv[2]
+turn = _Turn(fds)
+if mode == "die" and turn.index == 1:
+    sys.exit(3)
+stamps = []
+for _ in range(3):
+    with turn:
+        stamps.append(time.monotonic())
+turn.finish()
+with open(out, "w") as f:
+    json.dump(dict(info={}, rows=[], stamps=stamps), f)
+'''
+
+
+def _fake_workers(monkeypatch, tmp_path, mode):
+    from bmxnet import benchmark
+    script = tmp_path / "fake_worker.py"
+    script.write_text(FAKE_WORKER)
+
+    def fake_cmd(threads, args, out):
+        return [sys.executable, str(script), out, mode], dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+
+    monkeypatch.setattr(benchmark, "_worker_cmd", fake_cmd)
+    args = benchmark.argparse.Namespace(threads=[1, 2])
+    return benchmark.run_workers, args
+
+
+def test_workers_of_a_run_take_turns_row_by_row(monkeypatch, tmp_path):
+    run_workers, args = _fake_workers(monkeypatch, tmp_path, "ok")
+    first, second = (r["stamps"] for r in run_workers(args))
+    order = sorted([(t, 0) for t in first] + [(t, 1) for t in second])
+    assert [w for _, w in order] == [0, 1, 0, 1, 0, 1]
+
+
+def test_a_worker_that_dies_stops_the_run_with_its_error(monkeypatch, tmp_path):
+    import subprocess as sp
+    run_workers, args = _fake_workers(monkeypatch, tmp_path, "die")
+    try:
+        run_workers(args)
+    except sp.CalledProcessError as e:
+        assert e.returncode in (1, 3)
+    else:
+        raise AssertionError("run_workers returned although a worker died")
