@@ -291,8 +291,18 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
     const int32_t* sums = w.tap_sums_.data() + (g * panels + pn) * taps * nr;
     float* out_base = out + (n * s.out_channels + o0) * P;
     const float* res_base = residual ? residual + (n * s.out_channels + o0) * P : nullptr;
-    const bool prefetch_next = im + 1 < images && slot >= 0;
     const int64_t tile_end = std::min(tiles, (tbk + 1) * tb);
+    // This job's share of the next image's lines, [l0, l1), in runs of per_tile per tile.
+    const char* next = nullptr;
+    int64_t l0 = 0, l1 = 0, per_tile = 0;
+    if (im + 1 < images && slot >= 0) {
+      const int64_t nn = (im + 1) / s.groups, ng = (im + 1) % s.groups;
+      next = reinterpret_cast<const char*>(x + (nn * s.in_channels + ng * cg) * plane);
+      l0 = std::min(in_lines, slot * lines_per_slot);
+      l1 = std::min(in_lines, l0 + lines_per_slot);
+      const int64_t ntiles = tile_end - tbk * tb;
+      per_tile = (l1 - l0 + ntiles - 1) / ntiles;
+    }
     for (int64_t tile = tbk * tb; tile < tile_end; ++tile) {
       const int64_t p0 = tile * mr;
       t.m = static_cast<int>(std::min<int64_t>(mr, P - p0));
@@ -321,13 +331,9 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
       }
       t.corr = any_corr ? sc.corr : nullptr;
       t.out = out_base + p0;
-      if (prefetch_next) {
-        const int64_t nn = (im + 1) / s.groups, ng = (im + 1) % s.groups;
-        const char* next = reinterpret_cast<const char*>(x + (nn * s.in_channels + ng * cg) * plane);
-        const int64_t l0 = std::min(in_lines, slot * lines_per_slot);
-        const int64_t span = std::min(in_lines, l0 + lines_per_slot) - l0;
-        const int64_t ntiles = tile_end - tbk * tb, ti = tile - tbk * tb;
-        for (int64_t l = l0 + span * ti / ntiles; l < l0 + span * (ti + 1) / ntiles; ++l) {
+      if (next) {
+        const int64_t first = l0 + (tile - tbk * tb) * per_tile;
+        for (int64_t l = first; l < std::min(l1, first + per_tile); ++l) {
           __builtin_prefetch(next + 64 * l, 0, 2);
         }
       }
