@@ -9,8 +9,8 @@ machine hits both sides alike), after warm-up, as the median of `repeat` samples
 OMP_NUM_THREADS for both: each thread count runs in its own subprocess because MXNet reads
 OMP_NUM_THREADS at start-up. These workers run side by side and take turns row by row, so that
 a row's 1- and 2-thread figures are measured seconds apart on a machine whose speed drifts
-(the thread-scaling rows divide them). With --runs N the whole measurement is repeated and every row shows
-the median over runs of its ratio (each ratio measured within one run). Rows:
+(the thread-scaling rows divide them). With --runs N the whole measurement is repeated and
+every row shows the median over runs of its ratio (each ratio measured within one run). Rows:
 
 * ``bmx_binary_conv2d`` vs ``Convolution`` (oneDNN): the ResNet-18 3x3 layers, pad 1, batch 1
   and 8 (target >= 5x);
