@@ -42,6 +42,11 @@ double now_ms() {
              std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -163,10 +168,6 @@ int main(int argc, char** argv) {
         }
       }
     }
-    auto median = [](std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      return v[v.size() / 2];
-    };
     for (size_t k = 0; k < convs.size(); ++k) {
       std::printf("%-34s %6lld %10.3f %10.3f %8.2fx\n", convs[k]->name.c_str(),
                   static_cast<long long>(convs[k]->batch), median(one[k]), median(many[k]),
@@ -187,8 +188,7 @@ int main(int argc, char** argv) {
               isa_name(isa), threads, repeat * rounds, rounds);
   std::printf("%-34s %6s %10s %10s\n", "kernel", "batch", "ms", "GMAC/s");
   for (Case& c : cases) {
-    std::sort(c.ms.begin(), c.ms.end());
-    const double ms = c.ms[c.ms.size() / 2];
+    const double ms = median(c.ms);
     std::printf("%-34s %6lld %10.3f %10.1f\n", c.name.c_str(), static_cast<long long>(c.batch), ms,
                 c.macs / ms / 1e6);
   }
