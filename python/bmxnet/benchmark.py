@@ -572,7 +572,9 @@ def main(argv=None):
     parser.add_argument("--json", help="write the results as JSON here")
     parser.add_argument("--png", help="write a bar chart of the ratios here")
     parser.add_argument("--isa", help="pin the kernels' instruction set (BMX_KERNEL_ISA)")
-    parser.add_argument("--mxnet-isa", metavar="ISA",
+    parser.add_argument("--mxnet-isa", metavar="ISA", type=str.upper,
+                        choices=["SSE41", "AVX", "AVX2", "AVX512_CORE",
+                                 "AVX512_CORE_VNNI", "AVX512_CORE_BF16", "ALL"],
                         help="cap oneDNN, behind MXNet's Convolution and FullyConnected, at this "
                              "instruction set (DNNL_MAX_CPU_ISA, e.g. AVX2); with --isa avx2 this "
                              "compares both sides as on an AVX2-only CPU (mx.nd.dot's BLAS is "

@@ -103,3 +103,12 @@ def test_a_worker_that_dies_stops_the_run_with_its_error(monkeypatch, tmp_path):
         assert e.returncode in (1, 3)
     else:
         raise AssertionError("run_workers returned although a worker died")
+
+
+def test_unknown_mxnet_isa_is_refused_before_measuring():
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
+               BMXNET_LIBRARY=bmxnet.library_path())
+    proc = subprocess.run([sys.executable, "-m", "bmxnet.benchmark", "--mxnet-isa", "AVX3"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "--mxnet-isa" in proc.stderr and "invalid choice: 'AVX3'" in proc.stderr
