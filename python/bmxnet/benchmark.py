@@ -7,9 +7,11 @@
 Every row is measured in one process, ours and MXNet's alternately (so that other load on the
 machine hits both sides alike), after warm-up, as the median of `repeat` samples, with the same
 OMP_NUM_THREADS for both: each thread count runs in its own subprocess because MXNet reads
-OMP_NUM_THREADS at start-up. These workers run side by side and take turns row by row, so that
-a row's 1- and 2-thread figures are measured seconds apart on a machine whose speed drifts
-(the thread-scaling rows divide them). With --runs N the whole measurement is repeated and
+OMP_NUM_THREADS at start-up. These workers run side by side and take turns row by row, and
+within a conv row sample by sample, so that the 1- and 2-thread samples that the
+thread-scaling rows divide are measured tens of milliseconds apart on a machine whose speed
+drifts (a scaling figure is the median ratio of such sample pairs, not of medians taken at
+different times). With --runs N the whole measurement is repeated and
 every row shows the median over runs of its ratio (each ratio measured within one run). Rows:
 
 * ``bmx_binary_conv2d`` vs ``Convolution`` (oneDNN): the ResNet-18 3x3 layers, pad 1, batch 1
@@ -71,10 +73,13 @@ def _sample(fn, inner):
     return (time.perf_counter() - start) / inner
 
 
-def time_pair(ours, theirs, repeat, min_sample=0.02, warmup=3):
+def time_pair(ours, theirs, repeat, min_sample=0.02, warmup=3, handover=None, samples=None):
     """Median seconds per call of `ours` and `theirs` (each returns once its result is ready),
     sampled alternately after warm-up; calls shorter than `min_sample` are repeated within a
-    sample (at most 100 times)."""
+    sample (at most 100 times). handover(), when given, is called between sample pairs (the
+    workers of a run interleave their samples, _Turn); each sample then starts with one untimed
+    call (caches and threads warm again after the other worker's turn). `samples`, a dict, gets
+    the samples themselves ("ours", "mxnet")."""
     # As timeit does: no garbage collection pauses inside the samples (both sides create a
     # few Python objects per call, and a collection over the benchmark's many live blocks costs
     # as much as a small layer).
@@ -82,13 +87,16 @@ def time_pair(ours, theirs, repeat, min_sample=0.02, warmup=3):
     gc.collect()
     gc.disable()
     try:
-        return _time_pair(ours, theirs, repeat, min_sample, warmup)
+        a, b = _time_pair(ours, theirs, repeat, min_sample, warmup, handover)
     finally:
         if gc_was_enabled:
             gc.enable()
+    if samples is not None:
+        samples.update(ours=a, mxnet=b)
+    return statistics.median(a), statistics.median(b)
 
 
-def _time_pair(ours, theirs, repeat, min_sample, warmup):
+def _time_pair(ours, theirs, repeat, min_sample, warmup, handover):
     inner = []
     for fn in (ours, theirs):
         for _ in range(warmup):
@@ -96,10 +104,15 @@ def _time_pair(ours, theirs, repeat, min_sample, warmup):
         first = min(_sample(fn, 1) for _ in range(3))
         inner.append(max(1, min(100, int(min_sample / max(first, 1e-9)))))
     a, b = [], []
-    for _ in range(repeat):
+    for i in range(repeat):
+        if handover and i:
+            handover()
+            ours()
         a.append(_sample(ours, inner[0]))
+        if handover and i:
+            theirs()
         b.append(_sample(theirs, inner[1]))
-    return statistics.median(a), statistics.median(b)
+    return a, b
 
 
 # ------------------------------------------------------------------------------------------
@@ -148,7 +161,7 @@ def _kernel_lib():
     return lib
 
 
-def conv_rows(batches, repeat, threads):
+def conv_rows(batches, repeat, threads, handover=None):
     import mxnet as mx
     import numpy as np
     rng = np.random.RandomState(0)
@@ -162,9 +175,12 @@ def conv_rows(batches, repeat, threads):
             theirs = _block(lambda F, x, w: F.Convolution(x, w, **kw), [mx.nd.array(_sign(wf))])
             oh = (h + 2 - 3) // stride + 1
             macs = n * o * oh * oh * c * 9
-            t_ours, t_theirs = time_pair(_call(ours, x), _call(theirs, x), repeat)
+            samples = {}
+            t_ours, t_theirs = time_pair(_call(ours, x), _call(theirs, x), repeat,
+                                         handover=handover, samples=samples)
             row = dict(kind="conv", name=f"conv {name}", batch=n, macs=macs, ours=t_ours,
-                       mxnet=t_theirs, threads=threads)
+                       mxnet=t_theirs, threads=threads, samples_ours=samples["ours"],
+                       samples_mxnet=samples["mxnet"])
             if threads > 1 and n == 8:
                 # Our kernels at 1 and at `threads` threads, alternately in this process
                 # (bmxnet_set_kernel_threads), so that both see the same machine load.
@@ -275,7 +291,10 @@ class _Turn:
     """Turn-taking between the workers of one run (one per thread count), which run side by
     side: a worker measures one row while holding the token, then passes it on, so that every
     row is measured at each thread count within seconds rather than minutes apart (the machine's
-    speed drifts). fds: "index,token_in,token_out,ready" from the parent; None: a lone worker."""
+    speed drifts). Within a conv row the workers also hand the token over after every sample
+    pair (handover), so that the samples the thread-scaling rows divide are tens of
+    milliseconds apart. fds: "index,token_in,token_out,ready" from the parent; None: a lone
+    worker."""
 
     def __init__(self, fds):
         self.index = 0
@@ -301,6 +320,14 @@ class _Turn:
                 pass
         return False
 
+    def handover(self):
+        """While holding the token: pass it on and wait until it comes back. Every worker
+        measures the same rows with the same number of samples, so the handovers pair up."""
+        if self._fds:
+            os.write(self._fds[1], b"t")
+            if os.read(self._fds[0], 1) != b"t":
+                raise RuntimeError("benchmark worker: the turn token was lost")
+
     def finish(self):
         if self._fds:
             for fd in self._fds:
@@ -318,12 +345,13 @@ def worker(args):
     lib.bmxnet_kernel_isa.restype = ctypes.c_char_p
     repeat = args.repeat
     batches = [1, 8]
-    groups = [("conv", lambda: conv_rows(batches, repeat, threads), len(CONV_SHAPES) * 2),
+    turn = _Turn(args.turn_fds)
+    groups = [("conv", lambda: conv_rows(batches, repeat, threads, turn.handover),
+               len(CONV_SHAPES) * 2),
               ("dense", lambda: dense_rows(batches, repeat, threads), 2),
               ("bgemm", lambda: bgemm_rows([1024] if args.quick else [1024, 4096], repeat, threads),
                1 if args.quick else 2),
               ("model", lambda: model_rows(repeat, threads), 1)]
-    turn = _Turn(args.turn_fds)
     rows = []
     with tqdm(total=sum(g[2] for g in groups), desc=f"{threads} thread(s)", unit="row",
               file=sys.stderr, leave=False, position=turn.index) as bar:
@@ -364,6 +392,50 @@ def cpu_model():
         return platform.processor() or platform.machine()
 
 
+def scheduling_gaps(seconds=0.5, threshold=20e-6):
+    """How much of each CPU's time a spinning thread loses to gaps over `threshold` (the
+    thread descheduled: other processes, interrupts, or on a VM the host running other
+    guests), per CPU: lost fraction, gaps per second, longest gap (s). Such a gap stalls a
+    2-thread call at its join while the stalled thread's job waits, so this figure says how
+    far to trust thread-scaling rows. None where CPU affinity cannot be set."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    old = os.sched_getaffinity(0)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    result = []
+    try:
+        for cpu in sorted(old):
+            os.sched_setaffinity(0, {cpu})
+            clock = time.perf_counter
+            start = prev = clock()
+            lost, gaps, worst = 0.0, 0, 0.0
+            while prev - start < seconds:
+                now = clock()
+                if now - prev > threshold:
+                    lost, gaps, worst = lost + now - prev, gaps + 1, max(worst, now - prev)
+                prev = now
+            span = prev - start
+            result.append(dict(cpu=cpu, lost=lost / span, gaps_per_s=gaps / span, longest=worst))
+    finally:
+        os.sched_setaffinity(0, old)
+        if was_enabled:
+            gc.enable()
+    return result
+
+
+def format_gaps(gaps):
+    if not gaps:
+        return ""
+    parts = []
+    for when in ("before", "after"):
+        if gaps.get(when):
+            cpus = ", ".join(f"cpu{g['cpu']} {100 * g['lost']:.1f}% ({g['gaps_per_s']:.0f}/s, "
+                             f"longest {1e3 * g['longest']:.1f} ms)" for g in gaps[when])
+            parts.append(f"{when}: {cpus}")
+    return ("time a spinning thread lost to scheduling gaps > 20 us, " + "; ".join(parts))
+
+
 def _worker_cmd(threads, args, out):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MXNET_ENGINE_TYPE=args.engine)
     if args.isa:
@@ -378,7 +450,7 @@ def _worker_cmd(threads, args, out):
 
 
 def run_workers(args):
-    """One run: a worker per thread count, side by side, taking turns row by row (_Turn);
+    """One run: a worker per thread count, side by side, taking turns (_Turn);
     returns their results in the order of args.threads."""
     outs = []
     for _ in args.threads:
@@ -443,16 +515,33 @@ def _median_runs(runs):
                 key = (r["name"], r["batch"], r["threads"])
                 merged.setdefault(key, []).append(r)
     rows = []
-    for samples in merged.values():
-        r = dict(samples[0])
+    for per_run in merged.values():
+        r = dict(per_run[0])
         for field in ("ours", "mxnet", "ours_1thread_same_process", "ours_same_process"):
             if field in r:
-                r[field] = statistics.median(x[field] for x in samples)
-        r["run_ratios"] = [x["mxnet"] / x["ours"] for x in samples]
-        r["run_ours"] = [x["ours"] for x in samples]
-        r["run_mxnet"] = [x["mxnet"] for x in samples]
+                r[field] = statistics.median(x[field] for x in per_run)
+        r["run_ratios"] = [x["mxnet"] / x["ours"] for x in per_run]
+        r["run_ours"] = [x["ours"] for x in per_run]
+        r["run_mxnet"] = [x["mxnet"] for x in per_run]
+        for side in ("ours", "mxnet"):
+            r.pop(f"samples_{side}", None)
+            if all(f"samples_{side}" in x for x in per_run):
+                r[f"run_samples_{side}"] = [x[f"samples_{side}"] for x in per_run]
         rows.append(r)
     return rows
+
+
+def _paired_speedup(one, other, side):
+    """Median over runs of one run's speedup: the median ratio of its interleaved sample
+    pairs (1-thread sample i / t-thread sample i), or, for results without samples, the
+    ratio of the run's medians."""
+    key = f"run_samples_{side}"
+    if key in one and key in other:
+        per_run = [statistics.median(a / b for a, b in zip(s1, st))
+                   for s1, st in zip(one[key], other[key])]
+    else:
+        per_run = [a / b for a, b in zip(one[f"run_{side}"], other[f"run_{side}"])]
+    return statistics.median(per_run)
 
 
 def summarize(runs):
@@ -478,12 +567,12 @@ def summarize(runs):
                 other = by_key.get((r["name"], r["batch"], t))
                 if other:
                     # Checked: across the 1-thread and t-thread worker processes (each with
-                    # OMP_NUM_THREADS set, as MXNet's side); shown beside it, 1 and t threads
-                    # sampled alternately in the t-thread process (less exposed to changing
-                    # machine load, but with our caches warm from our own previous sample).
-                    # per run (1-thread and t-thread workers of the same run), then median
-                    speedup = statistics.median(a / b for a, b in zip(r["run_ours"], other["run_ours"]))
-                    mx_speedup = statistics.median(a / b for a, b in zip(r["run_mxnet"], other["run_mxnet"]))
+                    # OMP_NUM_THREADS set, as MXNet's side), whose samples of this row
+                    # interleave: per run, the median of the ratios of sample pairs measured
+                    # one after the other; then the median over runs. Shown beside it: 1 and
+                    # t threads sampled alternately in the t-thread process.
+                    speedup = _paired_speedup(r, other, "ours")
+                    mx_speedup = _paired_speedup(r, other, "mxnet")
                     same = other.get("ours_1thread_same_process")
                     same = same / other["ours_same_process"] if same else None
                     scaling.append(dict(kind="threads", name=r["name"], batch=r["batch"],
@@ -514,8 +603,9 @@ def format_table(rows, scaling):
             same = f"{s['speedup_same_process']:>8.2f}x" if s["speedup_same_process"] else f"{'-':>9}"
             lines.append(f"{s['name']:<42} {s['batch']:>5} {s['threads']:>3} "
                          f"{s['speedup']:>8.2f}x {same} {s['mxnet_speedup']:>6.2f}x {target}  {ok}")
-        lines.append("(speedup: ours in the t-thread vs the 1-thread worker process, as MXNet's column; "
-                     "1 proc: 1 and t threads sampled alternately within the t-thread process)")
+        lines.append("(speedup: ours in the t-thread vs the 1-thread worker process, median ratio of "
+                     "interleaved sample pairs, as MXNet's column; 1 proc: 1 and t threads sampled "
+                     "alternately within the t-thread process)")
     return "\n".join(lines)
 
 
@@ -603,7 +693,10 @@ def main(argv=None):
                  f"on {meta['cpu']}; median of {meta['repeat']} samples"
                  + (f", median of {meta['runs']} runs" if meta.get("runs", 1) > 1 else "")
                  + f"; {meta['date']}")
-        print(f"{title}\n{meta['command']}\n")
+        print(f"{title}\n{meta['command']}")
+        if meta.get("sched_gaps"):
+            print(format_gaps(meta["sched_gaps"]))
+        print()
         print(format_table(saved["rows"], saved["scaling"]))
         print(f"\n{saved['targets_met']} of {saved['targets_checked']} targets met")
         if args.png:
@@ -612,12 +705,14 @@ def main(argv=None):
         return 0
 
     started = time.time()
+    gaps = dict(before=scheduling_gaps())
     runs = []
     for run in range(args.runs):
         print(f"run {run + 1}/{args.runs}: measuring with OMP_NUM_THREADS="
-              f"{' and '.join(str(t) for t in args.threads)}, row by row in turn ...",
+              f"{' and '.join(str(t) for t in args.threads)}, taking turns ...",
               file=sys.stderr, flush=True)
         runs.append(run_workers(args))
+    gaps["after"] = scheduling_gaps()
     rows, scaling = summarize(runs)
     import mxnet
     info = runs[0][0]["info"]
@@ -625,7 +720,7 @@ def main(argv=None):
                 threads=args.threads,
                 repeat=args.repeat,
                 runs=args.runs, quick=args.quick, mxnet=mxnet.__version__, bmxnet=info["bmxnet"],
-                python=platform.python_version(),
+                python=platform.python_version(), sched_gaps=gaps,
                 date=datetime.datetime.now().isoformat(timespec="seconds"),
                 command=" ".join(["python -m bmxnet.benchmark"] + (argv if argv is not None else sys.argv[1:])))
     checked = [r for r in rows + scaling if r["met"] is not None]
@@ -633,7 +728,10 @@ def main(argv=None):
     capped = f", oneDNN capped at {args.mxnet_isa}" if args.mxnet_isa else ""
     title = (f"bmxnet ({meta['isa']}) vs MXNet {meta['mxnet']} fp32 ({args.engine}{capped}) on {meta['cpu']}; "
              f"median of {args.repeat} samples" + (f", median of {args.runs} runs" if args.runs > 1 else ""))
-    print(f"\n{title}\n")
+    print(f"\n{title}")
+    if gaps["before"]:
+        print(format_gaps(gaps))
+    print()
     print(format_table(rows, scaling))
     print(f"\n{met} of {len(checked)} targets met; {time.time() - started:.0f} s")
     if args.json:

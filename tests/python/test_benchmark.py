@@ -22,6 +22,10 @@ def test_quick_dense_run_writes_json_and_png(tmp_path):
     saved = json.loads(out_json.read_text())
     assert saved["meta"]["cpu"] and saved["meta"]["threads"] == [1] and saved["meta"]["isa"]
     assert saved["meta"]["mxnet_isa"] == "AVX2" and "oneDNN capped at AVX2" in proc.stdout
+    gaps = saved["meta"]["sched_gaps"]
+    if gaps["before"] is not None:  # Linux: measured on every CPU before and after the runs
+        assert len(gaps["before"]) == len(gaps["after"]) == len(os.sched_getaffinity(0))
+        assert "lost to scheduling gaps" in proc.stdout
     rows = saved["rows"]
     assert [(r["kind"], r["batch"], r["threads"]) for r in rows] == [("dense", 1, 1), ("dense", 8, 1)]
     for r in rows:
@@ -34,9 +38,11 @@ def test_quick_dense_run_writes_json_and_png(tmp_path):
     assert again.returncode == 0 and "dense K=N=4096" in again.stdout, again.stderr[-2000:]
 
 
-def _worker_result(threads, ours, mxnet):
+def _worker_result(threads, ours, mxnet, samples=None):
     row = dict(kind="conv", name="conv C=64 56x56", batch=8, macs=1e9, ours=ours, mxnet=mxnet,
                threads=threads)
+    if samples:
+        row["samples_ours"], row["samples_mxnet"] = samples
     return dict(rows=[row])
 
 
@@ -57,6 +63,37 @@ def test_summary_judges_ratios_at_one_thread_and_scaling_at_two():
     assert "5.0x  yes" in table and "1.80x" in table
 
 
+def test_scheduling_gaps_are_fractions_of_each_cpus_time():
+    from bmxnet.benchmark import format_gaps, scheduling_gaps
+    gaps = scheduling_gaps(seconds=0.05)
+    if gaps is None:
+        return  # no CPU affinity on this platform
+    assert [g["cpu"] for g in gaps] == sorted(os.sched_getaffinity(0))
+    for g in gaps:
+        assert 0.0 <= g["lost"] < 1.0 and g["gaps_per_s"] >= 0 and g["longest"] >= 0
+        assert (g["longest"] == 0) == (g["gaps_per_s"] == 0)
+        assert g["longest"] == 0 or g["longest"] > 20e-6  # only gaps over the threshold count
+    line = format_gaps(dict(before=gaps, after=None))
+    assert line.startswith("time a spinning thread lost") and "cpu" in line and "after" not in line
+    assert os.sched_getaffinity(0) == set(g["cpu"] for g in gaps)  # affinity restored
+
+
+def test_scaling_divides_interleaved_sample_pairs_not_medians():
+    from bmxnet.benchmark import summarize
+    # The machine slows down 3x during the run: from the third sample pair (its 2-thread
+    # sample) on. Four of the five pairs say 2.0x; the ratio of the two workers' medians
+    # (1.0 / 1.5) would say 0.67x.
+    one = [1.0, 1.0, 1.0, 3.0, 3.0]
+    two = [0.5, 0.5, 1.5, 1.5, 1.5]
+    runs = [[_worker_result(1, 1.0, 5.0, (one, [5.0] * 5)),
+             _worker_result(2, 1.5, 3.0, (two, [3.0] * 5))]]
+    rows, (s,) = summarize(runs)
+    assert abs(s["speedup"] - 2.0) < 1e-12 and s["met"] is True
+    assert abs(s["mxnet_speedup"] - 5.0 / 3.0) < 1e-12
+    # Samples are folded into per-run lists, not repeated per row.
+    assert all("samples_ours" not in r and len(r["run_samples_ours"]) == 1 for r in rows)
+
+
 FAKE_WORKER = r'''
 import json, sys, time
 from bmxnet.benchmark import _Turn
@@ -66,7 +103,9 @@ if mode == "die" and turn.index == 1:
     sys.exit(3)
 stamps = []
 for _ in range(3):
-    with turn:
+    with turn:  # a row of two samples, handing the token over between them
+        stamps.append(time.monotonic())
+        turn.handover()
         stamps.append(time.monotonic())
 turn.finish()
 with open(out, "w") as f:
@@ -87,11 +126,11 @@ def _fake_workers(monkeypatch, tmp_path, mode):
     return benchmark.run_workers, args
 
 
-def test_workers_of_a_run_take_turns_row_by_row(monkeypatch, tmp_path):
+def test_workers_of_a_run_take_turns_sample_by_sample(monkeypatch, tmp_path):
     run_workers, args = _fake_workers(monkeypatch, tmp_path, "ok")
     first, second = (r["stamps"] for r in run_workers(args))
     order = sorted([(t, 0) for t in first] + [(t, 1) for t in second])
-    assert [w for _, w in order] == [0, 1, 0, 1, 0, 1]
+    assert [w for _, w in order] == [0, 1] * 6
 
 
 def test_a_worker_that_dies_stops_the_run_with_its_error(monkeypatch, tmp_path):
