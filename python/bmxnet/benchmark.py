@@ -531,12 +531,16 @@ def _median_runs(runs):
     return rows
 
 
+def _has_samples(one, other, side):
+    return f"run_samples_{side}" in one and f"run_samples_{side}" in other
+
+
 def _paired_speedup(one, other, side):
     """Median over runs of one run's speedup: the median ratio of its interleaved sample
-    pairs (1-thread sample i / t-thread sample i), or, for results without samples, the
-    ratio of the run's medians."""
+    pairs (1-thread sample i / t-thread sample i), or, for results without samples (saved
+    by an earlier version), the ratio of the run's medians."""
     key = f"run_samples_{side}"
-    if key in one and key in other:
+    if _has_samples(one, other, side):
         per_run = [statistics.median(a / b for a, b in zip(s1, st))
                    for s1, st in zip(one[key], other[key])]
     else:
@@ -577,6 +581,7 @@ def summarize(runs):
                     same = same / other["ours_same_process"] if same else None
                     scaling.append(dict(kind="threads", name=r["name"], batch=r["batch"],
                                         threads=t, speedup=speedup, speedup_same_process=same,
+                                        paired=_has_samples(r, other, "ours"),
                                         mxnet_speedup=mx_speedup,
                                         target=TARGETS["threads"] if t == 2 else None,
                                         met=speedup >= TARGETS["threads"] if t == 2 else None))
@@ -603,9 +608,11 @@ def format_table(rows, scaling):
             same = f"{s['speedup_same_process']:>8.2f}x" if s["speedup_same_process"] else f"{'-':>9}"
             lines.append(f"{s['name']:<42} {s['batch']:>5} {s['threads']:>3} "
                          f"{s['speedup']:>8.2f}x {same} {s['mxnet_speedup']:>6.2f}x {target}  {ok}")
-        lines.append("(speedup: ours in the t-thread vs the 1-thread worker process, median ratio of "
-                     "interleaved sample pairs, as MXNet's column; 1 proc: 1 and t threads sampled "
-                     "alternately within the t-thread process)")
+        how = ("median ratio of interleaved sample pairs" if all(s.get("paired") for s in scaling)
+               else "ratio of the workers' medians")
+        lines.append(f"(speedup: ours in the t-thread vs the 1-thread worker process, {how}, as "
+                     "MXNet's column; 1 proc: 1 and t threads sampled alternately within the "
+                     "t-thread process)")
     return "\n".join(lines)
 
 

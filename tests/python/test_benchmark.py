@@ -59,6 +59,7 @@ def test_summary_judges_ratios_at_one_thread_and_scaling_at_two():
     assert abs(two["ratio"] - 4.4) < 1e-12 and two["target"] is None and two["met"] is None
     (s,) = scaling
     assert abs(s["speedup"] - 1.8) < 1e-12 and s["target"] == 1.7 and s["met"] is True
+    assert s["paired"] is False  # no samples (as saved by earlier versions): run medians
     table = format_table(rows, scaling)
     assert "5.0x  yes" in table and "1.80x" in table
 
@@ -79,7 +80,7 @@ def test_scheduling_gaps_are_fractions_of_each_cpus_time():
 
 
 def test_scaling_divides_interleaved_sample_pairs_not_medians():
-    from bmxnet.benchmark import summarize
+    from bmxnet.benchmark import format_table, summarize
     # The machine slows down 3x during the run: from the third sample pair (its 2-thread
     # sample) on. Four of the five pairs say 2.0x; the ratio of the two workers' medians
     # (1.0 / 1.5) would say 0.67x.
@@ -88,7 +89,8 @@ def test_scaling_divides_interleaved_sample_pairs_not_medians():
     runs = [[_worker_result(1, 1.0, 5.0, (one, [5.0] * 5)),
              _worker_result(2, 1.5, 3.0, (two, [3.0] * 5))]]
     rows, (s,) = summarize(runs)
-    assert abs(s["speedup"] - 2.0) < 1e-12 and s["met"] is True
+    assert abs(s["speedup"] - 2.0) < 1e-12 and s["met"] is True and s["paired"] is True
+    assert "median ratio of interleaved sample pairs" in format_table(rows, [s])
     assert abs(s["mxnet_speedup"] - 5.0 / 3.0) < 1e-12
     # Samples are folded into per-run lists, not repeated per row.
     assert all("samples_ours" not in r and len(r["run_samples_ours"]) == 1 for r in rows)
