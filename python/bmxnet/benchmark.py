@@ -8,7 +8,7 @@ Every row is measured in one process, ours and MXNet's alternately (so that othe
 machine hits both sides alike), after warm-up, as the median of `repeat` samples, with the same
 OMP_NUM_THREADS for both: each thread count runs in its own subprocess because MXNet reads
 OMP_NUM_THREADS at start-up. These workers run side by side and take turns row by row, and
-within a conv row sample by sample, so that the 1- and 2-thread samples that the
+within a batch-8 conv row sample by sample, so that the 1- and 2-thread samples that the
 thread-scaling rows divide are measured tens of milliseconds apart on a machine whose speed
 drifts (a scaling figure is the median ratio of such sample pairs, not of medians taken at
 different times). With --runs N the whole measurement is repeated and
@@ -177,9 +177,11 @@ def conv_rows(batches, repeat, threads, handover=None):
             theirs = _block(lambda F, x, w: F.Convolution(x, w, **kw), [mx.nd.array(_sign(wf))])
             oh = (h + 2 - 3) // stride + 1
             macs = n * o * oh * oh * c * 9
+            # The batch-8 rows are the ones the thread-scaling rows divide: their samples
+            # interleave with the other workers' (handover); batch-1 rows keep whole turns.
             samples = {}
             t_ours, t_theirs = time_pair(_call(ours, x), _call(theirs, x), repeat,
-                                         handover=handover, samples=samples)
+                                         handover=handover if n == 8 else None, samples=samples)
             row = dict(kind="conv", name=f"conv {name}", batch=n, macs=macs, ours=t_ours,
                        mxnet=t_theirs, threads=threads, samples_ours=samples["ours"],
                        samples_mxnet=samples["mxnet"])
@@ -293,8 +295,8 @@ class _Turn:
     """Turn-taking between the workers of one run (one per thread count), which run side by
     side: a worker measures one row while holding the token, then passes it on, so that every
     row is measured at each thread count within seconds rather than minutes apart (the machine's
-    speed drifts). Within a conv row the workers also hand the token over after every sample
-    pair (handover), so that the samples the thread-scaling rows divide are tens of
+    speed drifts). Within a batch-8 conv row the workers also hand the token over after every
+    sample pair (handover), so that the samples the thread-scaling rows divide are tens of
     milliseconds apart. fds: "index,token_in,token_out,ready" from the parent; None: a lone
     worker."""
 
