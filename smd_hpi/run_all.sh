@@ -28,5 +28,8 @@ done
   --json "$R/bench_avx2_both.json" | tee "$R/bench_avx2_both.txt"
 "$PY" -m bmxnet.benchmark --threads 1 2 --engine ThreadedEnginePerDevice \
   --json "$R/bench_threaded_engine.json" | tee "$R/bench_threaded_engine.txt"
+# 2b. what an MXNet call costs besides its kernel, warm and right after one of our convs
+"$PY" smd_hpi/dispatch_cost.py | tee "$R/dispatch_cost.txt"
+"$PY" smd_hpi/dispatch_cost.py --threads 2 | tee -a "$R/dispatch_cost.txt"
 # 3. the BMXNet paper's comparison: xnor GEMM vs BLAS at growing sizes, conv layer sweep
 "$PY" smd_hpi/gemm_vs_blas.py --threads 1 --out "$R" | tee "$R/gemm_vs_blas.txt"

@@ -153,3 +153,15 @@ def test_unknown_mxnet_isa_is_refused_before_measuring():
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "--mxnet-isa" in proc.stderr and "invalid choice: 'AVX3'" in proc.stderr
+
+
+def test_dispatch_cost_script_prints_every_layer():
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
+               BMXNET_LIBRARY=bmxnet.library_path())
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "smd_hpi", "dispatch_cost.py"),
+                           "--calls", "3"], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [l.split() for l in proc.stdout.splitlines() if l.startswith("C=")]
+    assert len(rows) == 7
+    for r in rows:  # conv, warm dispatch, after a conv, after a 5 MB sweep: microseconds
+        assert all(float(v) > 0 for v in r[-4:])
