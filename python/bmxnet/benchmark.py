@@ -77,8 +77,9 @@ def time_pair(ours, theirs, repeat, min_sample=0.02, warmup=3, handover=None, sa
     """Median seconds per call of `ours` and `theirs` (each returns once its result is ready),
     sampled alternately after warm-up; calls shorter than `min_sample` are repeated within a
     sample (at most 100 times). handover(), when given, is called between sample pairs (the
-    workers of a run interleave their samples, _Turn); each sample then starts with one untimed
-    call (caches and threads warm again after the other worker's turn). `samples`, a dict, gets
+    workers of a run interleave their samples, _Turn); each pair then starts with one untimed
+    call of `ours` (caches and threads warm again after the other worker's turn; `theirs`
+    follows `ours` in every pair, as without handovers). `samples`, a dict, gets
     the samples themselves ("ours", "mxnet")."""
     # As timeit does: no garbage collection pauses inside the samples (both sides create a
     # few Python objects per call, and a collection over the benchmark's many live blocks costs
@@ -111,8 +112,6 @@ def _time_pair(ours, theirs, repeat, min_sample, warmup, handover):
             handover()
             ours()
         a.append(_sample(ours, inner[0]))
-        if handover and i:
-            theirs()
         b.append(_sample(theirs, inner[1]))
     return a, b
 

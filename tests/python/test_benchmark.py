@@ -64,6 +64,20 @@ def test_summary_judges_ratios_at_one_thread_and_scaling_at_two():
     assert "5.0x  yes" in table and "1.80x" in table
 
 
+def test_time_pair_hands_over_between_sample_pairs_and_rewarms_ours():
+    from bmxnet.benchmark import time_pair
+    calls = []
+    ours, theirs = (lambda: calls.append("o")), (lambda: calls.append("t"))
+    samples = {}
+    t_ours, t_theirs = time_pair(ours, theirs, repeat=3, min_sample=0.0, warmup=1,
+                                 handover=lambda: calls.append("H"), samples=samples)
+    # Warm-up and calibration (one call each: slower than min_sample), then three sample pairs
+    # of one call each; after each handover one untimed call of ours.
+    assert "".join(calls) == "oo" + "tt" + "ot" + "Hoot" + "Hoot"
+    assert len(samples["ours"]) == len(samples["mxnet"]) == 3
+    assert t_ours >= 0 and t_theirs >= 0
+
+
 def test_scheduling_gaps_are_fractions_of_each_cpus_time():
     from bmxnet.benchmark import format_gaps, scheduling_gaps
     gaps = scheduling_gaps(seconds=0.05)
