@@ -17,7 +17,8 @@ import time
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1].strip())
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS (default 1)")
     parser.add_argument("--calls", type=int, default=1500, help="calls per figure (median)")
     args = parser.parse_args()
