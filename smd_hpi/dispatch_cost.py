@@ -16,11 +16,18 @@ import statistics
 import time
 
 
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS (default 1)")
-    parser.add_argument("--calls", type=int, default=1500, help="calls per figure (median)")
+    parser.add_argument("--threads", type=_positive, default=1, help="OMP_NUM_THREADS (default 1)")
+    parser.add_argument("--calls", type=_positive, default=1500, help="calls per figure (median)")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")

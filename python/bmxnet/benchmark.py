@@ -658,14 +658,21 @@ def plot(rows, scaling, path, title):
     plt.close(fig)
 
 
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bmxnet.benchmark",
                                      description="bmxnet binary kernels vs MXNet fp32 operators")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
+    parser.add_argument("--threads", type=_positive_int, nargs="+", default=[1, 2],
                         help="thread counts (OMP_NUM_THREADS for both sides; default: 1 2)")
-    parser.add_argument("--repeat", type=int, default=None,
+    parser.add_argument("--repeat", type=_positive_int, default=None,
                         help="samples per row (median; default 21, 7 with --quick)")
-    parser.add_argument("--runs", type=int, default=1,
+    parser.add_argument("--runs", type=_positive_int, default=1,
                         help="repeat the whole measurement; rows report the median over runs "
                              "of ratios each measured within one run (default 1)")
     parser.add_argument("--quick", action="store_true", help="fewer samples, no 4096 bgemm")

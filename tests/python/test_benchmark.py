@@ -160,6 +160,16 @@ def test_a_worker_that_dies_stops_the_run_with_its_error(monkeypatch, tmp_path):
         raise AssertionError("run_workers returned although a worker died")
 
 
+def test_counts_below_one_are_refused_before_measuring():
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
+               BMXNET_LIBRARY=bmxnet.library_path())
+    for flag in (["--runs", "0"], ["--repeat", "0"], ["--threads", "1", "0"]):
+        proc = subprocess.run([sys.executable, "-m", "bmxnet.benchmark"] + flag, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2, flag
+        assert flag[0] in proc.stderr and "must be 1 or more, got 0" in proc.stderr
+
+
 def test_unknown_mxnet_isa_is_refused_before_measuring():
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
                BMXNET_LIBRARY=bmxnet.library_path())
@@ -179,3 +189,10 @@ def test_dispatch_cost_script_prints_every_layer():
     assert len(rows) == 7
     for r in rows:  # conv, warm dispatch, after a conv, after a 5 MB sweep: microseconds
         assert all(float(v) > 0 for v in r[-4:])
+
+
+def test_dispatch_cost_refuses_a_count_below_one():
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "smd_hpi", "dispatch_cost.py"),
+                           "--calls", "0"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "--calls" in proc.stderr and "must be 1 or more, got 0" in proc.stderr
