@@ -177,14 +177,18 @@ def conv_rows(batches, repeat, threads, handover=None):
             oh = (h + 2 - 3) // stride + 1
             macs = n * o * oh * oh * c * 9
             # The batch-8 rows are the ones the thread-scaling rows divide: their samples
-            # interleave with the other workers' (handover); batch-1 rows keep whole turns.
+            # interleave with the other workers' (handover) and are kept; batch-1 rows keep
+            # whole turns.
+            scaled = n == 8
             samples = {}
             t_ours, t_theirs = time_pair(_call(ours, x), _call(theirs, x), repeat,
-                                         handover=handover if n == 8 else None, samples=samples)
+                                         handover=handover if scaled else None,
+                                         samples=samples if scaled else None)
             row = dict(kind="conv", name=f"conv {name}", batch=n, macs=macs, ours=t_ours,
-                       mxnet=t_theirs, threads=threads, samples_ours=samples["ours"],
-                       samples_mxnet=samples["mxnet"])
-            if threads > 1 and n == 8:
+                       mxnet=t_theirs, threads=threads)
+            if scaled:
+                row["samples_ours"], row["samples_mxnet"] = samples["ours"], samples["mxnet"]
+            if threads > 1 and scaled:
                 # Our kernels at 1 and at `threads` threads, alternately in this process
                 # (bmxnet_set_kernel_threads), so that both see the same machine load.
                 lib = _kernel_lib()
