@@ -17,6 +17,8 @@ import time
 
 
 def _positive(text):
+    # As bmxnet.benchmark's, which cannot be imported before parsing: importing bmxnet starts
+    # MXNet, which reads OMP_NUM_THREADS (set from --threads) only then.
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
