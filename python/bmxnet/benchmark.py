@@ -312,28 +312,33 @@ class _Turn:
             os.write(ready, b"r")  # set up (imports done): the parent starts the first turn
             os.close(ready)
 
+    def _take(self):
+        if os.read(self._fds[0], 1) != b"t":
+            raise RuntimeError("benchmark worker: the turn token was lost")
+
+    def _give(self):
+        try:
+            os.write(self._fds[1], b"t")
+        except BrokenPipeError:  # the next worker has measured all its rows and exited
+            pass
+
     def __enter__(self):
         if self._fds:
-            if os.read(self._fds[0], 1) != b"t":
-                raise RuntimeError("benchmark worker: the turn token was lost")
+            self._take()
             time.sleep(0.05)  # the previous worker's OpenMP threads stop spinning
         return self
 
     def __exit__(self, *exc):
         if self._fds:
-            try:
-                os.write(self._fds[1], b"t")
-            except BrokenPipeError:  # the next worker has measured all its rows and exited
-                pass
+            self._give()
         return False
 
     def handover(self):
         """While holding the token: pass it on and wait until it comes back. Every worker
         measures the same rows with the same number of samples, so the handovers pair up."""
         if self._fds:
-            os.write(self._fds[1], b"t")
-            if os.read(self._fds[0], 1) != b"t":
-                raise RuntimeError("benchmark worker: the turn token was lost")
+            self._give()
+            self._take()
 
     def finish(self):
         if self._fds:
