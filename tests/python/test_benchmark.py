@@ -10,10 +10,16 @@ import bmxnet
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def _env():
+    """The environment of a `python -m bmxnet.benchmark` child: this checkout's package and
+    op library."""
+    return dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
+                BMXNET_LIBRARY=bmxnet.library_path())
+
+
 def test_quick_dense_run_writes_json_and_png(tmp_path):
     out_json, out_png = tmp_path / "bench.json", tmp_path / "bench.png"
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
-               BMXNET_LIBRARY=bmxnet.library_path())
+    env = _env()
     cmd = [sys.executable, "-m", "bmxnet.benchmark", "--quick", "--threads", "1", "--repeat", "2",
            "--only", "dense", "--mxnet-isa", "AVX2", "--json", str(out_json), "--png", str(out_png)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
@@ -161,8 +167,7 @@ def test_a_worker_that_dies_stops_the_run_with_its_error(monkeypatch, tmp_path):
 
 
 def test_counts_below_one_are_refused_before_measuring():
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
-               BMXNET_LIBRARY=bmxnet.library_path())
+    env = _env()
     for flag in (["--runs", "0"], ["--repeat", "0"], ["--threads", "1", "0"]):
         proc = subprocess.run([sys.executable, "-m", "bmxnet.benchmark"] + flag, env=env,
                               capture_output=True, text=True, timeout=120)
@@ -171,8 +176,7 @@ def test_counts_below_one_are_refused_before_measuring():
 
 
 def test_unknown_mxnet_isa_is_refused_before_measuring():
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
-               BMXNET_LIBRARY=bmxnet.library_path())
+    env = _env()
     proc = subprocess.run([sys.executable, "-m", "bmxnet.benchmark", "--mxnet-isa", "AVX3"],
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
@@ -180,8 +184,7 @@ def test_unknown_mxnet_isa_is_refused_before_measuring():
 
 
 def test_dispatch_cost_script_prints_every_layer():
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"),
-               BMXNET_LIBRARY=bmxnet.library_path())
+    env = _env()
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "smd_hpi", "dispatch_cost.py"),
                            "--calls", "3"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
