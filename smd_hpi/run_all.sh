@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces every figure in smd_hpi/REPORT.md into smd_hpi/results/ (about 15 minutes on
+# Reproduces every figure in smd_hpi/REPORT.md into smd_hpi/results/ (about 12 minutes on
 # 2 cores). Needs the op library and the kernel bench built:
 #   cmake -S . -B build/cmake -DPython3_EXECUTABLE=$PWD/.venv/bin/python && cmake --build build/cmake -j2
 # Usage: smd_hpi/run_all.sh [BUILD_DIR]   (run it on an otherwise idle machine)
@@ -20,6 +20,8 @@ for isa in avx512 avx2 portable; do
 done
 # 1b. thread scaling of the kernels alone: 1 and 2 threads in alternating pairs
 "$BUILD/bmx_kernel_bench" --scaling 2 | tee "$R/kernel_scaling.txt"
+# 1c. whether the VM's two CPUs share a physical core at times (SMT siblings on the host)
+[ -x "$BUILD/bmx_smt_probe" ] && "$BUILD/bmx_smt_probe" 60 | tee "$R/smt_probe.txt"
 # 2. the table against MXNet's own fp32 operators (default path, then AVX2 only)
 "$PY" -m bmxnet.benchmark --runs 3 --threads 1 2 --json "$R/bench.json" --png "$R/bench.png" | tee "$R/bench.txt"
 "$PY" -m bmxnet.benchmark --runs 3 --threads 1 2 --isa avx2 --json "$R/bench_avx2.json" \
