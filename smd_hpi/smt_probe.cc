@@ -1,7 +1,7 @@
 // Does this VM's second CPU share a physical core with the first? Thread A (pinned to CPU a)
-// runs an ALU-bound loop and measures its rate in 1 ms windows; thread B (CPU 1) alternates
-// 5 ms of the same loop with 5 ms of sleep (thread B on CPU b). Where the two vCPUs run on separate cores, A's rate
-// does not depend on B; where the host has put them on the two hardware threads of one core,
+// runs an ALU-bound loop and measures its rate in 1 ms windows; thread B (pinned to CPU b)
+// alternates 5 ms of the same loop with 5 ms of sleep. Where the two vCPUs run on separate
+// cores, A's rate does not depend on B; where the host has put them on the two hardware threads of one core,
 // A slows while B runs (and a 2-thread kernel gains little over 1 thread). Prints, per second,
 // A's median rate with B running and with B sleeping, and their ratio.
 // Usage: bmx_smt_probe [seconds] [cpu_a cpu_b]   (defaults: 20, the first two CPUs this process
@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 20;
   if (seconds < 1) {
     std::fprintf(stderr, "bmx_smt_probe: seconds must be at least 1\n");
+    return 2;
+  }
+  if (argc == 3 || argc > 4) {
+    std::fprintf(stderr, "bmx_smt_probe: give both CPUs (cpu_a cpu_b) or neither\n");
     return 2;
   }
   std::vector<int> allowed;
@@ -103,7 +107,11 @@ int main(int argc, char** argv) {
           iters / std::chrono::duration<double>(Clock::now() - t0).count() / 1e6;
       if (b_running.load() == before) (before ? on : off).push_back(rate);  // B did not switch
     }
-    const double r_on = median(on), r_off = median(off), ratio = r_off > 0 ? r_on / r_off : 0;
+    if (on.empty() || off.empty()) {  // B did not get to run, or to sleep, within the second
+      std::printf("%3d s: no windows with B %s\n", s, on.empty() ? "running" : "sleeping");
+      continue;
+    }
+    const double r_on = median(on), r_off = median(off), ratio = r_on / r_off;
     if (ratio < 0.8) ++shared;
     std::printf("%3d s: B running %7.1f  B sleeping %7.1f  ratio %.2f%s\n", s, r_on, r_off, ratio,
                 ratio < 0.8 ? "  (sharing a core)" : "");
