@@ -1,9 +1,9 @@
 // Does this VM's second CPU share a physical core with the first? Thread A (pinned to CPU a)
 // runs an ALU-bound loop and measures its rate in 1 ms windows; thread B (pinned to CPU b)
 // alternates 5 ms of the same loop with 5 ms of sleep. Where the two vCPUs run on separate
-// cores, A's rate does not depend on B; where the host has put them on the two hardware threads of one core,
-// A slows while B runs (and a 2-thread kernel gains little over 1 thread). Prints, per second,
-// A's median rate with B running and with B sleeping, and their ratio.
+// cores, A's rate does not depend on B; where the host has put them on the two hardware threads
+// of one core, A slows while B runs (and a 2-thread kernel gains little over 1 thread). Prints,
+// per second, A's median rate with B running and with B sleeping, and their ratio.
 // Usage: bmx_smt_probe [seconds] [cpu_a cpu_b]   (defaults: 20, the first two CPUs this process
 // may run on)
 #include <pthread.h>
@@ -39,8 +39,7 @@ bool pin(int cpu) {
   return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0.0;
+double median(std::vector<double> v) {  // v is not empty
   std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
   return v[v.size() / 2];
 }
@@ -70,11 +69,22 @@ int main(int argc, char** argv) {
   }
   const int cpu_a = argc > 3 ? std::atoi(argv[2]) : allowed[0];
   const int cpu_b = argc > 3 ? std::atoi(argv[3]) : allowed[1];
+  for (const int cpu : {cpu_a, cpu_b}) {
+    if (std::find(allowed.begin(), allowed.end(), cpu) == allowed.end()) {
+      std::fprintf(stderr, "bmx_smt_probe: CPU %d is not one this process may run on "
+                   "(see taskset -p $$)\n", cpu);
+      return 2;
+    }
+  }
+  if (cpu_a == cpu_b) {
+    std::fprintf(stderr, "bmx_smt_probe: cpu_a and cpu_b must differ\n");
+    return 2;
+  }
   std::atomic<int> b_running{0};
   std::atomic<bool> stop{false};
-  bool pinned_b = false;
+  std::atomic<int> b_pinned{0};  // 1 pinned, -1 failed
   std::thread other([&] {
-    pinned_b = pin(cpu_b);
+    b_pinned.store(pin(cpu_b) ? 1 : -1);
     while (!stop.load()) {
       b_running.store(1);
       const auto t0 = Clock::now();
@@ -83,10 +93,12 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   });
-  if (!pin(cpu_a)) {
+  while (b_pinned.load() == 0) std::this_thread::yield();
+  if (!pin(cpu_a) || b_pinned.load() < 0) {  // unpinned, B could share A's CPU and fake a result
     stop.store(true);
     other.join();
-    std::fprintf(stderr, "bmx_smt_probe: cannot pin to CPU %d\n", cpu_a);
+    std::fprintf(stderr, "bmx_smt_probe: cannot pin the threads to CPUs %d and %d\n", cpu_a,
+                 cpu_b);
     return 1;
   }
   std::printf("bmx_smt_probe: CPU %d's loop rate (M iterations/s) while CPU %d runs the same loop "
@@ -119,7 +131,6 @@ int main(int argc, char** argv) {
   }
   stop.store(true);
   other.join();
-  if (!pinned_b) std::printf("(could not pin the other thread to CPU %d)\n", cpu_b);
   std::printf("%d of %d seconds with CPU %d at under 0.8x its speed while CPU %d was busy\n", shared,
               seconds, cpu_a, cpu_b);
   return 0;
