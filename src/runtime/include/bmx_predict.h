@@ -1,0 +1,95 @@
+/*
+ * bmx_predict.h: the C API of libbmx_runtime, bmxnet's runtime without MXNet.
+ *
+ * It mirrors MXNet's c_predict_api.h function for function, with the prefix BMX instead of MX:
+ * same arguments, same meaning. A program written for MXPred* works after renaming the calls
+ * (and its types: PredictorHandle -> BMXPredictorHandle, mx_uint -> uint32_t).
+ *
+ * It loads the two files that model-converter writes (-symbol.json and MXNet's binary .params
+ * format), plans the graph once at creation (shapes inferred, weights repacked, one memory arena
+ * reused across layers) and runs it on the CPU. dev_type must be 1 (CPU).
+ *
+ * Every function returns 0 on success and -1 on failure; on failure BMXGetLastError() returns one
+ * sentence saying what is wrong. No function aborts, throws across this boundary or prints.
+ *
+ * Threads: the OMP_NUM_THREADS environment variable as MXNet reads it (unset: all hardware
+ * threads), or BMXPredSetNumThreads per predictor. A predictor is not for concurrent calls;
+ * separate predictors may run on separate threads.
+ */
+#ifndef BMX_PREDICT_H_
+#define BMX_PREDICT_H_
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define BMX_DLL __declspec(dllexport)
+#else
+#define BMX_DLL __attribute__((visibility("default")))
+#endif
+
+/* Handle to a predictor. */
+typedef void* BMXPredictorHandle;
+
+/* The last error of the calling thread (an empty string if none); valid until the next call. */
+BMX_DLL const char* BMXGetLastError(void);
+
+/*
+ * Creates a predictor from a symbol JSON string and the bytes of a .params file.
+ * dev_type: 1 (CPU); anything else is an error. dev_id: 0.
+ * num_input_nodes: 1 for a feed-forward net; input_keys: {"data"}.
+ * input_shape_indptr: num_input_nodes + 1 offsets into input_shape_data, e.g. {0, 4}.
+ * input_shape_data: the input shapes, NCHW, e.g. {1, 3, 224, 224}.
+ */
+BMX_DLL int BMXPredCreate(const char* symbol_json_str, const void* param_bytes, int param_size,
+                          int dev_type, int dev_id, uint32_t num_input_nodes,
+                          const char** input_keys, const uint32_t* input_shape_indptr,
+                          const uint32_t* input_shape_data, BMXPredictorHandle* out);
+
+/* As BMXPredCreate, with the outputs named by output_keys (node names, with or without the
+ * "_output" suffix) instead of the graph's heads. */
+BMX_DLL int BMXPredCreatePartialOut(const char* symbol_json_str, const void* param_bytes,
+                                    int param_size, int dev_type, int dev_id,
+                                    uint32_t num_input_nodes, const char** input_keys,
+                                    const uint32_t* input_shape_indptr,
+                                    const uint32_t* input_shape_data, uint32_t num_output_nodes,
+                                    const char** output_keys, BMXPredictorHandle* out);
+
+/* Shape of output `index`: *shape_data points to *shape_ndim dimensions, valid until the
+ * predictor is freed. */
+BMX_DLL int BMXPredGetOutputShape(BMXPredictorHandle handle, uint32_t index,
+                                  uint32_t** shape_data, uint32_t* shape_ndim);
+
+/* Copies `size` floats (NCHW, exactly the input's element count) into input `key`. */
+BMX_DLL int BMXPredSetInput(BMXPredictorHandle handle, const char* key, const float* data,
+                            uint32_t size);
+
+/* Runs the graph on the inputs set so far. */
+BMX_DLL int BMXPredForward(BMXPredictorHandle handle);
+
+/* Copies output `index` (exactly `size` floats, NCHW as MXNet lays it out) into data. */
+BMX_DLL int BMXPredGetOutput(BMXPredictorHandle handle, uint32_t index, float* data,
+                             uint32_t size);
+
+/* Frees a predictor (a null handle is fine). */
+BMX_DLL int BMXPredFree(BMXPredictorHandle handle);
+
+/* bmxnet's own additions. */
+
+/* Threads this predictor's kernels use (n >= 1), overriding OMP_NUM_THREADS. */
+BMX_DLL int BMXPredSetNumThreads(BMXPredictorHandle handle, int n);
+
+/* A description of the plan as a JSON string, valid until the predictor is freed:
+ * {"nodes": [{"name", "op", "kernel", "output_shape", "macs"}...], "arena_bytes": N,
+ *  "weight_bytes": N, "isa": "avx512"|"avx2"|"portable"|"neon"|...,
+ *  "float_backend": "xnnpack"|"portable"}. */
+BMX_DLL int BMXPredGetPlan(BMXPredictorHandle handle, const char** json);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
+
+#endif  /* BMX_PREDICT_H_ */
