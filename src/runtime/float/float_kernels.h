@@ -1,0 +1,63 @@
+// Float layers of the runtime, NHWC, behind one interface so that the graph code does not know
+// which library computes them: XNNPACK where the build has it (x86-64, aarch64), a portable
+// C++ path elsewhere (WebAssembly, or a build without XNNPACK). Both compute what MXNet's
+// float32 operators compute, to about 1e-5 relative.
+//
+// Each layer is created once at plan time (weights repacked then, never per call) and run many
+// times; run() allocates nothing and may use `threads` threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace bmx {
+namespace rt {
+
+// An activation fused into a float layer's output (applied after the bias).
+enum class FusedActivation { kNone, kRelu };
+
+struct Conv2DParams {
+  int64_t batch = 1, in_h = 1, in_w = 1, in_channels = 1, out_channels = 1;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0, dilate_h = 1, dilate_w = 1, groups = 1;
+  FusedActivation activation = FusedActivation::kNone;
+  int64_t out_h() const { return (in_h + 2 * pad_h - dilate_h * (kernel_h - 1) - 1) / stride_h + 1; }
+  int64_t out_w() const { return (in_w + 2 * pad_w - dilate_w * (kernel_w - 1) - 1) / stride_w + 1; }
+};
+
+enum class PoolKind { kMax, kAvg };
+
+struct Pool2DParams {
+  int64_t batch = 1, in_h = 1, in_w = 1, channels = 1;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  int64_t out_h = 1, out_w = 1;  // given by the caller (MXNet's 'valid' or 'full' convention)
+  PoolKind kind = PoolKind::kMax;
+  bool count_include_pad = true;  // avg only: divide by the full window, padding included
+};
+
+class FloatLayer {
+ public:
+  virtual ~FloatLayer() = default;
+  // NHWC in, NHWC out (dense: rows x features); buffers do not overlap.
+  virtual void run(const float* in, float* out, int threads) = 0;
+  // "xnnpack" or "portable": which backend this layer runs on.
+  virtual const char* backend() const = 0;
+};
+
+// weight: MXNet's Convolution weight, OIHW (O x I/groups x KH x KW); bias: null or O floats.
+// Copies what it needs: the caller may free weight and bias afterwards.
+std::unique_ptr<FloatLayer> make_conv2d(const Conv2DParams& p, const float* weight,
+                                        const float* bias);
+// rows x in_features -> rows x out_features; weight as MXNet's FullyConnected (N x K).
+std::unique_ptr<FloatLayer> make_dense(int64_t rows, int64_t in_features, int64_t out_features,
+                                       const float* weight, const float* bias,
+                                       FusedActivation activation = FusedActivation::kNone);
+std::unique_ptr<FloatLayer> make_pool2d(const Pool2DParams& p);
+
+// The backend that make_* prefers in this build: "xnnpack" or "portable".
+const char* float_backend_name();
+
+}  // namespace rt
+}  // namespace bmx
