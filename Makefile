@@ -9,7 +9,7 @@ JOBS ?= 2
 SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2>/dev/null) \
            CMakeLists.txt setup.py pyproject.toml
 
-.PHONY: all demo test test-cpp test-python test-neon bench build install clean
+.PHONY: all demo test test-cpp test-python test-neon bench build install clean sysdeps
 
 all: install build
 
@@ -21,14 +21,19 @@ $(VENV)/.deps: requirements.txt constraints.txt
 	touch $@
 
 # The package and its op library, built by CMake through pip.
-$(VENV)/.bmxnet: $(VENV)/.deps $(SOURCES)
+$(VENV)/.bmxnet: $(VENV)/.deps $(SOURCES) | sysdeps
 	$(PY) -m pip install -q --no-build-isolation --no-deps --force-reinstall .
 	touch $@
 
 install: $(VENV)/.bmxnet
 
+# System packages (tools/system-packages.txt): installed when run as root; otherwise one line
+# says what to install.
+sysdeps:
+	@tools/sysdeps.sh
+
 # Kernel tests, the op library and the C predict example, in one CMake tree.
-build: $(VENV)/.deps
+build: sysdeps $(VENV)/.deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=$(abspath $(PY)) > /dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
@@ -38,7 +43,7 @@ test-cpp: build
 test-python: install build
 	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) -m pytest -q tests/python
 
-test: test-cpp test-python
+test: sysdeps test-cpp test-python
 
 # Kernels vs MXNet's own fp32 operators, same shapes, same threads, one run (DESIGN.md 5).
 bench: install build
@@ -48,7 +53,7 @@ bench: install build
 test-neon:
 	tests/cpp/neon.sh build/neon
 
-demo: install build
+demo: sysdeps install build
 	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) examples/demo.py --out out/demo
 
 clean:
