@@ -9,7 +9,7 @@ JOBS ?= 2
 SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2>/dev/null) \
            CMakeLists.txt setup.py pyproject.toml
 
-.PHONY: all demo test test-cpp test-python test-neon bench build install clean sysdeps
+.PHONY: all demo test test-cpp test-python test-neon test-sanitize bench build install clean sysdeps
 
 all: install build
 
@@ -52,6 +52,18 @@ bench: install build
 
 test-neon:
 	tests/cpp/neon.sh build/neon
+
+# The C++ tests (kernels, runtime, float layers) under AddressSanitizer + UndefinedBehaviorSanitizer,
+# leak checking on, stopping at the first report; no MXNet in this tree.
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+test-sanitize: sysdeps
+	cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBMX_BUILD_OPS=OFF \
+	  -DBMX_BUILD_EXAMPLES=OFF -DCMAKE_C_FLAGS="$(SANITIZE_FLAGS)" -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE_FLAGS)" -DCMAKE_SHARED_LINKER_FLAGS="$(SANITIZE_FLAGS)" > /dev/null
+	cmake --build build/sanitize -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --test-dir build/sanitize --output-on-failure -E 'qemu|smt_probe'
 
 demo: sysdeps install build
 	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) examples/demo.py --out out/demo
