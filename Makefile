@@ -9,7 +9,8 @@ JOBS ?= 2
 SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2>/dev/null) \
            CMakeLists.txt setup.py pyproject.toml
 
-.PHONY: all demo test test-cpp test-python test-neon test-sanitize bench build install clean sysdeps
+.PHONY: all demo test test-cpp test-python test-neon test-sanitize bench build install clean sysdeps \
+        golden runtime-aarch64 fuzz
 
 all: install build
 
@@ -37,7 +38,18 @@ build: sysdeps $(VENV)/.deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=$(abspath $(PY)) > /dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
-test-cpp: build
+# Golden inputs and outputs of the x86-64 MXNet path (every zoo model and the MNIST example,
+# converted) for the runtime's equivalence tests, here and under qemu on aarch64.
+# (tests/aarch64/golden_min.py, the binary LeNet alone, stands in while runtime_golden.py is absent.)
+GOLDEN := build/golden
+GOLDEN_GEN := $(firstword $(wildcard tests/runtime_golden.py) tests/aarch64/golden_min.py)
+$(GOLDEN)/.complete: $(VENV)/.bmxnet $(GOLDEN_GEN)
+	$(PY) $(GOLDEN_GEN) --out $(GOLDEN)
+	touch $@
+golden: $(GOLDEN)/.complete
+
+# CTest includes test_runtime_aarch64_qemu (on the golden files) and a 30 s fuzz run.
+test-cpp: build golden
 	ctest --test-dir $(BUILD) --output-on-failure
 
 test-python: install build
@@ -52,6 +64,15 @@ bench: install build
 
 test-neon:
 	tests/cpp/neon.sh build/neon
+
+# The runtime for aarch64 (NEON kernels, XNNPACK), self-contained in build/aarch64 (DESIGN.md 4).
+runtime-aarch64: sysdeps
+	tools/build_aarch64.sh build/aarch64
+
+# libFuzzer over the runtime's model loader (clang, ASan, UBSan), FUZZ_SECONDS long.
+FUZZ_SECONDS ?= 300
+fuzz: sysdeps
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz
 
 # The C++ tests (kernels, runtime, float layers) under AddressSanitizer + UndefinedBehaviorSanitizer,
 # leak checking on, stopping at the first report; no MXNet in this tree.
