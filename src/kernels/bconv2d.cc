@@ -40,6 +40,27 @@ void pack_input_nchw(const BConv2DShape& s, const float* x, uint32_t* packed) {
   }
 }
 
+void pack_input_nhwc(const BConv2DShape& s, const float* x, uint32_t* packed) {
+  const int64_t cg = s.group_in_channels(), words = s.words(), plane = s.in_h * s.in_w;
+  for (int64_t n = 0; n < s.batch; ++n) {
+    for (int64_t g = 0; g < s.groups; ++g) {
+      const float* src = x + n * plane * s.in_channels + g * cg;
+      uint32_t* dst = packed + (n * s.groups + g) * plane * words;
+      for (int64_t p = 0; p < plane; ++p) {
+        pack_signs_strided(src + p * s.in_channels, cg, 1, dst + p * words);
+      }
+    }
+  }
+}
+
+void pack_input(const BConv2DShape& s, const float* x, uint32_t* packed) {
+  if (s.layout == Layout::kNHWC) {
+    pack_input_nhwc(s, x, packed);
+  } else {
+    pack_input_nchw(s, x, packed);
+  }
+}
+
 void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint32_t* weights,
                  const float* scale, const float* bias, const float* residual, float* out) {
   const int64_t cg = s.group_in_channels(), og = s.group_out_channels(), words = s.words();
@@ -56,8 +77,12 @@ void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint
       const uint32_t* in = packed_input + (n * s.groups + g) * plane * words;
       const uint32_t* wo = weights + o * s.kernel_h * s.kernel_w * words;
       const float sc = scale ? scale[o] : 1.0f, b = bias ? bias[o] : 0.0f;
-      float* dst = out + (n * s.out_channels + o) * oh * ow;
-      const float* res = residual ? residual + (n * s.out_channels + o) * oh * ow : nullptr;
+      // Where output (n, o, y, x) lives: at + y * row + x * col.
+      const bool nhwc = s.layout == Layout::kNHWC;
+      const int64_t at = nhwc ? n * oh * ow * s.out_channels + o : (n * s.out_channels + o) * oh * ow;
+      const int64_t col = nhwc ? s.out_channels : 1, row = ow * col;
+      float* dst = out + at;
+      const float* res = residual ? residual + at : nullptr;
       for (int64_t y = 0; y < oh; ++y) {
         for (int64_t x = 0; x < ow; ++x) {
           int64_t dot = 0;
@@ -75,7 +100,8 @@ void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint
             }
           }
           const float v = sc * static_cast<float>(dot) + b;
-          dst[y * ow + x] = res ? v + res[y * ow + x] : v;
+          const int64_t i = y * row + x * col;
+          dst[i] = res ? v + res[i] : v;
         }
       }
     }

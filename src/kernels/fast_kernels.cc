@@ -66,14 +66,14 @@ inline void put_row(const uint32_t* words_row, int64_t words, int64_t steps, boo
   for (int64_t s = 0; s < steps; ++s) put_element(step_of(words_row, words, s), split, dst + s * elem);
 }
 
-// out[j * stride + i] += res[j * stride + i] for `channels` channel rows of `pixels` outputs:
-// the fused residual add, after the tile has rounded scale * dot + bias to float.
-inline void add_residual(float* out, const float* res, int64_t stride, int channels,
-                         int pixels) {
+// out[i * row_stride + j * col_stride] += res[same] for `pixels` x `channels` outputs: the
+// fused residual add, after the tile has rounded scale * dot + bias to float.
+inline void add_residual(float* out, const float* res, int64_t row_stride, int64_t col_stride,
+                         int channels, int pixels) {
   for (int j = 0; j < channels; ++j) {
-    float* o = out + j * stride;
-    const float* r = res + j * stride;
-    for (int i = 0; i < pixels; ++i) o[i] += r[i];
+    float* o = out + j * col_stride;
+    const float* r = res + j * col_stride;
+    for (int i = 0; i < pixels; ++i) o[i * row_stride] += r[i * row_stride];
   }
 }
 
@@ -171,6 +171,13 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
   const int64_t OH = s.out_h(), OW = s.out_w(), P = OH * OW, plane = H * W;
   const int64_t img = Hp * Wp * pix;
   const int64_t images = s.batch * s.groups;  // an "image" is one (sample, group)
+  const bool nhwc = s.layout == Layout::kNHWC;
+  const int64_t C = s.in_channels, OC = s.out_channels;
+  // Float input of image (n, g): NCHW, cg planes from `first`; NHWC, cg channels from
+  // `first` in each pixel of C.
+  auto image_input = [&](int64_t n, int64_t g) {
+    return nhwc ? x + n * plane * C + g * cg : x + (n * C + g * cg) * plane;
+  };
   threads = std::max(1, threads);
 
   Workspace local;
@@ -199,13 +206,23 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
   // Binarize + pack + pad rows [y0, y1) of the padded image `im`.
   auto pack_task = [&](int64_t im, int64_t b, uint32_t* tmp) {
     const int64_t n = im / s.groups, g = im % s.groups;
-    const float* src = x + (n * s.in_channels + g * cg) * plane;
+    const float* src = image_input(n, g);
     uint64_t* dst = act + im * img;
     const int64_t y0 = b * row_block, y1 = std::min(Hp, y0 + row_block);
     // Interior rows of this block: [iy0, iy1) in input coordinates.
     const int64_t iy0 = std::max<int64_t>(y0 - s.pad_h, 0);
     const int64_t iy1 = std::min<int64_t>(y1 - s.pad_h, H);
-    if (iy0 < iy1) mk.pack_planes(src, cg, plane, iy0 * W, iy1 * W, tmp);
+    if (iy0 < iy1) {
+      if (!nhwc) {
+        mk.pack_planes(src, cg, plane, iy0 * W, iy1 * W, tmp);
+      } else if (s.groups == 1) {  // the pixels of these rows are one run of floats
+        mk.pack_rows(src + iy0 * W * C, (iy1 - iy0) * W, C, tmp);
+      } else {  // a group's channels are a run of cg floats in each pixel
+        for (int64_t p = iy0 * W; p < iy1 * W; ++p) {
+          mk.pack_rows(src + p * C, 1, cg, tmp + (p - iy0 * W) * words);
+        }
+      }
+    }
     auto fill_pad = [&](uint64_t* e, int64_t count) {
       if (pix == 1) {
         std::fill(e, e + count, pad_elem[0]);
@@ -268,10 +285,15 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
   // jobs of the first half of every thread's own range (slots 0 .. jobs / 2 - 1 interleave the
   // threads; each slot's lines are spread over its tiles), so that packing it, which starts
   // past that half, does not wait for memory.
-  const int64_t in_lines = (cg * plane * static_cast<int64_t>(sizeof(float)) + 63) / 64;
+  // NHWC with groups: the groups of a sample are interleaved, so the whole sample is
+  // prefetched ahead of its first group.
+  const int64_t in_floats = (nhwc ? C : cg) * plane;
+  const int64_t in_lines = (in_floats * static_cast<int64_t>(sizeof(float)) + 63) / 64;
   const int64_t slots = std::max<int64_t>(1, jobs / 2);
   const int64_t lines_per_slot = (in_lines + slots - 1) / slots;
 
+  // Distance between neighbouring output pixels and channels.
+  const int64_t out_pixel = nhwc ? OC : 1, out_channel = nhwc ? 1 : P;
   struct Scratch {
     const uint64_t* rows[16];
     int32_t corr[16 * 64];
@@ -289,15 +311,16 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
     t.scale = scale ? scale + o0 : nullptr;
     t.bias = bias ? bias + o0 : nullptr;
     const int32_t* sums = w.tap_sums_.data() + (g * panels + pn) * taps * nr;
-    float* out_base = out + (n * s.out_channels + o0) * P;
-    const float* res_base = residual ? residual + (n * s.out_channels + o0) * P : nullptr;
+    const int64_t out_at = nhwc ? n * P * OC + o0 : (n * OC + o0) * P;
+    float* out_base = out + out_at;
+    const float* res_base = residual ? residual + out_at : nullptr;
     const int64_t tile_end = std::min(tiles, (tbk + 1) * tb);
     // This job's share of the next image's lines, [l0, l1), in runs of per_tile per tile.
     const char* next = nullptr;
     int64_t l0 = 0, l1 = 0, per_tile = 0;
-    if (im + 1 < images && slot >= 0) {
-      const int64_t nn = (im + 1) / s.groups, ng = (im + 1) % s.groups;
-      next = reinterpret_cast<const char*>(x + (nn * s.in_channels + ng * cg) * plane);
+    const int64_t nn = (im + 1) / s.groups, ng = (im + 1) % s.groups;
+    if (im + 1 < images && slot >= 0 && (!nhwc || ng == 0)) {
+      next = reinterpret_cast<const char*>(image_input(nn, ng));
       l0 = std::min(in_lines, slot * lines_per_slot);
       l1 = std::min(in_lines, l0 + lines_per_slot);
       const int64_t ntiles = tile_end - tbk * tb;
@@ -330,7 +353,7 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
         }
       }
       t.corr = any_corr ? sc.corr : nullptr;
-      t.out = out_base + p0;
+      t.out = out_base + p0 * out_pixel;
       if (next) {
         const int64_t first = l0 + (tile - tbk * tb) * per_tile;
         for (int64_t l = first; l < std::min(l1, first + per_tile); ++l) {
@@ -338,7 +361,10 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
         }
       }
       mk.tile(t);
-      if (res_base) add_residual(out_base + p0, res_base + p0, P, t.n_valid, t.m);
+      if (res_base) {
+        add_residual(out_base + p0 * out_pixel, res_base + p0 * out_pixel, out_pixel,
+                     out_channel, t.n_valid, t.m);
+      }
     }
   };
 
@@ -369,8 +395,8 @@ void FastDriver::conv(const BConv2DShape& s, const float* x, const PackedWeights
     t.steps = static_cast<int>(steps);
     t.ktot = ktot;
     t.a = sc.rows;
-    t.row_stride = 1;
-    t.col_stride = P;
+    t.row_stride = out_pixel;
+    t.col_stride = out_channel;
     // Claims and runs one packing task of image im; false when none is left to claim.
     auto pack_one = [&](int64_t im) {
       if (im >= images) return false;
@@ -488,7 +514,7 @@ void bconv2d_fast(const BConv2DShape& s, const float* x, const PackedWeights& w,
   if (s.batch == 0) return;
   if (w.isa() == Isa::kRef) {
     std::vector<uint32_t> packed(s.batch * s.groups * s.in_h * s.in_w * s.words());
-    pack_input_nchw(s, x, packed.data());
+    pack_input(s, x, packed.data());
     bconv2d_ref(s, packed.data(), w.raw(), scale, bias, residual, out);
     return;
   }

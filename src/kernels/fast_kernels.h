@@ -1,11 +1,11 @@
 // Fast binary GEMM, dense and 2-D convolution (DESIGN.md sections 3 and 5).
 //
-// Results equal the reference kernels (bgemm_ref, bconv2d_ref + pack_input_nchw,
+// Results equal the reference kernels (bgemm_ref, bconv2d_ref + pack_input,
 // output_transform) bit for bit, for every instruction set, shape and thread count.
 //
 // How they are fast: weights are repacked ONCE (PackedWeights) into panels of nr output
 // channels, in the layout of the chosen instruction set's microkernel; activations are
-// binarized and packed in one pass straight from float (NCHW for conv, rows for dense) into
+// binarized and packed in one pass straight from float (NCHW or NHWC for conv, rows for dense) into
 // a spatially padded image, which the convolution reads through per-tap offsets (indirect
 // convolution, no im2col copy); a register-blocked xnor/popcount microkernel (AVX2: nibble
 // lookup with vpshufb and vpsadbw; AVX-512: vpopcntq; NEON: vcntq_u8) computes mr x nr
@@ -103,9 +103,10 @@ inline PackedWeights pack_dense_weights(Isa isa, int64_t n, int64_t k, const uin
   return pack_weights(isa, n, 1, 1, k, w);
 }
 
-// Binary convolution from float NCHW input: out = scale * dot + bias [+ residual] (NCHW
-// float), as bconv2d_ref(pack_input_nchw(x)). `w` must come from pack_conv_weights with the
-// same shape; `residual` (null, or shaped as out) is added to each tile while it is in cache.
+// Binary convolution from float input: out = scale * dot + bias [+ residual], x, out and
+// residual in s.layout (NCHW or NHWC), as bconv2d_ref(pack_input(x)). `w` must come from
+// pack_conv_weights with the same shape; `residual` (null, or shaped as out) is added to each
+// tile while it is in cache.
 void bconv2d_fast(const BConv2DShape& s, const float* x, const PackedWeights& w,
                   const float* scale, const float* bias, const float* residual, float* out,
                   int threads, Workspace* ws = nullptr);
