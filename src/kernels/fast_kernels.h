@@ -76,12 +76,25 @@ class PackedWeights {
   size_t bytes() const;
   const uint32_t* raw() const { return raw_.data(); }  // Isa::kRef only
 
+  // The microkernel layout (fast paths only; microkernel.h): the microkernels, 64-bit steps
+  // per tap, panels of nr output channels per group, panel pn of group g, and its tap sums
+  // (taps x nr: bits - 2 * popcount(w), what a tap adds to the dot product of an all +1 input).
+  const MicroKernels* kernels() const { return mk_; }
+  int64_t steps() const { return steps_; }
+  int64_t panels() const { return panels_; }
+  const uint64_t* panel(int64_t g, int64_t pn) const {
+    return data_.data() + (g * panels_ + pn) * panel_stride_;
+  }
+  const int32_t* tap_sums(int64_t g, int64_t pn) const {
+    return tap_sums_.data() + (g * panels_ + pn) * taps_ * nr_;
+  }
+
  private:
   friend PackedWeights pack_weights(Isa, int64_t, int64_t, int64_t, int64_t, const uint32_t*);
-  friend struct FastDriver;
   Isa isa_ = Isa::kRef;
   const MicroKernels* mk_ = nullptr;
   int64_t out_channels_ = 0, groups_ = 1, taps_ = 1, bits_ = 0;
+  int nr_ = 0;                    // channels per panel
   int64_t steps_ = 0;             // 64-bit steps per tap
   int64_t panels_ = 0;            // panels per group
   int64_t panel_stride_ = 0;      // uint64 per panel
