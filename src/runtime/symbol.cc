@@ -19,14 +19,15 @@ int64_t as_index(const json& v, const std::string& what) {
   return v.get<int64_t>();
 }
 
-EntryRef parse_entry(const json& e, int64_t limit, const std::string& what) {
+// limit: the nodes an entry may refer to (those before it, or all for a head).
+EntryRef parse_entry(const json& e, int64_t limit, bool is_input, const std::string& what) {
   if (!e.is_array() || e.size() < 2 || e.size() > 3) {
     not_a_symbol(what + " is not a [node, output] pair");
   }
   EntryRef ref{as_index(e[0], what), as_index(e[1], what)};
   if (ref.node < 0 || ref.node >= limit) {
     not_a_symbol(what + " refers to node " + std::to_string(ref.node) +
-                 (limit > 0 ? ", which does not come before it" : ""));
+                 (is_input ? ", which does not come before it" : ", which does not exist"));
   }
   if (ref.index < 0 || ref.index > 1024) {
     not_a_symbol(what + " names output " + std::to_string(ref.index) + " of a node");
@@ -75,7 +76,7 @@ Symbol parse_symbol(const char* json_text) {
     if (inputs != n.end()) {
       if (!inputs->is_array()) not_a_symbol("the inputs of node '" + node.name + "' are not a list");
       for (const json& e : *inputs) {
-        node.inputs.push_back(parse_entry(e, i, "an input of node '" + node.name + "'"));
+        node.inputs.push_back(parse_entry(e, i, true, "an input of node '" + node.name + "'"));
       }
     }
     if (node.is_variable() && !node.inputs.empty()) {
@@ -84,7 +85,7 @@ Symbol parse_symbol(const char* json_text) {
     sym.nodes.push_back(std::move(node));
   }
   if (heads->empty()) not_a_symbol("its 'heads' list is empty");
-  for (const json& e : *heads) sym.heads.push_back(parse_entry(e, count, "a head"));
+  for (const json& e : *heads) sym.heads.push_back(parse_entry(e, count, false, "a head"));
   return sym;
 }
 
