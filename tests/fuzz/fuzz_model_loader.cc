@@ -42,6 +42,8 @@ void require_ok(int rc, const char* call) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // BMX_FUZZ_VERBOSE=1: say why an input was refused, or that it ran (to check seeds).
+  static const bool verbose = std::getenv("BMX_FUZZ_VERBOSE") != nullptr;
   bmx_fuzz::ModelInput in;
   if (!bmx_fuzz::split_model_input(data, size, &in)) return 0;
 
@@ -51,6 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (BMXPredCreate(in.symbol_json.c_str(), in.params.data(), static_cast<int>(in.params.size()),
                     /*dev_type=*/1, /*dev_id=*/0, 1, keys, indptr, in.shape, &h) != 0) {
     require_error_message("BMXPredCreate");
+    if (verbose) std::fprintf(stderr, "BMXPredCreate: %s\n", BMXGetLastError());
     if (h != nullptr) {
       std::fprintf(stderr, "BMXPredCreate failed but set a handle\n");
       std::abort();
@@ -69,7 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   uint32_t* shape = nullptr;
   uint32_t ndim = 0;
-  for (uint32_t index = 0; BMXPredGetOutputShape(h, index, &shape, &ndim) == 0; ++index) {
+  uint32_t index = 0;
+  for (; BMXPredGetOutputShape(h, index, &shape, &ndim) == 0; ++index) {
     size_t n = 1;
     for (uint32_t d = 0; d < ndim; ++d) n *= shape[d];
     if (n > (size_t{1} << 28)) {
@@ -81,6 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                "BMXPredGetOutput");
   }
   require_error_message("BMXPredGetOutputShape past the last output");
+  if (verbose) std::fprintf(stderr, "ran: %u outputs\n", index);
   require_ok(BMXPredFree(h), "BMXPredFree");
   return 0;
 }
