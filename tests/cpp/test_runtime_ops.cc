@@ -430,6 +430,45 @@ void test_shape_ops() {
   }
 }
 
+// Reads x (logical NCHW, shape s) at box begin..begin+out.
+Vec box(const Vec& x, const Dims& s, const Dims& begin, const Dims& out) {
+  Vec y;
+  for (int64_t n = 0; n < out[0]; ++n)
+    for (int64_t c = 0; c < out[1]; ++c)
+      for (int64_t h = 0; h < out[2]; ++h)
+        for (int64_t w = 0; w < out[3]; ++w)
+          y.push_back(x[(((n + begin[0]) * s[1] + c + begin[1]) * s[2] + h + begin[2]) * s[3] + w + begin[3]]);
+  return y;
+}
+
+void test_slice() {
+  const Dims s = {2, 6, 4, 5};
+  const Vec x = rtest::random_floats(count(s));
+  struct A {
+    const char* axis;
+    const char* begin;
+    const char* end;
+    Dims b, out;
+  };
+  const A axes[] = {
+      {"1", "0", "4", {0, 0, 0, 0}, {2, 4, 4, 5}},
+      {"1", "2", "None", {0, 2, 0, 0}, {2, 4, 4, 5}},
+      {"-1", "1", "-1", {0, 0, 0, 1}, {2, 6, 4, 3}},
+      {"2", "-3", "4", {0, 0, 1, 0}, {2, 6, 3, 5}},
+      {"0", "1", "2", {1, 0, 0, 0}, {1, 6, 4, 5}},
+  };
+  for (const A& t : axes) {
+    Graph g;
+    const int node = g.op("slice_axis", "sl", {{"axis", t.axis}, {"begin", t.begin}, {"end", t.end}}, {g.var("data")});
+    std::string what = std::string("slice_axis axis ") + t.axis + " " + t.begin + ":" + t.end;
+    check(what.c_str(), g.json({node}), Params().bytes(), s, x, t.out, box(x, s, t.b, t.out));
+  }
+  Graph g;
+  const int node = g.op("slice", "sl", {{"begin", "(None, 1, 1)"}, {"end", "(None, 5, -1)"}}, {g.var("data")});
+  check("slice (None, 1, 1):(None, 5, -1)", g.json({node}), Params().bytes(), s, x, {2, 4, 2, 5},
+        box(x, s, {0, 1, 1, 0}, {2, 4, 2, 5}));
+}
+
 void test_softmax() {
   const Dims s = {2, 3, 4, 5};
   const Vec x = rtest::random_floats(count(s), -4.0f, 4.0f);
@@ -564,6 +603,7 @@ int main() {
   test_prelu();
   test_binary_elementwise();
   test_shape_ops();
+  test_slice();
   test_softmax();
   test_pad();
   test_graph_outputs_and_reuse();
