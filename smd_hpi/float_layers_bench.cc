@@ -15,10 +15,7 @@
 
 #include "float_backends.h"
 #include "float_kernels.h"
-#if __has_include("float_reference.h")
 #include "float_reference.h"
-#define HAVE_FLOAT_REFERENCE 1
-#endif
 
 using namespace bmx::rt;
 
@@ -76,9 +73,7 @@ Layer conv_layer(const std::string& name, const Conv2DParams& p) {
           [p, w, b](const std::string& backend) -> std::unique_ptr<FloatLayer> {
             if (backend == "xnnpack") return make_conv2d_xnnpack(p, w->data(), b->data());
             if (backend == "portable") return make_conv2d_portable(p, w->data(), b->data());
-#ifdef HAVE_FLOAT_REFERENCE
             if (backend == "reference") return make_conv2d_reference(p, w->data(), b->data());
-#endif
             return nullptr;
           }};
 }
@@ -105,9 +100,7 @@ int main(int argc, char** argv) {
                       [p](const std::string& backend) -> std::unique_ptr<FloatLayer> {
                         if (backend == "xnnpack") return make_pool2d_xnnpack(p);
                         if (backend == "portable") return make_pool2d_portable(p);
-#ifdef HAVE_FLOAT_REFERENCE
                         if (backend == "reference") return make_pool2d_reference(p);
-#endif
                         return nullptr;
                       }});
   }
@@ -121,10 +114,8 @@ int main(int argc, char** argv) {
                           return make_dense_xnnpack(1, 512, 1000, w->data(), b->data(), none);
                         if (backend == "portable")
                           return make_dense_portable(1, 512, 1000, w->data(), b->data(), none);
-#ifdef HAVE_FLOAT_REFERENCE
                         if (backend == "reference")
                           return make_dense_reference(1, 512, 1000, w->data(), b->data(), none);
-#endif
                         return nullptr;
                       }});
   }
