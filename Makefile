@@ -43,7 +43,7 @@ test: test-cpp test-python
 # Kernels vs MXNet's own fp32 operators, same shapes, same threads, one run (DESIGN.md 5).
 bench: install build
 	mkdir -p out/bench
-	$(PY) -m bmxnet.benchmark --runs 3 --threads 1 2 --json out/bench/bench.json --png out/bench/bench.png
+	$(PY) smd_hpi/benchmark.py --runs 3 --threads 1 2 --json out/bench/bench.json --png out/bench/bench.png
 
 test-neon:
 	tests/cpp/neon.sh build/neon
