@@ -47,7 +47,7 @@ test: test-cpp test-python
 bench: install
 	$(MAKE) build BENCHES=ON
 	mkdir -p out/bench
-	$(PY) -m bmxnet.benchmark --runs 3 --threads 1 2 --json out/bench/bench.json --png out/bench/bench.png
+	$(PY) smd_hpi/benchmark.py --runs 3 --threads 1 2 --json out/bench/bench.json --png out/bench/bench.png
 
 test-neon:
 	tests/cpp/neon.sh build/neon
