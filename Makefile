@@ -11,8 +11,8 @@ BENCHES ?= OFF
 SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2>/dev/null) \
            CMakeLists.txt setup.py pyproject.toml
 
-.PHONY: all demo test test-cpp test-python test-neon test-sanitize bench build install clean sysdeps \
-        golden runtime-aarch64 fuzz
+.PHONY: all demo test test-cpp test-python test-neon test-sanitize bench bench-runtime build install clean \
+        sysdeps golden runtime-aarch64 fuzz
 
 all: install build
 
@@ -64,7 +64,14 @@ test: sysdeps test-cpp test-python
 bench: install
 	$(MAKE) build BENCHES=ON
 	mkdir -p out/bench
-	$(PY) -m bmxnet.benchmark --runs 3 --threads 1 2 --json out/bench/bench.json --png out/bench/bench.png
+	$(PY) smd_hpi/benchmark.py --runs 3 --threads 1 2 --json out/bench/bench.json --png out/bench/bench.png
+	$(MAKE) bench-runtime
+
+# libbmx_runtime vs MXNet as users run each (batch 1, 1 and 2 threads), its size and peak memory.
+bench-runtime: install build
+	mkdir -p out/bench
+	$(PY) smd_hpi/runtime_bench.py --threads 1 2 --json out/bench/runtime_bench.json \
+	  --png out/bench/runtime_bench.png
 
 test-neon:
 	tests/cpp/neon.sh build/neon
