@@ -25,17 +25,21 @@ done
 tools/aarch64_sysroot.sh "$SYSROOT"
 export BMX_AARCH64_SYSROOT=$(cd "$SYSROOT" && pwd)
 
+# (These replace the toolchain's *_LINKER_FLAGS_INIT, so the sysroot's -rpath-link is repeated:
+# linking bmx_run against libbmx_runtime.so needs libXNNPACK.so.0's dependencies resolved.)
+link_flags="-Wl,--disable-new-dtags -Wl,-rpath-link,$BMX_AARCH64_SYSROOT/usr/lib/aarch64-linux-gnu"
 cmake -S . -B "$TREE" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
   -DCMAKE_BUILD_TYPE=Release -DBMX_BUILD_RUNTIME=ON -DBMX_RUNTIME_XNNPACK=ON \
   -DBMX_BUILD_OPS=OFF -DBMX_BUILD_EXAMPLES=OFF -DBMX_BUILD_TESTS=OFF \
   -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON '-DCMAKE_INSTALL_RPATH=$ORIGIN' \
-  -DCMAKE_EXE_LINKER_FLAGS=-Wl,--disable-new-dtags \
-  -DCMAKE_SHARED_LINKER_FLAGS=-Wl,--disable-new-dtags > "$TREE.configure.log" 2>&1 \
+  "-DCMAKE_EXE_LINKER_FLAGS=$link_flags" "-DCMAKE_SHARED_LINKER_FLAGS=$link_flags" \
+  > "$TREE.configure.log" 2>&1 \
   || { cat "$TREE.configure.log"; exit 1; }
 # (--disable-new-dtags: DT_RPATH, unlike DT_RUNPATH, also serves the libraries' own
 # dependencies, e.g. libXNNPACK.so.0 -> libpthreadpool.so.0 beside it.)
 targets=(bmx_runtime bmx_runtime_static)
-if cmake --build "$TREE" --target help | grep -qw bmx_run; then targets+=(bmx_run); fi
+# (grep reads all of it: with -q it could stop early and fail the pipe under pipefail)
+if cmake --build "$TREE" --target help | grep -w bmx_run > /dev/null; then targets+=(bmx_run); fi
 cmake --build "$TREE" --target "${targets[@]}" -j "${JOBS:-2}"
 
 rm -rf "$OUT" && mkdir -p "$OUT/include"
