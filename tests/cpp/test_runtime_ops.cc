@@ -3,6 +3,8 @@
 // odd sizes, padding, groups, broadcasting, axes).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "runtime_test_util.h"
 
@@ -640,6 +642,42 @@ void test_relu_fusion() {
   }
 }
 
+// Reads "arena_bytes" from a plan description.
+long long arena_bytes(BMXPredictorHandle h) {
+  const char* plan = nullptr;
+  if (BMXPredGetPlan(h, &plan) != 0) return -1;
+  const char* at = std::strstr(plan, "\"arena_bytes\":");
+  return at ? std::atoll(at + 14) : -1;
+}
+
+// Long chains reuse memory: elementwise ops run in place, and ops that cannot (pooling) take
+// a buffer freed by an earlier node, so the arena does not grow with the depth of the graph.
+void test_memory_reuse() {
+  const Dims s = {1, 8, 16, 16};
+  const long long tensor = count(s) * 4;
+  for (const char* op : {"Activation", "Pooling"}) {
+    Graph g;
+    int v = g.var("data");
+    for (int i = 0; i < 12; ++i) {
+      const std::string name = "n" + std::to_string(i);
+      if (std::string(op) == "Activation") {
+        v = g.op("Activation", name, {{"act_type", i % 2 ? "relu" : "tanh"}}, {v});
+      } else {
+        v = g.op("Pooling", name, {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"}, {"pool_type", "max"}}, {v});
+      }
+    }
+    BMXPredictorHandle h = rtest::create(g.json({v}), Params().bytes(), u32(s));
+    CHECK(h != nullptr, "chain of %s: %s", op, BMXGetLastError());
+    if (!h) continue;
+    // Input and output keep their own buffers; a pooling chain needs one more in between.
+    const long long limit = (std::string(op) == "Activation" ? 3 : 4) * tensor;
+    const long long arena = arena_bytes(h);
+    CHECK(arena > 0 && arena <= limit, "chain of 12 %s: arena %lld bytes, expected at most %lld",
+          op, arena, limit);
+    BMXPredFree(h);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -656,5 +694,6 @@ int main() {
   test_pad();
   test_graph_outputs_and_reuse();
   test_relu_fusion();
+  test_memory_reuse();
   return rtest::finish("test_runtime_ops");
 }
