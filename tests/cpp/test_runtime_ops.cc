@@ -471,6 +471,48 @@ void test_slice() {
         box(x, s, {0, 1, 1, 0}, {2, 4, 2, 5}));
 }
 
+void test_transpose_and_axes() {
+  const Dims s = {2, 3, 4, 5};
+  const Vec x = rtest::random_floats(count(s));
+  const std::vector<std::vector<int>> perms = {{0, 2, 3, 1}, {0, 3, 1, 2}, {3, 2, 1, 0}, {1, 0, 2, 3}};
+  for (const auto& perm : perms) {
+    Graph g;
+    const std::string axes = "(" + str(perm[0]) + ", " + str(perm[1]) + ", " + str(perm[2]) + ", " + str(perm[3]) + ")";
+    const int node = g.op("transpose", "t", {{"axes", axes}}, {g.var("data")});
+    Dims out;
+    for (int a : perm) out.push_back(s[a]);
+    Vec y(x.size());
+    int64_t i = 0;
+    int64_t idx[4];
+    for (idx[0] = 0; idx[0] < out[0]; ++idx[0])
+      for (idx[1] = 0; idx[1] < out[1]; ++idx[1])
+        for (idx[2] = 0; idx[2] < out[2]; ++idx[2])
+          for (idx[3] = 0; idx[3] < out[3]; ++idx[3]) {
+            int64_t in_idx[4];
+            for (int a = 0; a < 4; ++a) in_idx[perm[a]] = idx[a];
+            y[i++] = x[((in_idx[0] * s[1] + in_idx[1]) * s[2] + in_idx[2]) * s[3] + in_idx[3]];
+          }
+    std::string what = "transpose " + axes;
+    check(what.c_str(), g.json({node}), Params().bytes(), s, x, out, y);
+    if (perm == std::vector<int>{1, 0, 2, 3}) {
+      Graph g2;
+      const int sw = g2.op("SwapAxis", "sw", {{"dim1", "0"}, {"dim2", "1"}}, {g2.var("data")});
+      check("SwapAxis 0 1", g2.json({sw}), Params().bytes(), s, x, out, y);
+    }
+  }
+  {
+    Graph g;
+    const int e = g.op("expand_dims", "e", {{"axis", "2"}}, {g.var("data")});
+    const int q = g.op("squeeze", "q", {{"axis", "(2,)"}}, {e});
+    const int e2 = g.op("expand_dims", "e2", {{"axis", "-1"}}, {q});
+    check("expand_dims 2, squeeze 2, expand_dims -1", g.json({e2}), Params().bytes(), s, x, {2, 3, 4, 5, 1}, x);
+    Graph g2;
+    const int q2 = g2.op("squeeze", "q", {}, {g2.var("data")});
+    check("squeeze all", g2.json({q2}), Params().bytes(), {1, 3, 1, 5}, Vec(x.begin(), x.begin() + 15), {3, 5},
+          Vec(x.begin(), x.begin() + 15));
+  }
+}
+
 void test_softmax() {
   const Dims s = {2, 3, 4, 5};
   const Vec x = rtest::random_floats(count(s), -4.0f, 4.0f);
@@ -690,6 +732,7 @@ int main() {
   test_binary_elementwise();
   test_shape_ops();
   test_slice();
+  test_transpose_and_axes();
   test_softmax();
   test_pad();
   test_graph_outputs_and_reuse();
