@@ -513,6 +513,53 @@ void test_transpose_and_axes() {
   }
 }
 
+void test_reduce() {
+  const Dims s = {2, 3, 4, 5};
+  const Vec x = rtest::random_floats(count(s));
+  struct R {
+    const char* op;
+    Attrs attrs;
+    std::vector<bool> reduced;
+    Dims out;
+  };
+  const R cases[] = {
+      {"mean", {{"axis", "(2, 3)"}, {"keepdims", "True"}}, {false, false, true, true}, {2, 3, 1, 1}},
+      {"sum", {{"axis", "1"}}, {false, true, false, false}, {2, 4, 5}},
+      {"max", {}, {true, true, true, true}, {1}},
+      {"mean", {{"axis", "1"}, {"exclude", "True"}}, {true, false, true, true}, {3}},
+      {"min", {{"axis", "-1"}}, {false, false, false, true}, {2, 3, 4}},
+  };
+  for (const R& t : cases) {
+    Graph g;
+    const int node = g.op(t.op, "r", t.attrs, {g.var("data")});
+    // Expected: walk the input, accumulate into the kept axes' row-major index.
+    const int64_t n_out = count(t.out);
+    std::vector<double> acc(n_out, std::string(t.op) == "max" ? -1e30 : std::string(t.op) == "min" ? 1e30 : 0.0);
+    int64_t per = 1;
+    for (int a = 0; a < 4; ++a) per *= t.reduced[a] ? s[a] : 1;
+    for (int64_t i = 0; i < count(s); ++i) {
+      int64_t rem = i, o = 0, mul = 1;
+      for (int a = 3; a >= 0; --a) {
+        const int64_t idx = rem % s[a];
+        rem /= s[a];
+        if (!t.reduced[a]) {
+          o += idx * mul;
+          mul *= s[a];
+        }
+      }
+      const double v = x[i];
+      if (std::string(t.op) == "max") acc[o] = std::max(acc[o], v);
+      else if (std::string(t.op) == "min") acc[o] = std::min(acc[o], v);
+      else acc[o] += v;
+    }
+    Vec y(n_out);
+    for (int64_t i = 0; i < n_out; ++i) y[i] = static_cast<float>(std::string(t.op) == "mean" ? acc[i] / per : acc[i]);
+    std::string what = std::string("reduce ") + t.op;
+    for (const auto& kv : t.attrs) what += " " + kv.first + "=" + kv.second;
+    check(what.c_str(), g.json({node}), Params().bytes(), s, x, t.out, y);
+  }
+}
+
 void test_softmax() {
   const Dims s = {2, 3, 4, 5};
   const Vec x = rtest::random_floats(count(s), -4.0f, 4.0f);
@@ -733,6 +780,7 @@ int main() {
   test_shape_ops();
   test_slice();
   test_transpose_and_axes();
+  test_reduce();
   test_softmax();
   test_pad();
   test_graph_outputs_and_reuse();

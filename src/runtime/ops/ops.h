@@ -35,6 +35,7 @@ OpSpec make_softmax_output(PlanContext& ctx);
 OpSpec make_pad(PlanContext& ctx);                 // pad.cc
 OpSpec make_slice_axis(PlanContext& ctx);          // slice.cc
 OpSpec make_slice(PlanContext& ctx);
+OpSpec make_reduce(PlanContext& ctx);            // reduce.cc
 OpSpec make_transpose(PlanContext& ctx);           // transpose.cc
 OpSpec make_swap_axis(PlanContext& ctx);
 

@@ -52,6 +52,7 @@ const std::map<std::string, OpFactory>& table() {
       {"Flatten", make_flatten}, {"flatten", make_flatten},
       {"Reshape", make_reshape}, {"reshape", make_reshape},
       {"expand_dims", make_expand_dims}, {"squeeze", make_squeeze},
+      {"sum", make_reduce}, {"mean", make_reduce}, {"max", make_reduce}, {"min", make_reduce},
       {"transpose", make_transpose}, {"SwapAxis", make_swap_axis}, {"swapaxes", make_swap_axis},
       {"Dropout", make_identity}, {"identity", make_identity}, {"_copy", make_identity},
       {"BlockGrad", make_identity}, {"stop_gradient", make_identity},
