@@ -58,21 +58,7 @@ def _assert_equivalent(actual, expected):
                                   expected.reshape(len(expected), -1).argmax(axis=1))
 
 
-# Models the runtime cannot load yet: the test expects its load error, and fails (strict) once
-# the runtime computes the op, so that the mark is removed then.
-NOT_YET = {
-    "meliusnet22": "the runtime has no slice_axis (MeliusNet's dense blocks slice channels)",
-    "meliusnet29": "the runtime has no slice_axis (MeliusNet's dense blocks slice channels)",
-}
-
-
-def _model_params():
-    return [pytest.param(name, marks=pytest.mark.xfail(reason=NOT_YET[name], strict=True,
-                                                       raises=runtime.BMXRuntimeError))
-            if name in NOT_YET else name for name in runtime_golden.model_names()]
-
-
-@pytest.mark.parametrize("name", _model_params())
+@pytest.mark.parametrize("name", runtime_golden.model_names())
 def test_runtime_matches_mxnet(cases, name):
     case = cases(name)
     with runtime.Predictor((case.symbol_file, case.params_file), case.x.shape,
