@@ -216,7 +216,7 @@ def _stripped_size(path, tmp):
 def _dependencies(path):
     """The shared objects `path` needs beyond the C/C++/OpenMP runtimes (ldd)."""
     base = ("libc.so", "libm.so", "libstdc++", "libgcc_s", "libgomp", "ld-linux", "linux-vdso",
-            "libpthread", "libdl", "librt")
+            "libpthread.so", "libdl.so", "librt.so")
     found = {}
     for line in subprocess.run(["ldd", path], capture_output=True, text=True).stdout.splitlines():
         parts = line.split("=>")
