@@ -9,24 +9,22 @@ PREFIX is an exported or converted model: ``PREFIX-symbol.json`` + ``PREFIX-NNNN
 """
 import argparse
 import json
-import os
 import sys
+
+from .argtypes import int_range, one_line_errors, shape
 
 __all__ = ["main"]
 
 
-def _shape(text):
-    try:
-        shape = tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
-    if not shape or any(d <= 0 for d in shape):
-        raise argparse.ArgumentTypeError(f"expected positive dimensions, got {text!r}")
-    return shape
-
-
 def _floats(text):
-    return tuple(float(v) for v in text.split(","))
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or any(v != v or abs(v) == float("inf") for v in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers (one per channel), "
+                                         f"got {text!r}")
+    return values
 
 
 def _cmd_summary(args):
@@ -37,15 +35,24 @@ def _cmd_summary(args):
     return 0
 
 
-def _load_input(path, shape, mean, std):
-    """One input (C, H, W) float32 from an image or a .npy file, as the model expects it."""
+def _load_inputs(path, shape, mean, std):
+    """The samples (N, C, H, W) float32 in one input file: an image (one sample, decoded,
+    resized to the model's H x W, pixels / 255, then `mean` / `std`) or a .npy array (one
+    sample shaped as the model's input without the batch axis, or a batch of them)."""
     import numpy as np
 
     if path.endswith(".npy"):
-        x = np.load(path).astype(np.float32)
-        if x.ndim == len(shape):
-            x = x[0]
-        return x.reshape(shape[1:])
+        try:
+            x = np.load(path).astype(np.float32)
+        except (ValueError, OSError) as e:
+            raise ValueError(f"{path}: not a .npy array numpy can read ({e})") from None
+        sample = tuple(shape[1:])
+        if x.shape == sample:
+            return x[None]
+        if x.ndim == len(sample) + 1 and x.shape[1:] == sample and len(x):
+            return x
+        raise ValueError(f"{path}: array of shape {x.shape}; the model takes samples of "
+                         f"shape {sample}, so give one of them or a batch (N,) + {sample}")
     import mxnet as mx
 
     channels, height, width = shape[1:]
@@ -61,7 +68,26 @@ def _load_input(path, shape, mean, std):
         img -= np.asarray(mean, np.float32).reshape(-1, 1, 1)
     if std:
         img /= np.asarray(std, np.float32).reshape(-1, 1, 1)
-    return img
+    return img[None]
+
+
+def _input_shape(args, sym_file, arg_params, what):
+    """--input-shape, else the shape recorded at export / conversion, else a guess (said on
+    stderr)."""
+    from .export import recorded_input_shape
+    from .summary import _guess_input_shape
+
+    if args.input_shape is not None:
+        return args.input_shape
+    with open(sym_file) as f:
+        graph = json.load(f)
+    shape = recorded_input_shape(graph)
+    if shape is None:
+        shape = _guess_input_shape(graph, {k: v.shape for k, v in arg_params.items()}, "data")
+        print(f"{what}: input shape {shape} guessed: {sym_file} does not record it (exported "
+              f"before bmxnet recorded input shapes); pass --input-shape to be sure",
+              file=sys.stderr)
+    return shape
 
 
 def _cmd_predict(args):
@@ -69,49 +95,50 @@ def _cmd_predict(args):
     import mxnet as mx
 
     from . import _lib
-    from .summary import _guess_input_shape, resolve_prefix
+    from .params_io import mismatch_message
+    from .summary import resolve_prefix
 
     _lib.load()
     sym_file, params_file = resolve_prefix(args.prefix, args.epoch)
     loaded = mx.nd.load(params_file)
-    arg_params = {k[4:]: v for k, v in loaded.items() if k.startswith("arg:")}
-    aux_params = {k[4:]: v for k, v in loaded.items() if k.startswith("aux:")}
-    shape = args.input_shape
-    if shape is None:
-        shape = _guess_input_shape(json.load(open(sym_file)),
-                                   {k: v.shape for k, v in arg_params.items()}, "data")
-        print(f"input shape {shape} (assumed; pass --input-shape)", file=sys.stderr)
+    params = {k.split(":", 1)[1]: v for k, v in loaded.items() if ":" in k}
+    sym = mx.sym.load(sym_file)
+    mismatch = mismatch_message(params_file, sym_file, loaded.keys(), sym.list_inputs())
+    if mismatch:
+        raise ValueError(mismatch)
+    shape = _input_shape(args, sym_file, params, "bmxnet predict")
     if len(shape) != 4:
-        raise ValueError(f"--input-shape must be N,C,H,W for images, got {shape}")
+        raise ValueError(f"the model's input shape is {shape}; bmxnet predict classifies "
+                         f"images, N,C,H,W (pass --input-shape if this is wrong)")
     labels = None
     if args.labels:
         labels = [line.strip() for line in open(args.labels) if line.strip()]
-    batch = np.stack([_load_input(p, shape, args.mean, args.std) for p in args.inputs])
-    sym = mx.sym.load(sym_file)
-    arg_params["data"] = mx.nd.array(batch)
-    # Run the graph as trained: MXNet's oneDNN graph fusion folds a BatchNorm into the
-    # convolution before it, which moves values that sit exactly at a sign's threshold.
-    saved = os.environ.get("MXNET_SUBGRAPH_BACKEND")
-    os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
-    try:
-        exe = sym.bind(mx.cpu(), arg_params, aux_states=aux_params, grad_req="null")
-    finally:
-        if saved is None:
-            del os.environ["MXNET_SUBGRAPH_BACKEND"]
-    out = exe.forward(is_train=False)[0].asnumpy()
+    names, samples = [], []
+    for path in args.inputs:
+        batch = _load_inputs(path, shape, args.mean, args.std)
+        samples.append(batch)
+        names += [path] if len(batch) == 1 and not path.endswith(".npy") else \
+            [f"{path}[{i}]" for i in range(len(batch))]
+    batch = np.concatenate(samples)
+    # The graph runs as trained, op by op through a CachedOp: MXNet's executor would apply
+    # oneDNN's graph fusion, which folds a BatchNorm into the convolution before it and so
+    # moves values that sit exactly at a sign's threshold.
+    params["data"] = mx.nd.array(batch)
+    out = mx.nd.CachedOp(sym)(*[params[n] for n in sym.list_inputs()])
+    out = (out[0] if isinstance(out, (list, tuple)) else out).asnumpy()
     if args.softmax:
         e = np.exp(out - out.max(axis=1, keepdims=True))
         out = e / e.sum(axis=1, keepdims=True)
-    for path, scores in zip(args.inputs, out):
+    for name, scores in zip(names, out):
         top = np.argsort(-scores)[:args.top]
         ranked = ", ".join(f"{labels[i] if labels and i < len(labels) else i} "
                            f"({scores[i]:.3f})" for i in top)
-        print(f"{path}: {ranked}")
+        print(f"{name}: {ranked}")
     return 0
 
 
 def _cmd_launch(args, rest):
-    from .training import launch
+    from .launch import launch
 
     return launch(rest)
 
@@ -122,29 +149,39 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="{summary,predict,launch}")
 
-    p = sub.add_parser("summary", help="per-layer parameters, memory and MACs of a model")
+    p = sub.add_parser("summary", help="per-layer parameters, memory and MACs of a model",
+                       description="Per-layer parameters (binary / float), memory and MACs.",
+                       epilog=_SUMMARY_EXAMPLES, formatter_class=_RAW)
     p.add_argument("prefix", help="model prefix (or its -symbol.json / -NNNN.params)")
-    p.add_argument("--input-shape", type=_shape, default=None,
-                   help="e.g. 1,3,224,224 (default: guessed from the first layer)")
-    p.add_argument("--epoch", type=int, default=None, help="params epoch (default: latest)")
+    p.add_argument("--input-shape", type=shape, default=None,
+                   help="e.g. 1,3,224,224 (default: the shape recorded at export)")
+    p.add_argument("--epoch", type=int_range(0, 9999), default=None,
+                   help="params epoch (default: latest)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = sub.add_parser("predict", help="classify images (or .npy arrays) with a model")
+    p = sub.add_parser("predict", help="classify images (or .npy arrays) with a model",
+                       description="Classifies images or .npy arrays with an exported or "
+                                   "converted model.",
+                       epilog=_PREDICT_EXAMPLES, formatter_class=_RAW)
     p.add_argument("prefix", help="model prefix (or its -symbol.json / -NNNN.params)")
-    p.add_argument("inputs", nargs="+", help="image files (any format MXNet decodes) or .npy")
-    p.add_argument("--input-shape", type=_shape, default=None,
-                   help="N,C,H,W the model expects (default: guessed); images are resized")
-    p.add_argument("--epoch", type=int, default=None)
+    p.add_argument("inputs", nargs="+",
+                   help="image files (any format MXNet decodes) or .npy arrays (one sample or "
+                        "a batch; every sample is classified)")
+    p.add_argument("--input-shape", type=shape, default=None,
+                   help="N,C,H,W the model expects (default: the shape recorded at export); "
+                        "images are resized to it")
+    p.add_argument("--epoch", type=int_range(0, 9999), default=None)
     p.add_argument("--mean", type=_floats, default=None,
                    help="per-channel mean subtracted after scaling pixels to [0, 1]")
     p.add_argument("--std", type=_floats, default=None, help="per-channel std divided by")
-    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--top", type=int_range(1), default=5, help="classes shown per input")
     p.add_argument("--labels", default=None, help="text file with one class name per line")
     p.add_argument("--softmax", action="store_true", help="print probabilities, not scores")
 
     sub.add_parser("launch", add_help=False,
-                   help="distributed training with MXNet's launcher (mxnet/tools/launch.py); "
-                        "all arguments are passed on, see `bmxnet launch --help`")
+                   help="distributed training with MXNet's parameter server; see "
+                        "`bmxnet launch --help`")
+    one_line_errors(parser)
 
     if argv[:1] == ["launch"]:
         return _cmd_launch(None, argv[1:])
@@ -159,6 +196,19 @@ def main(argv=None):
     except (FileNotFoundError, ValueError, OSError, MXNetError) as e:
         print(f"bmxnet {args.command}: error: {e}", file=sys.stderr)
         return 1
+
+
+_RAW = argparse.RawDescriptionHelpFormatter
+_SUMMARY_EXAMPLES = """examples:
+  bmxnet summary out/mnist/binarized_binary_lenet
+  bmxnet summary out/cifar10/binary_resnet18_cifar --json
+  bmxnet summary old_model --input-shape 1,3,32,32    # a model exported without its shape
+"""
+_PREDICT_EXAMPLES = """examples:
+  bmxnet predict out/mnist/binarized_binary_lenet digit.png
+  bmxnet predict out/mnist/binarized_binary_lenet batch.npy --top 3 --softmax
+  bmxnet predict model cat.jpg --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --labels names.txt
+"""
 
 
 if __name__ == "__main__":
