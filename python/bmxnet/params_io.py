@@ -233,12 +233,13 @@ def save(path: Union[str, os.PathLike], params) -> None:
 
 
 def mismatch_message(params_path, symbol_path, param_keys, symbol_variables,
-                     inputs=("data",)) -> Optional[str]:
+                     inputs=("data",), check_missing=True) -> Optional[str]:
     """The sentence saying that a params file does not belong to a symbol, or None.
 
     `param_keys` are the params file's names (``arg:``/``aux:`` prefixes allowed),
     `symbol_variables` the names of the symbol's variable nodes, `inputs` the variables the
-    caller feeds. The converter, ``bmxnet predict`` and examples/deploy/predict.c say the same.
+    caller feeds; `check_missing` False checks only for parameters the symbol lacks. The
+    converter, ``bmxnet predict`` and examples/deploy/predict.c say the same.
     """
     param_keys = list(param_keys)
     names = [k[4:] if k.startswith(("arg:", "aux:")) else k for k in param_keys]
@@ -248,10 +249,12 @@ def mismatch_message(params_path, symbol_path, param_keys, symbol_variables,
         shown = ", ".join(extra[:3]) + (", ..." if len(extra) > 3 else "")
         what = (f"{len(extra)} of its {len(param_keys)} parameters are not in the symbol "
                 f"({shown})")
-    else:
+    elif check_missing:
         missing = sorted(variables - set(names) - set(inputs))
         if not missing:
             return None
         what = f"parameter {missing[0]} is missing"
+    else:
+        return None
     return (f"{params_path} does not match {symbol_path}: {what}; the two files seem to come "
             f"from different models, pass the .params file exported together with this symbol")
