@@ -9,6 +9,8 @@ _load()
 
 from . import quantizers, nn, model_zoo, training  # noqa: E402  (need the ops registered)
 from .summary import summary  # noqa: E402
+from .export import export  # noqa: E402
 
 __version__ = "0.1.0"
-__all__ = ["library_path", "quantizers", "nn", "model_zoo", "training", "summary", "__version__"]
+__all__ = ["library_path", "quantizers", "nn", "model_zoo", "training", "summary", "export",
+           "__version__"]
