@@ -1,11 +1,15 @@
 """The ``bmxnet`` command.
 
-    bmxnet summary PREFIX [--input-shape 1,3,224,224] [--epoch N] [--json]
-    bmxnet predict PREFIX IMAGE... [--input-shape ...] [--top 5] [--labels FILE]
+    bmxnet summary PREFIX [--input-shape 1,3,224,224] [--epoch N] [--json] [--runtime]
+    bmxnet predict PREFIX IMAGE... [--input-shape ...] [--top 5] [--labels FILE] [--runtime]
     bmxnet launch -n 2 -s 1 --launcher local python examples/mnist/train.py --kvstore dist_sync
 
 PREFIX is an exported or converted model: ``PREFIX-symbol.json`` + ``PREFIX-NNNN.params``
 (the latest epoch unless --epoch); a path to either file works too.
+
+--runtime runs a converted model through libbmx_runtime instead of MXNet (predict), or shows
+the plan the runtime makes for it (summary): ops, kernels, output shapes, arena and weight
+bytes, instruction set and float backend. Neither imports MXNet.
 """
 import argparse
 import json
@@ -28,11 +32,77 @@ def _floats(text):
 
 
 def _cmd_summary(args):
+    if args.runtime:
+        return _runtime_summary(args)
     from .summary import summary
 
     result = summary(args.prefix, input_shape=args.input_shape, epoch=args.epoch)
     print(json.dumps(result.to_dict(), indent=1) if args.json else result.format())
     return 0
+
+
+def _runtime_summary(args):
+    from . import runtime
+    from .summary import _bytes, _count, _shape
+
+    with runtime.Predictor(args.prefix, args.input_shape, epoch=args.epoch) as pred:
+        plan = dict(pred.plan, input_shape=list(pred.input_shape))
+    if args.json:
+        print(json.dumps(plan, indent=1))
+        return 0
+    head = ("#", "Node", "Op", "Kernel", "Output shape", "MACs")
+    body = [(str(i), n["name"], n["op"], n["kernel"], _shape(n["output_shape"]),
+             _count(n.get("macs", 0))) for i, n in enumerate(plan["nodes"])]
+    total = ("", "Total", "", "", "", _count(sum(n.get("macs", 0) for n in plan["nodes"])))
+    widths = [max(len(row[i]) for row in [head, total] + body) for i in range(len(head))]
+
+    def line(row):
+        return "  ".join(c.rjust(w) if i in (0, 5) else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+    rule = "-" * len(line(head))
+    note = ""
+    print("\n".join([f"{pred.symbol_file} through libbmx_runtime: input "
+                     f"{_shape(pred.input_shape)}{note}", rule, line(head), rule]
+                    + [line(row) for row in body] + [rule, line(total), rule]))
+    print(f"Arena: {_bytes(plan['arena_bytes'])} (activations, reused across layers); "
+          f"weights: {_bytes(plan['weight_bytes'])}")
+    print(f"Kernels: {plan['isa']} (binary), {plan['float_backend']} (float)")
+    return 0
+
+
+def _decode_image(path, channels, height, width):
+    """(H, W, C) uint8 pixels resized to height x width: MXNet's decoder when MXNet is there
+    (what `bmxnet predict` always used), else Pillow's."""
+    import numpy as np
+
+    from . import HAVE_MXNET
+
+    with open(path, "rb") as f:
+        buf = f.read()
+    if HAVE_MXNET:
+        import mxnet as mx
+
+        try:
+            img = mx.image.imdecode(buf, flag=1 if channels == 3 else 0)
+        except Exception:
+            raise ValueError(f"{path}: not an image MXNet can decode "
+                             "(or pass a .npy array)") from None
+        return mx.image.imresize(img, width, height).asnumpy()
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ValueError(f"{path}: decoding images without MXNet needs Pillow "
+                         "(pip install pillow); or pass a .npy array") from None
+    import io
+
+    try:
+        img = Image.open(io.BytesIO(buf))
+        img = img.convert("RGB" if channels == 3 else "L").resize((width, height),
+                                                                 Image.BILINEAR)
+    except Exception:
+        raise ValueError(f"{path}: not an image Pillow can decode "
+                         "(or pass a .npy array)") from None
+    return np.asarray(img).reshape(height, width, -1)
 
 
 def _load_inputs(path, shape, mean, std):
@@ -53,16 +123,8 @@ def _load_inputs(path, shape, mean, std):
             return x
         raise ValueError(f"{path}: array of shape {x.shape}; the model takes samples of "
                          f"shape {sample}, so give one of them or a batch (N,) + {sample}")
-    import mxnet as mx
-
     channels, height, width = shape[1:]
-    with open(path, "rb") as f:
-        buf = f.read()
-    try:
-        img = mx.image.imdecode(buf, flag=1 if channels == 3 else 0)
-    except Exception:
-        raise ValueError(f"{path}: not an image MXNet can decode (or pass a .npy array)") from None
-    img = mx.image.imresize(img, width, height).asnumpy().astype(np.float32) / 255.0
+    img = _decode_image(path, channels, height, width).astype(np.float32) / 255.0
     img = img.transpose((2, 0, 1))
     if mean:
         img -= np.asarray(mean, np.float32).reshape(-1, 1, 1)
@@ -71,42 +133,46 @@ def _load_inputs(path, shape, mean, std):
     return img[None]
 
 
-def _input_shape(args, sym_file, arg_params, what):
+def _input_shape(args, graph, sym_file, params_file, what):
     """--input-shape, else the shape recorded at export / conversion, else a guess (said on
     stderr)."""
     from .export import recorded_input_shape
-    from .summary import _guess_input_shape
 
     if args.input_shape is not None:
         return args.input_shape
-    with open(sym_file) as f:
-        graph = json.load(f)
     shape = recorded_input_shape(graph)
     if shape is None:
-        shape = _guess_input_shape(graph, {k: v.shape for k, v in arg_params.items()}, "data")
+        from .runtime import _guess_input_shape
+
+        shape = _guess_input_shape(sym_file, params_file)
         print(f"{what}: input shape {shape} guessed: {sym_file} does not record it (exported "
               f"before bmxnet recorded input shapes); pass --input-shape to be sure",
               file=sys.stderr)
     return shape
 
 
-def _cmd_predict(args):
-    import numpy as np
-    import mxnet as mx
+def _check_params_match(graph, sym_file, params_file):
+    """The converter's sentence when the params file does not belong to the symbol."""
+    from . import params_io
 
-    from . import _lib
-    from .params_io import mismatch_message
-    from .summary import resolve_prefix
-
-    _lib.load()
-    sym_file, params_file = resolve_prefix(args.prefix, args.epoch)
-    loaded = mx.nd.load(params_file)
-    params = {k.split(":", 1)[1]: v for k, v in loaded.items() if ":" in k}
-    sym = mx.sym.load(sym_file)
-    mismatch = mismatch_message(params_file, sym_file, loaded.keys(), sym.list_inputs())
+    variables = [n["name"] for n in graph.get("nodes", []) if n.get("op") == "null"]
+    loaded = params_io.load(params_file)
+    keys = list(loaded) if isinstance(loaded, dict) else []
+    mismatch = params_io.mismatch_message(params_file, sym_file, keys, variables)
     if mismatch:
         raise ValueError(mismatch)
-    shape = _input_shape(args, sym_file, params, "bmxnet predict")
+
+
+def _cmd_predict(args):
+    import numpy as np
+
+    from .summary import resolve_prefix
+
+    sym_file, params_file = resolve_prefix(args.prefix, args.epoch)
+    with open(sym_file) as f:
+        graph = json.load(f)
+    _check_params_match(graph, sym_file, params_file)
+    shape = _input_shape(args, graph, sym_file, params_file, "bmxnet predict")
     if len(shape) != 4:
         raise ValueError(f"the model's input shape is {shape}; bmxnet predict classifies "
                          f"images, N,C,H,W (pass --input-shape if this is wrong)")
@@ -120,12 +186,14 @@ def _cmd_predict(args):
         names += [path] if len(batch) == 1 and not path.endswith(".npy") else \
             [f"{path}[{i}]" for i in range(len(batch))]
     batch = np.concatenate(samples)
-    # The graph runs as trained, op by op through a CachedOp: MXNet's executor would apply
-    # oneDNN's graph fusion, which folds a BatchNorm into the convolution before it and so
-    # moves values that sit exactly at a sign's threshold.
-    params["data"] = mx.nd.array(batch)
-    out = mx.nd.CachedOp(sym)(*[params[n] for n in sym.list_inputs()])
-    out = (out[0] if isinstance(out, (list, tuple)) else out).asnumpy()
+    if args.runtime:
+        from . import runtime
+
+        with runtime.Predictor((sym_file, params_file), batch.shape,
+                               threads=args.threads) as pred:
+            out = pred.predict(batch)
+    else:
+        out = _mxnet_outputs(sym_file, params_file, batch)
     if args.softmax:
         e = np.exp(out - out.max(axis=1, keepdims=True))
         out = e / e.sum(axis=1, keepdims=True)
@@ -135,6 +203,24 @@ def _cmd_predict(args):
                            f"({scores[i]:.3f})" for i in top)
         print(f"{name}: {ranked}")
     return 0
+
+
+def _mxnet_outputs(sym_file, params_file, batch):
+    """The model's first output for `batch` through MXNet with the bmx_ ops, the graph run as
+    trained, op by op through a CachedOp: MXNet's executor would apply oneDNN's graph fusion,
+    which folds a BatchNorm into the convolution before it and so moves values that sit
+    exactly at a sign's threshold (and prints a notice when told not to)."""
+    import mxnet as mx
+
+    from . import _lib
+
+    _lib.load()
+    loaded = mx.nd.load(params_file)
+    params = {k.split(":", 1)[1]: v for k, v in loaded.items() if ":" in k}
+    sym = mx.sym.load(sym_file)
+    params["data"] = mx.nd.array(batch)
+    out = mx.nd.CachedOp(sym)(*[params[n] for n in sym.list_inputs()])
+    return (out[0] if isinstance(out, (list, tuple)) else out).asnumpy()
 
 
 def _cmd_launch(args, rest):
@@ -158,6 +244,8 @@ def main(argv=None):
     p.add_argument("--epoch", type=int_range(0, 9999), default=None,
                    help="params epoch (default: latest)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--runtime", action="store_true",
+                   help="the plan libbmx_runtime makes for a converted model (no MXNet)")
 
     p = sub.add_parser("predict", help="classify images (or .npy arrays) with a model",
                        description="Classifies images or .npy arrays with an exported or "
@@ -177,6 +265,10 @@ def main(argv=None):
     p.add_argument("--top", type=int_range(1), default=5, help="classes shown per input")
     p.add_argument("--labels", default=None, help="text file with one class name per line")
     p.add_argument("--softmax", action="store_true", help="print probabilities, not scores")
+    p.add_argument("--runtime", action="store_true",
+                   help="run a converted model through libbmx_runtime instead of MXNet")
+    p.add_argument("--threads", type=int_range(1), default=None,
+                   help="with --runtime: kernel threads (default: OMP_NUM_THREADS, else all)")
 
     sub.add_parser("launch", add_help=False,
                    help="distributed training with MXNet's parameter server; see "
@@ -189,11 +281,23 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    from mxnet.base import MXNetError
+    if args.command == "predict" and args.threads is not None and not args.runtime:
+        parser.error("--threads applies to --runtime only (MXNet reads OMP_NUM_THREADS)")
+    from . import HAVE_MXNET
+    from .runtime import BMXRuntimeError
 
+    expected = (FileNotFoundError, ValueError, OSError, BMXRuntimeError)
+    if not args.runtime and not HAVE_MXNET:
+        print(f"bmxnet {args.command}: error: MXNet is not installed; pass --runtime to use "
+              "libbmx_runtime with a converted model, or install mxnet==1.9.1", file=sys.stderr)
+        return 1
+    if not args.runtime:
+        from mxnet.base import MXNetError
+
+        expected += (MXNetError,)
     try:
         return {"summary": _cmd_summary, "predict": _cmd_predict}[args.command](args)
-    except (FileNotFoundError, ValueError, OSError, MXNetError) as e:
+    except expected as e:
         print(f"bmxnet {args.command}: error: {e}", file=sys.stderr)
         return 1
 

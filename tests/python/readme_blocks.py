@@ -1,8 +1,9 @@
 """The code blocks of the user documentation (README.md, examples/README.md), read at test time.
 
-A block is meant to run unless an HTML comment ``<!-- no-test -->`` stands on the line before
-its opening fence (for example commands that need a dataset not in the repository, or a list of
-flags). ```` ```python ```` blocks are Python; the others are shell commands, one per line
+A block is meant to run unless it is tagged ```` ```text ```` (a list of flags, a log line, a
+file tree) or an HTML comment ``<!-- no-test: why -->`` stands on the line before its opening
+fence (commands that need a dataset not in the repository, other machines, or minutes).
+```` ```python ```` blocks are Python programs; the others are shell commands, one per line
 (``\\`` continues a line, ``#`` starts a comment).
 """
 import os
@@ -11,7 +12,7 @@ import shlex
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOCS = ("README.md", os.path.join("examples", "README.md"))
-NO_TEST = "<!-- no-test -->"
+NO_TEST = re.compile(r"^<!--\s*no-test\b.*-->$")
 _FENCE = re.compile(r"^```(\w*)\s*$")
 
 
@@ -54,7 +55,8 @@ def blocks(docs=DOCS, root=ROOT):
             j = i + 1
             while j < len(lines) and lines[j].strip() != "```":
                 j += 1
-            skip = any(lines[k].strip() == NO_TEST for k in range(max(0, start - 2), start))
+            skip = language == "text" or any(NO_TEST.match(lines[k].strip())
+                                             for k in range(max(0, start - 2), start))
             if not skip:
                 found.append(Block(doc, start + 1, language, "\n".join(lines[start + 1:j])))
             i = j + 1

@@ -70,14 +70,14 @@ def test_readme_launch_line_runs_from_the_repository_root(tmp_path):
     assert commands, "README.md has no `bmxnet launch ... --launcher local` line"
     root = sandbox(tmp_path)  # has python/, as the repository root does
     assert os.path.isdir(os.path.join(root, "python"))
-    words = commands[0]
-    proc = _run_from_root(words, root, timeout=400)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-3000:]
-    assert "Is a directory" not in log
-    assert "[worker 0/2]" in log and "[worker 1/2]" in log, log[-3000:]
-    save_dir = words[words.index("--save-dir") + 1] if "--save-dir" in words else "out/mnist"
-    assert os.path.isfile(os.path.join(root, save_dir, "binary_lenet-0000.params"))
+    for words in commands:  # README.md's and examples/README.md's
+        proc = _run_from_root(words, root, timeout=400)
+        log = proc.stdout + proc.stderr
+        assert proc.returncode == 0, " ".join(words) + "\n" + log[-3000:]
+        assert "Is a directory" not in log
+        assert "[worker 0/2]" in log and "[worker 1/2]" in log, log[-3000:]
+        save_dir = words[words.index("--save-dir") + 1] if "--save-dir" in words else "out/mnist"
+        assert os.path.isfile(os.path.join(root, save_dir, "binary_lenet-0000.params"))
 
 
 def test_launch_stops_when_a_worker_fails_and_shows_its_last_lines(tmp_path):
