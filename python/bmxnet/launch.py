@@ -27,6 +27,8 @@ import sys
 import threading
 import time
 
+from .argtypes import one_line_errors
+
 __all__ = ["launch", "parse_args", "resolve_command", "run_local"]
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
@@ -65,6 +67,7 @@ def parse_args(argv):
     p.add_argument("--p3", action="store_true", help="P3 distributed training")
     p.add_argument("command", nargs=argparse.REMAINDER,
                    help="the training command, e.g. python examples/mnist/train.py ...")
+    one_line_errors(p)
     args = p.parse_args(argv)
     if not args.command:
         p.error("the training command is missing, e.g. python examples/mnist/train.py "

@@ -367,12 +367,28 @@ class History:
 # Loop
 # ------------------------------------------------------------------------------------------
 
+def smoke_steps():
+    """$BMXNET_STEPS_PER_EPOCH: when set to N > 0, every epoch (and validation) stops after N
+    batches, so that a documented training command can be run as written in a smoke test."""
+    text = os.environ.get("BMXNET_STEPS_PER_EPOCH", "")
+    try:
+        return max(0, int(text)) if text else 0
+    except ValueError:
+        raise ValueError(f"BMXNET_STEPS_PER_EPOCH={text!r}: expected a number of batches") from None
+
+
+def _batches(data, limit):
+    import itertools
+
+    return itertools.islice(data, limit) if limit else data
+
+
 def evaluate(net, data, loss_fn=None, ctx=None):
     """(mean loss, accuracy) of `net` over `data`."""
     ctx = ctx or mx.cpu()
     loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
     total_loss, correct, count = 0.0, 0, 0
-    for x, y in data:
+    for x, y in _batches(data, smoke_steps()):
         x, y = x.as_in_context(ctx), y.as_in_context(ctx)
         out = net(x)
         total_loss += float(loss_fn(out, y).sum().asscalar())
@@ -429,7 +445,7 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
     os.makedirs(save_dir, exist_ok=True)
     if not args.no_hybridize:
         net.hybridize()
-    steps = len(train_data)
+    steps = min(len(train_data), smoke_steps() or len(train_data))
     trainer = make_trainer(net, args, steps, kvstore)
 
     history, start_epoch = History(), 0
@@ -473,7 +489,7 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
         total_loss, correct, count = 0.0, 0, 0
         bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
                    disable=None, unit="batch")
-        for x, y in train_data:
+        for x, y in _batches(train_data, steps):
             x, y = x.as_in_context(ctx), y.as_in_context(ctx)
             sample_shape = sample_shape or x.shape
             with autograd.record():
