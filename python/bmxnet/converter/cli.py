@@ -4,6 +4,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
+from ..argtypes import shape
 from .errors import ConversionError
 from .files import input_paths
 from .pipeline import convert
@@ -21,7 +22,9 @@ examples:
       reads model-symbol.json + model-0000.params, writes
       binarized_model-symbol.json + binarized_model-0000.params beside them
   model-converter model-symbol.json model-0003.params -o deploy/lenet
-      writes deploy/lenet-symbol.json + deploy/lenet-0003.params
+      writes deploy/lenet-symbol.json + deploy/lenet-0003.params (deploy/ is created)
+  model-converter old-0000.params --input-shape 1,3,32,32
+      also records the input shape, for a model exported without it
 
 Load the result with `import bmxnet` and mx.gluon.SymbolBlock.imports, or from C with
 MXLoadLib(libbmxnet_ops.so) and the predict API. Exit status: 0 on success, 1 on bad input."""
@@ -41,6 +44,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
                         help="keep every BatchNorm instead of folding it into the binary op's "
                              "scale and bias (binary layers) or into the weights (float layers)")
+    parser.add_argument("--input-shape", type=shape, default=None, metavar="N,C,H,W",
+                        help="record this input shape in the converted symbol (default: the "
+                             "one recorded at export, if any)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing on success")
     args = parser.parse_args(argv)
@@ -49,7 +55,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         symbol_path, params_path = input_paths(args.files)
         convert(symbol_path, params_path, out_prefix=args.output, verbose=not args.quiet,
-                fold_batchnorm=args.fold_bn)
+                fold_batchnorm=args.fold_bn, input_shape=args.input_shape)
     except ConversionError as e:
         print(f"model-converter: error: {e}", file=sys.stderr)
         return 1
