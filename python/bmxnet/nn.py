@@ -12,7 +12,8 @@ Options (all layers):
   such layers float and says so), 32 no quantization.
 - ``activation`` / ``weight_quantization``: quantizer names (see ``bmxnet.quantizers``) or
   callables ``q(F, x, **options)``; default ``"det_sign"``.
-- ``clip_threshold``: gradient cancelling of the sign quantizers (default 1.0; 0 disables).
+- ``clip_threshold``: gradient cancelling of the sign quantizers and of k-bit activations
+  (default 1.0; 0 disables).
 - ``scaling``: ``None`` or ``"xnor"`` (XNOR-Net, Rastegari et al. 2016: the output of output
   channel o is multiplied by ``mean(|W[o]|)``, the mean magnitude of its latent weights, with the
   gradient stopped through the mean as larq's ``MagnitudeAwareSign``).

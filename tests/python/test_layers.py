@@ -117,6 +117,31 @@ def test_qactivation():
     np.testing.assert_array_equal(x.grad.asnumpy(), np.abs(x.asnumpy()) <= 0.7)
 
 
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_kbit_qactivation_cancels_the_gradient_beyond_clip_threshold(hybridize):
+    layer = QActivation(bits=2, clip_threshold=0.2)
+    if hybridize:
+        layer.hybridize()
+    x = mx.nd.array([0.1, 0.5, 0.9])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = layer(x)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), [1, 0, 0])
+    np.testing.assert_array_equal(y.asnumpy(), quantizers.dorefa(mx.nd, x, bits=2).asnumpy())
+
+
+def test_kbit_layer_input_cancels_the_gradient_beyond_clip_threshold():
+    layer = QDense(3, bits=32, bits_a=2, clip_threshold=0.4, in_units=4)
+    layer.initialize(mx.init.One())
+    x = mx.nd.array([[0.1, 0.3, 0.5, 0.9]])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = layer(x)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), [[3, 3, 0, 0]])
+
+
 def test_binary_gradients_equal_their_definition():
     """QDense(1 bit): y = sign(x) sign(W)^T; dL/dW = (dL/dy)^T sign(x) where |W| <= clip,
     dL/dx = (dL/dy) sign(W) where |x| <= clip."""
