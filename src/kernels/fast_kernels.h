@@ -1,11 +1,11 @@
 // Fast binary GEMM, dense and 2-D convolution (DESIGN.md sections 3 and 5).
 //
-// Results equal the reference kernels (bgemm_ref, bconv2d_ref + pack_input_nchw,
+// Results equal the reference kernels (bgemm_ref, bconv2d_ref + pack_input,
 // output_transform) bit for bit, for every instruction set, shape and thread count.
 //
 // How they are fast: weights are repacked ONCE (PackedWeights) into panels of nr output
 // channels, in the layout of the chosen instruction set's microkernel; activations are
-// binarized and packed in one pass straight from float (NCHW for conv, rows for dense) into
+// binarized and packed in one pass straight from float (NCHW or NHWC for conv, rows for dense) into
 // a spatially padded image, which the convolution reads through per-tap offsets (indirect
 // convolution, no im2col copy); a register-blocked xnor/popcount microkernel (AVX2: nibble
 // lookup with vpshufb and vpsadbw; AVX-512: vpopcntq; NEON: vcntq_u8) computes mr x nr
@@ -76,12 +76,25 @@ class PackedWeights {
   size_t bytes() const;
   const uint32_t* raw() const { return raw_.data(); }  // Isa::kRef only
 
+  // The microkernel layout (fast paths only; microkernel.h): the microkernels, 64-bit steps
+  // per tap, panels of nr output channels per group, panel pn of group g, and its tap sums
+  // (taps x nr: bits - 2 * popcount(w), what a tap adds to the dot product of an all +1 input).
+  const MicroKernels* kernels() const { return mk_; }
+  int64_t steps() const { return steps_; }
+  int64_t panels() const { return panels_; }
+  const uint64_t* panel(int64_t g, int64_t pn) const {
+    return data_.data() + (g * panels_ + pn) * panel_stride_;
+  }
+  const int32_t* tap_sums(int64_t g, int64_t pn) const {
+    return tap_sums_.data() + (g * panels_ + pn) * taps_ * nr_;
+  }
+
  private:
   friend PackedWeights pack_weights(Isa, int64_t, int64_t, int64_t, int64_t, const uint32_t*);
-  friend struct FastDriver;
   Isa isa_ = Isa::kRef;
   const MicroKernels* mk_ = nullptr;
   int64_t out_channels_ = 0, groups_ = 1, taps_ = 1, bits_ = 0;
+  int nr_ = 0;                    // channels per panel
   int64_t steps_ = 0;             // 64-bit steps per tap
   int64_t panels_ = 0;            // panels per group
   int64_t panel_stride_ = 0;      // uint64 per panel
@@ -103,9 +116,10 @@ inline PackedWeights pack_dense_weights(Isa isa, int64_t n, int64_t k, const uin
   return pack_weights(isa, n, 1, 1, k, w);
 }
 
-// Binary convolution from float NCHW input: out = scale * dot + bias [+ residual] (NCHW
-// float), as bconv2d_ref(pack_input_nchw(x)). `w` must come from pack_conv_weights with the
-// same shape; `residual` (null, or shaped as out) is added to each tile while it is in cache.
+// Binary convolution from float input: out = scale * dot + bias [+ residual], x, out and
+// residual in s.layout (NCHW or NHWC), as bconv2d_ref(pack_input(x)). `w` must come from
+// pack_conv_weights with the same shape; `residual` (null, or shaped as out) is added to each
+// tile while it is in cache.
 void bconv2d_fast(const BConv2DShape& s, const float* x, const PackedWeights& w,
                   const float* scale, const float* bias, const float* residual, float* out,
                   int threads, Workspace* ws = nullptr);

@@ -1,16 +1,9 @@
+// Which fast path runs: the CPU checks, BMX_KERNEL_ISA, and the microkernels of each path.
 #include "isa.h"
 
-#include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
-#include <vector>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "microkernel.h"
 
@@ -104,60 +97,16 @@ Isa default_isa() {
   return chosen;
 }
 
-namespace {
-
-std::atomic<int> thread_override{0};
-
-int env_threads() {
-  static const int n = [] {
-    const char* env = std::getenv("OMP_NUM_THREADS");
-    if (env != nullptr) {
-      const int v = std::atoi(env);  // "2" or "2,1" (nested levels): the first level counts
-      if (v > 0) return v;
-    }
-    const unsigned hw = std::thread::hardware_concurrency();
-    return hw > 0 ? static_cast<int>(hw) : 1;
-  }();
-  return n;
-}
-
-}  // namespace
-
-int kernel_threads() {
-  const int o = thread_override.load(std::memory_order_relaxed);
-  return o > 0 ? o : env_threads();
-}
-
-void set_kernel_threads(int n) { thread_override.store(n > 0 ? n : 0); }
-
-void parallel_for(int64_t tasks, int threads, const std::function<void(int64_t, int64_t)>& body) {
-  if (tasks <= 0) return;
-  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, tasks)));
-  if (nt == 1) {
-    body(0, tasks);
-    return;
+const MicroKernels* kernels_for(Isa isa) {
+  if (!isa_available(isa)) return nullptr;
+  switch (isa) {
+    case Isa::kPortable: return portable_kernels();
+    case Isa::kAvx2: return avx2_kernels();
+    case Isa::kAvx512: return avx512_kernels();
+    case Isa::kNeon: return neon_kernels();
+    case Isa::kRef: return nullptr;
   }
-  // Contiguous chunks (up to 16 per thread) handed out dynamically: a thread that is slowed
-  // down (other load on the machine, a slower tile) takes fewer chunks.
-  const int64_t chunks = std::min<int64_t>(tasks, 16 * static_cast<int64_t>(nt));
-  std::atomic<int64_t> next{0};
-  auto run = [&] {
-    for (int64_t c = next.fetch_add(1); c < chunks; c = next.fetch_add(1)) {
-      const int64_t begin = tasks * c / chunks, end = tasks * (c + 1) / chunks;
-      if (begin < end) body(begin, end);
-    }
-  };
-#ifdef _OPENMP
-  // The same OpenMP runtime as MXNet's own operators (libgomp), so both share one pool.
-#pragma omp parallel num_threads(nt)
-  run();
-#else
-  std::vector<std::thread> pool;
-  pool.reserve(nt - 1);
-  for (int t = 1; t < nt; ++t) pool.emplace_back(run);
-  run();
-  for (auto& th : pool) th.join();
-#endif
+  return nullptr;
 }
 
 }  // namespace bmx

@@ -1,7 +1,8 @@
-// Fast binary convolution against the reference (pack_input_nchw + bconv2d_ref), bit for bit,
+// Fast binary convolution against the reference (pack_input + bconv2d_ref), bit for bit,
 // for every instruction set this machine runs: channel counts at word/step edges, pad values
 // -1/0/+1, strides 1/2, dilation, groups 1/2, scale/bias, pixel counts that leave partial
-// tiles, output channels that leave partial panels, and thread counts 1, 2, 3.
+// tiles, output channels that leave partial panels, and thread counts 1, 2, 3. NHWC is
+// checked against the NCHW reference, transposed.
 #include <cstdio>
 #include <stdexcept>
 #include <vector>
@@ -117,6 +118,96 @@ void test_resnet_shapes() {
   }
 }
 
+// (n, c, h, w) -> (n, h, w, c).
+std::vector<float> to_nhwc(const std::vector<float>& v, int64_t n, int64_t c, int64_t hw) {
+  std::vector<float> t(v.size());
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t p = 0; p < hw; ++p) t[(b * hw + p) * c + ch] = v[(b * c + ch) * hw + p];
+    }
+  }
+  return t;
+}
+
+// NHWC input, output and residual, for the reference and every fast path, against the NCHW
+// reference transposed. `c` is the channel count per group.
+int run_nhwc_case(const Case& c, int pad_value) {
+  BConv2DShape s;
+  s.batch = c.n, s.in_channels = c.c * c.groups, s.in_h = c.h, s.in_w = c.w;
+  s.out_channels = c.o * c.groups, s.kernel_h = s.kernel_w = c.k;
+  s.stride_h = s.stride_w = c.stride, s.pad_h = s.pad_w = c.pad;
+  s.dilate_h = s.dilate_w = c.dilate, s.groups = c.groups, s.pad_value = pad_value;
+  CHECK(s.validate().empty(), "NHWC case shape: %s", s.validate().c_str());
+  if (!s.validate().empty()) return 0;
+  const int64_t in_pixels = s.in_h * s.in_w, out_pixels = s.out_h() * s.out_w();
+  const auto x = test::random_floats(s.batch * s.in_channels * in_pixels);
+  const auto w = random_conv_weights(s);
+  const auto scale = test::random_floats(s.out_channels), bias = test::random_floats(s.out_channels);
+  const auto residual = test::random_floats(s.batch * s.out_channels * out_pixels);
+  const int64_t out_size = s.batch * s.out_channels * out_pixels;
+  std::vector<uint32_t> packed(s.batch * s.groups * in_pixels * s.words());
+  bmx::pack_input_nchw(s, x.data(), packed.data());
+
+  BConv2DShape t = s;
+  t.layout = bmx::Layout::kNHWC;
+  const auto x_t = to_nhwc(x, s.batch, s.in_channels, in_pixels);
+  const auto residual_t = to_nhwc(residual, s.batch, s.out_channels, out_pixels);
+  std::vector<uint32_t> packed_t(packed.size(), 0xDEADBEEFu);
+  bmx::pack_input(t, x_t.data(), packed_t.data());
+  CHECK(test::same_bits(packed, packed_t), "pack_input NHWC c=%lld groups=%lld", (long long)c.c,
+        (long long)c.groups);
+
+  std::vector<Isa> isas = test::fast_isas();
+  isas.insert(isas.begin(), Isa::kRef);
+  int checks = 0;
+  for (bool with_residual : {false, true}) {
+    const float* res = with_residual ? residual.data() : nullptr;
+    const float* res_t = with_residual ? residual_t.data() : nullptr;
+    std::vector<float> ref(out_size), ref_nhwc(out_size, -99.0f);
+    bmx::bconv2d_ref(s, packed.data(), w.data(), scale.data(), bias.data(), res, ref.data());
+    const auto expected = to_nhwc(ref, s.batch, s.out_channels, out_pixels);
+    bmx::bconv2d_ref(t, packed_t.data(), w.data(), scale.data(), bias.data(), res_t,
+                     ref_nhwc.data());
+    CHECK(test::same_bits(expected, ref_nhwc), "bconv2d_ref NHWC c=%lld groups=%lld residual=%d",
+          (long long)c.c, (long long)c.groups, with_residual);
+    for (Isa isa : isas) {
+      const bmx::PackedWeights pw = bmx::pack_conv_weights(isa, t, w.data());
+      bmx::Workspace ws;
+      for (int threads : {1, 2}) {
+        std::vector<float> fast(out_size, -99.0f);
+        bmx::bconv2d_fast(t, x_t.data(), pw, scale.data(), bias.data(), res_t, fast.data(),
+                          threads, &ws);
+        ++checks;
+        CHECK(test::same_bits(expected, fast),
+              "NHWC conv %s n=%lld c=%lld/group %lldx%lld o=%lld/group k=%lld stride=%lld "
+              "pad=%lld dilate=%lld groups=%lld pad_value=%d residual=%d threads=%d",
+              bmx::isa_name(isa), (long long)c.n, (long long)c.c, (long long)c.h, (long long)c.w,
+              (long long)c.o, (long long)c.k, (long long)c.stride, (long long)c.pad,
+              (long long)c.dilate, (long long)c.groups, pad_value, with_residual, threads);
+      }
+    }
+  }
+  return checks;
+}
+
+void test_nhwc() {
+  // Channels per group across word (32) and step (64) edges; groups 1 and 2; batch 1 and 3;
+  // strides, pads and dilation; output channels that leave partial panels.
+  int checks = 0;
+  for (int64_t c : {1, 31, 32, 33, 63, 64, 65, 128, 257}) {
+    for (int64_t groups : {1, 2}) {
+      for (int pad_value : {-1, 0, 1}) {
+        checks += run_nhwc_case({1, c, 5, 7, 9, 3, 1, 1, 1, groups}, pad_value);
+        checks += run_nhwc_case({3, c, 7, 6, 17, 3, 2, 2, 2, groups}, pad_value);
+        checks += run_nhwc_case({3, c, 4, 5, 16, 1, 1, 0, 1, groups}, pad_value);
+      }
+    }
+  }
+  checks += run_nhwc_case({1, 64, 9, 11, 32, 3, 1, 1, 1, 1}, 0);
+  checks += run_nhwc_case({2, 128, 14, 14, 64, 3, 2, 1, 1, 1}, -1);
+  CHECK(checks > 0, "NHWC cases ran");
+}
+
 void test_saturated() {
   // Every input negative and every weight +1: each byte of every step counts 8, which
   // overflows 8-bit accumulators unless they are flushed in time (C=512: 72 steps per pixel).
@@ -163,6 +254,7 @@ int main() {
   test_edges();
   test_shapes();
   test_resnet_shapes();
+  test_nhwc();
   test_saturated();
   test_mismatch_rejected();
   return test::summary();

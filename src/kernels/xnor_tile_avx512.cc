@@ -1,11 +1,11 @@
-// AVX-512 fast path (x86-64 CPUs with AVX512F/BW/VL and VPOPCNTDQ, e.g. AMD Zen 4, Intel Ice
-// Lake and later; compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vpopcntdq).
+// AVX-512 xnor/popcount tile (x86-64 CPUs with AVX512F/BW/VL and VPOPCNTDQ, e.g. AMD Zen 4,
+// Intel Ice Lake and later; compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vpopcntdq).
 //
 // Plain layout: each 64-bit lane of a zmm register is one output channel (A is broadcast), so
 // popcount(a ^ b) for 8 channels is vpxorq + vpopcntq, accumulated with vpaddq straight into
 // 64-bit per-channel sums: 3 instructions per 512 bit-MACs, no flush and no horizontal
 // reduction. Tiles are 8 rows x 16 channels (16 accumulators of the 32 zmm registers).
-// Binarize + pack reuses the AVX2 code (every AVX-512 CPU has AVX2).
+// Binarize + pack is the AVX2 code, sign_pack_avx2.cc (every AVX-512 CPU has AVX2).
 #include "microkernel.h"
 
 #if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__) && \

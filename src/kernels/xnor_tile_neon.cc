@@ -1,7 +1,8 @@
-// NEON fast path (aarch64): plain layout, 4 x 4 tiles; each 64-bit lane of a q register is one
-// output channel (A is broadcast with vdupq), popcount(a ^ b) by vcntq_u8 and accumulated
-// pairwise into 16-bit lanes (vpadalq_u8, at most 16 per lane and step), which are widened
-// into 64-bit per-channel sums every 4000 steps and at the end.
+// NEON xnor/popcount tile (aarch64): plain layout, 4 x 4 tiles; each 64-bit lane of a q
+// register is one output channel (A is broadcast with vdupq), popcount(a ^ b) by vcntq_u8 and
+// accumulated pairwise into 16-bit lanes (vpadalq_u8, at most 16 per lane and step), which are
+// widened into 64-bit per-channel sums every 4000 steps and at the end. Binarize + pack is the
+// portable code (sign_pack_portable.cc).
 #include "microkernel.h"
 
 #if defined(__aarch64__) && defined(__ARM_NEON)

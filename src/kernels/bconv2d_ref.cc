@@ -1,33 +1,12 @@
+// The reference convolution and its input packing: plain loops, the twin that every fast
+// path is checked against bit for bit.
 #include "bconv2d.h"
 
-#include <sstream>
 #include <vector>
 
 #include "bitpack.h"
 
 namespace bmx {
-
-int64_t BConv2DShape::words() const { return packed_words(group_in_channels()); }
-
-std::string BConv2DShape::validate() const {
-  std::ostringstream err;
-  if (batch < 0 || in_channels < 1 || in_h < 1 || in_w < 1 || out_channels < 1) {
-    err << "input and output must have at least one channel and one pixel";
-  } else if (kernel_h < 1 || kernel_w < 1 || stride_h < 1 || stride_w < 1 || dilate_h < 1 ||
-             dilate_w < 1 || pad_h < 0 || pad_w < 0) {
-    err << "kernel, stride and dilate must be positive and pad non-negative";
-  } else if (groups < 1 || in_channels % groups != 0 || out_channels % groups != 0) {
-    err << "num_group=" << groups << " must divide both the input channels (" << in_channels
-        << ") and num_filter (" << out_channels << ")";
-  } else if (pad_value != -1 && pad_value != 0 && pad_value != 1) {
-    err << "pad_value must be -1, 0 or 1, got " << pad_value;
-  } else if (out_h() < 1 || out_w() < 1) {
-    err << "the dilated kernel (" << dilate_h * (kernel_h - 1) + 1 << "x"
-        << dilate_w * (kernel_w - 1) + 1 << ") is larger than the padded input ("
-        << in_h + 2 * pad_h << "x" << in_w + 2 * pad_w << ")";
-  }
-  return err.str();
-}
 
 void pack_input_nchw(const BConv2DShape& s, const float* x, uint32_t* packed) {
   const int64_t cg = s.group_in_channels(), words = s.words(), plane = s.in_h * s.in_w;
@@ -37,6 +16,27 @@ void pack_input_nchw(const BConv2DShape& s, const float* x, uint32_t* packed) {
       uint32_t* dst = packed + (n * s.groups + g) * plane * words;
       for (int64_t p = 0; p < plane; ++p) pack_signs_strided(src + p, cg, plane, dst + p * words);
     }
+  }
+}
+
+void pack_input_nhwc(const BConv2DShape& s, const float* x, uint32_t* packed) {
+  const int64_t cg = s.group_in_channels(), words = s.words(), plane = s.in_h * s.in_w;
+  for (int64_t n = 0; n < s.batch; ++n) {
+    for (int64_t g = 0; g < s.groups; ++g) {
+      const float* src = x + n * plane * s.in_channels + g * cg;
+      uint32_t* dst = packed + (n * s.groups + g) * plane * words;
+      for (int64_t p = 0; p < plane; ++p) {
+        pack_signs_strided(src + p * s.in_channels, cg, 1, dst + p * words);
+      }
+    }
+  }
+}
+
+void pack_input(const BConv2DShape& s, const float* x, uint32_t* packed) {
+  if (s.layout == Layout::kNHWC) {
+    pack_input_nhwc(s, x, packed);
+  } else {
+    pack_input_nchw(s, x, packed);
   }
 }
 
@@ -56,8 +56,12 @@ void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint
       const uint32_t* in = packed_input + (n * s.groups + g) * plane * words;
       const uint32_t* wo = weights + o * s.kernel_h * s.kernel_w * words;
       const float sc = scale ? scale[o] : 1.0f, b = bias ? bias[o] : 0.0f;
-      float* dst = out + (n * s.out_channels + o) * oh * ow;
-      const float* res = residual ? residual + (n * s.out_channels + o) * oh * ow : nullptr;
+      // Where output (n, o, y, x) lives: at + y * row + x * col.
+      const bool nhwc = s.layout == Layout::kNHWC;
+      const int64_t at = nhwc ? n * oh * ow * s.out_channels + o : (n * s.out_channels + o) * oh * ow;
+      const int64_t col = nhwc ? s.out_channels : 1, row = ow * col;
+      float* dst = out + at;
+      const float* res = residual ? residual + at : nullptr;
       for (int64_t y = 0; y < oh; ++y) {
         for (int64_t x = 0; x < ow; ++x) {
           int64_t dot = 0;
@@ -75,7 +79,8 @@ void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint
             }
           }
           const float v = sc * static_cast<float>(dot) + b;
-          dst[y * ow + x] = res ? v + res[y * ow + x] : v;
+          const int64_t i = y * row + x * col;
+          dst[i] = res ? v + res[i] : v;
         }
       }
     }

@@ -1,3 +1,4 @@
+// The reference binary GEMM: plain loops, the twin of bgemm_fast.
 #include "bgemm.h"
 
 #include "bitpack.h"

@@ -1,0 +1,154 @@
+// The C API (include/bmx_predict.h): every call returns 0 or -1, records the thread's last
+// error, and lets no exception out.
+#include "include/bmx_predict.h"
+
+#include <exception>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "predictor.h"
+
+namespace {
+
+thread_local std::string last_error;
+
+template <typename F>
+int guarded(F&& body) {
+  try {
+    body();
+    last_error.clear();
+    return 0;
+  } catch (const bmx::rt::Error& e) {
+    last_error = e.what();
+  } catch (const std::bad_alloc&) {
+    last_error = "out of memory.";
+  } catch (const std::exception& e) {
+    last_error = std::string("internal error: ") + e.what() + ".";
+  } catch (...) {
+    last_error = "internal error.";
+  }
+  return -1;
+}
+
+bmx::rt::Predictor* predictor(BMXPredictorHandle handle) {
+  if (handle == nullptr) bmx::rt::fail("the predictor handle is null.");
+  return static_cast<bmx::rt::Predictor*>(handle);
+}
+
+int create(const char* symbol_json_str, const void* param_bytes, int param_size, int dev_type,
+           int dev_id, uint32_t num_input_nodes, const char** input_keys,
+           const uint32_t* input_shape_indptr, const uint32_t* input_shape_data,
+           uint32_t num_output_nodes, const char** output_keys, BMXPredictorHandle* out) {
+  using bmx::rt::fail;
+  return guarded([&] {
+    if (out == nullptr) fail("the output handle pointer is null.");
+    *out = nullptr;
+    if (dev_type != 1) {
+      fail("dev_type " + std::to_string(dev_type) + " is not supported: the runtime runs on the "
+           "CPU only (dev_type 1).");
+    }
+    if (dev_id != 0) fail("dev_id " + std::to_string(dev_id) + " is not supported: use 0.");
+    if (symbol_json_str == nullptr) fail("the symbol JSON is a null pointer.");
+    if (param_size < 0) fail("param_size is negative (" + std::to_string(param_size) + ").");
+    if (num_input_nodes == 0) fail("num_input_nodes is 0: give at least one input (e.g. \"data\").");
+    if (num_input_nodes > 4096) fail("num_input_nodes is absurdly large (" + std::to_string(num_input_nodes) + ").");
+    if (input_keys == nullptr || input_shape_indptr == nullptr || input_shape_data == nullptr) {
+      fail("input_keys, input_shape_indptr and input_shape_data must not be null.");
+    }
+    std::vector<bmx::rt::InputSpec> inputs;
+    for (uint32_t i = 0; i < num_input_nodes; ++i) {
+      if (input_keys[i] == nullptr) fail("input key #" + std::to_string(i) + " is null.");
+      const uint32_t begin = input_shape_indptr[i], end = input_shape_indptr[i + 1];
+      if (end < begin || end - begin > 32) {
+        fail("input_shape_indptr gives input '" + std::string(input_keys[i]) + "' " +
+             (end < begin ? "a negative" : "an absurd") + " number of dimensions.");
+      }
+      bmx::rt::InputSpec spec;
+      spec.name = input_keys[i];
+      for (uint32_t d = begin; d < end; ++d) spec.shape.push_back(input_shape_data[d]);
+      inputs.push_back(std::move(spec));
+    }
+    std::vector<std::string> outputs;
+    if (num_output_nodes > 0 && output_keys == nullptr) fail("output_keys is null.");
+    for (uint32_t i = 0; i < num_output_nodes; ++i) {
+      if (output_keys[i] == nullptr) fail("output key #" + std::to_string(i) + " is null.");
+      outputs.emplace_back(output_keys[i]);
+    }
+    *out = new bmx::rt::Predictor(symbol_json_str, param_bytes, static_cast<size_t>(param_size),
+                                  inputs, outputs);
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* BMXGetLastError(void) { return last_error.c_str(); }
+
+int BMXPredCreate(const char* symbol_json_str, const void* param_bytes, int param_size,
+                  int dev_type, int dev_id, uint32_t num_input_nodes, const char** input_keys,
+                  const uint32_t* input_shape_indptr, const uint32_t* input_shape_data,
+                  BMXPredictorHandle* out) {
+  return create(symbol_json_str, param_bytes, param_size, dev_type, dev_id, num_input_nodes,
+                input_keys, input_shape_indptr, input_shape_data, 0, nullptr, out);
+}
+
+int BMXPredCreatePartialOut(const char* symbol_json_str, const void* param_bytes,
+                            int param_size, int dev_type, int dev_id, uint32_t num_input_nodes,
+                            const char** input_keys, const uint32_t* input_shape_indptr,
+                            const uint32_t* input_shape_data, uint32_t num_output_nodes,
+                            const char** output_keys, BMXPredictorHandle* out) {
+  return create(symbol_json_str, param_bytes, param_size, dev_type, dev_id, num_input_nodes,
+                input_keys, input_shape_indptr, input_shape_data, num_output_nodes, output_keys,
+                out);
+}
+
+int BMXPredGetOutputShape(BMXPredictorHandle handle, uint32_t index, uint32_t** shape_data,
+                          uint32_t* shape_ndim) {
+  return guarded([&] {
+    if (shape_data == nullptr || shape_ndim == nullptr) {
+      bmx::rt::fail("shape_data and shape_ndim must not be null.");
+    }
+    const std::vector<uint32_t>& shape = predictor(handle)->output_shape(index);
+    *shape_data = const_cast<uint32_t*>(shape.data());
+    *shape_ndim = static_cast<uint32_t>(shape.size());
+  });
+}
+
+int BMXPredSetInput(BMXPredictorHandle handle, const char* key, const float* data,
+                    uint32_t size) {
+  return guarded([&] {
+    if (key == nullptr) bmx::rt::fail("the input key is null.");
+    predictor(handle)->set_input(key, data, size);
+  });
+}
+
+int BMXPredForward(BMXPredictorHandle handle) {
+  return guarded([&] { predictor(handle)->forward(); });
+}
+
+int BMXPredGetOutput(BMXPredictorHandle handle, uint32_t index, float* data, uint32_t size) {
+  return guarded([&] { predictor(handle)->get_output(index, data, size); });
+}
+
+int BMXPredFree(BMXPredictorHandle handle) {
+  return guarded([&] { delete static_cast<bmx::rt::Predictor*>(handle); });
+}
+
+int BMXPredSetNumThreads(BMXPredictorHandle handle, int n) {
+  return guarded([&] {
+    if (n < 1) bmx::rt::fail("the thread count must be at least 1, got " + std::to_string(n) + ".");
+    predictor(handle)->set_threads(n);
+  });
+}
+
+int BMXPredGetPlan(BMXPredictorHandle handle, const char** json) {
+  return guarded([&] {
+    if (json == nullptr) bmx::rt::fail("the json pointer is null.");
+    *json = predictor(handle)->plan_json().c_str();
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,183 @@
+// The portable float GEMM (see portable_gemm.h).
+#include "portable_gemm.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "isa.h"
+
+namespace bmx {
+namespace rt {
+namespace portable {
+namespace {
+
+typedef float v4 __attribute__((vector_size(16)));
+constexpr int64_t kNV = kNR / 4;  // vectors per tile row
+
+inline v4 load4(const float* p) {
+  v4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
+
+struct Epilogue {
+  bool accumulate;     // add to what C holds (a later depth block)
+  bool last;           // the last depth block: add the bias, apply the activation
+  const float* bias;   // null or this tile's kNR bias values (zero-padded)
+  bool relu;
+};
+
+// An R x kNR tile of C: c[r][j] (+)= sum_k a[k * kMR + r] * b[k * kNR + j] for r < rows,
+// j < cols. The accumulators live in registers (R * kNV vectors).
+template <int R>
+void tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t rows,
+          int64_t cols, const Epilogue& e) {
+  v4 acc[R][kNV];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < kNV; ++j) acc[r][j] = v4{0.0f, 0.0f, 0.0f, 0.0f};
+  for (int64_t k = 0; k < kc; ++k) {
+    v4 bv[kNV];
+    for (int j = 0; j < kNV; ++j) bv[j] = load4(b + k * kNR + 4 * j);
+    for (int r = 0; r < R; ++r) {
+      const float ar = a[k * kMR + r];
+      for (int j = 0; j < kNV; ++j) acc[r][j] += ar * bv[j];
+    }
+  }
+  if (e.last && e.bias != nullptr) {
+    for (int j = 0; j < kNV; ++j) {
+      const v4 bias = load4(e.bias + 4 * j);
+      for (int r = 0; r < R; ++r) acc[r][j] += bias;
+    }
+  }
+  const v4 zero = {0.0f, 0.0f, 0.0f, 0.0f};
+  if (rows == R && cols == kNR) {
+    for (int r = 0; r < R; ++r) {
+      for (int j = 0; j < kNV; ++j) {
+        v4 v = acc[r][j];
+        if (e.accumulate) v += load4(c + r * ldc + 4 * j);
+        if (e.last && e.relu) v = v > zero ? v : zero;
+        store4(c + r * ldc + 4 * j, v);
+      }
+    }
+    return;
+  }
+  float t[R][kNR];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < kNV; ++j) store4(&t[r][4 * j], acc[r][j]);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < cols; ++j) {
+      float v = t[r][j];
+      if (e.accumulate) v += c[r * ldc + j];
+      if (e.last && e.relu) v = std::max(v, 0.0f);
+      c[r * ldc + j] = v;
+    }
+  }
+}
+
+// The A pack buffer of the calling thread: one block, shared by every layer.
+float* a_block_buffer() {
+  alignas(64) static thread_local float buffer[kMC * kKC];
+  return buffer;
+}
+
+struct GemmJob {
+  int64_t m, m_blocks, n_splits, panels;
+  const PackA* a;
+  const PackedB* b;
+  float* c;
+  int64_t ldc;
+  const float* bias;  // zero-padded to panels * kNR, or null
+  bool relu;
+};
+
+void run_task(const GemmJob& g, int64_t task) {
+  const int64_t mb = task / g.n_splits, ns = task % g.n_splits;
+  const int64_t m0 = mb * kMC, mc = std::min(kMC, g.m - m0);
+  const int64_t p0 = g.panels * ns / g.n_splits, p1 = g.panels * (ns + 1) / g.n_splits;
+  const int64_t k = g.b->k, n = g.b->n;
+  float* abuf = a_block_buffer();
+  for (int64_t k0 = 0; k0 < k; k0 += kKC) {
+    const int64_t kc = std::min(kKC, k - k0);
+    g.a->pack(m0, mc, k0, kc, abuf);
+    for (int64_t p = p0; p < p1; ++p) {
+      const float* bp = g.b->panel(p) + k0 * kNR;
+      const int64_t cols = std::min(kNR, n - p * kNR);
+      const Epilogue e{k0 > 0, k0 + kc == k, g.bias ? g.bias + p * kNR : nullptr, g.relu};
+      for (int64_t i = 0; i < mc; i += kMR) {
+        const int64_t rows = std::min(kMR, mc - i);
+        const float* ap = abuf + i * kc;
+        float* cp = g.c + (m0 + i) * g.ldc + p * kNR;
+        if (rows == kMR) {
+          tile<kMR>(kc, ap, bp, cp, g.ldc, rows, cols, e);
+        } else {
+          for (int64_t r = 0; r < rows; ++r)
+            tile<1>(kc, ap + r, bp, cp + r * g.ldc, g.ldc, 1, cols, e);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+PackedB pack_b(int64_t k, int64_t n, const float* weight, int64_t col_stride, int64_t k_stride) {
+  PackedB b;
+  b.k = k;
+  b.n = n;
+  b.data.assign(static_cast<size_t>(b.panels() * k * kNR), 0.0f);
+  for (int64_t j = 0; j < n; ++j) {
+    float* panel = b.data.data() + (j / kNR) * k * kNR + j % kNR;
+    for (int64_t kk = 0; kk < k; ++kk) panel[kk * kNR] = weight[j * col_stride + kk * k_stride];
+  }
+  return b;
+}
+
+void PackRows::pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* dst) const {
+  const int64_t padded = (mc + kMR - 1) / kMR * kMR;
+  for (int64_t r = 0; r < padded; ++r) {
+    float* d = dst + (r / kMR) * kMR * kc + r % kMR;
+    if (r < mc) {
+      const float* row = a + (m0 + r) * lda + k0;
+      for (int64_t kk = 0; kk < kc; ++kk) d[kk * kMR] = row[kk];
+    } else {
+      for (int64_t kk = 0; kk < kc; ++kk) d[kk * kMR] = 0.0f;
+    }
+  }
+}
+
+void gemm(int64_t m, const PackA& a, const PackedB& b, float* c, int64_t ldc, const float* bias,
+          FusedActivation activation, int threads) {
+  if (m <= 0 || b.n <= 0) return;
+  GemmJob g;
+  g.m = m;
+  g.m_blocks = (m + kMC - 1) / kMC;
+  g.panels = b.panels();
+  // Few row blocks (small images, dense layers): split the columns too, so every thread works.
+  g.n_splits = 1;
+  if (threads > 1 && g.m_blocks < 2 * threads)
+    g.n_splits = std::min(g.panels, (2 * threads + g.m_blocks - 1) / g.m_blocks);
+  g.a = &a;
+  g.b = &b;
+  g.c = c;
+  g.ldc = ldc;
+  g.bias = bias;
+  g.relu = activation == FusedActivation::kRelu;
+  if (b.k == 0) {
+    // No depth: C is the bias (or 0), activated.
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t j = 0; j < b.n; ++j) {
+        const float v = bias ? bias[j] : 0.0f;
+        c[r * ldc + j] = g.relu ? std::max(v, 0.0f) : v;
+      }
+    return;
+  }
+  const GemmJob* job = &g;
+  parallel_for(g.m_blocks * g.n_splits, threads, [job](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) run_task(*job, t);
+  });
+}
+
+}  // namespace portable
+}  // namespace rt
+}  // namespace bmx

@@ -1,0 +1,65 @@
+// The portable float GEMM behind the portable conv and dense layers: C = A * B (+ bias,
+// optional relu), cache-blocked (KC-deep slices of B stay in L1, MC-row blocks of A in L2) and
+// register-tiled (an MR x NR tile of C in vector registers), written with GCC/Clang vector
+// extensions so that it compiles to SSE, NEON or WebAssembly SIMD128 without intrinsics.
+//
+// B (the weights) is packed once, at layer creation; A is packed per block at run time by a
+// caller-supplied function (conv layers build their im2col rows straight into the packed
+// block, so no full im2col matrix is ever stored).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "float_kernels.h"
+
+namespace bmx {
+namespace rt {
+namespace portable {
+
+#if defined(__aarch64__) || defined(__ARM_NEON)
+constexpr int64_t kMR = 8;  // 32 vector registers: a 8 x 8 tile (16 accumulators)
+#else
+constexpr int64_t kMR = 4;  // 16 vector registers (SSE, WebAssembly SIMD): a 4 x 8 tile
+#endif
+constexpr int64_t kNR = 8;         // two 4-float vectors
+constexpr int64_t kKC = 256;       // depth of one block
+constexpr int64_t kMC = 16 * kMR;  // rows of one A block
+
+// B (k x n) in panels of kNR columns, each panel k-major (kNR floats per k), the last panel
+// padded with zero columns.
+struct PackedB {
+  int64_t k = 0, n = 0;
+  std::vector<float> data;
+  const float* panel(int64_t p) const { return data.data() + p * k * kNR; }
+  int64_t panels() const { return (n + kNR - 1) / kNR; }
+};
+
+// B(kk, j) = weight[j * col_stride + kk * k_stride] (offsets relative to `weight`).
+PackedB pack_b(int64_t k, int64_t n, const float* weight, int64_t col_stride, int64_t k_stride);
+
+// Writes rows [m0, m0 + mc) x depth [k0, k0 + kc) of A into dst as ceil(mc / kMR) panels of
+// kMR rows, each kc-deep and k-major (dst[p * kMR * kc + kk * kMR + r]); rows past mc are 0.
+struct PackA {
+  virtual void pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* dst) const = 0;
+
+ protected:
+  ~PackA() = default;
+};
+
+// A row-major matrix as A (rows m, depth k, row stride lda).
+struct PackRows final : PackA {
+  const float* a;
+  int64_t lda;
+  PackRows(const float* a_, int64_t lda_) : a(a_), lda(lda_) {}
+  void pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* dst) const override;
+};
+
+// C (m x b.n, row stride ldc) = A (m x b.k) * B + bias, then the activation. bias: null, or
+// b.panels() * kNR floats (b.n values, zero-padded). Runs on up to `threads` threads; allocates nothing.
+void gemm(int64_t m, const PackA& a, const PackedB& b, float* c, int64_t ldc, const float* bias,
+          FusedActivation activation, int threads);
+
+}  // namespace portable
+}  // namespace rt
+}  // namespace bmx

@@ -1,0 +1,257 @@
+// The portable float layers (NHWC): convolution as im2col rows packed straight into the GEMM's
+// blocks (portable_gemm.h), depthwise convolution directly (vectorised over channels), dense as
+// one GEMM, pooling vectorised over channels. They compute what the reference loops compute,
+// in another summation order.
+#include <algorithm>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "float_backends.h"
+#include "isa.h"
+#include "portable_gemm.h"
+
+namespace bmx {
+namespace rt {
+namespace {
+
+using portable::kMR;
+using portable::kNR;
+using portable::PackedB;
+
+// The GEMM's bias: `n` values from `bias` (null: none), zero-padded to whole panels.
+std::vector<float> padded_bias(const float* bias, int64_t n) {
+  if (bias == nullptr) return {};
+  std::vector<float> v(static_cast<size_t>((n + kNR - 1) / kNR * kNR), 0.0f);
+  std::copy(bias, bias + n, v.begin());
+  return v;
+}
+
+// im2col rows of one group: row m = output pixel (image, y, x); depth kk = tap * icg + c with
+// tap = ky * kernel_w + kx, matching the OHWI weights; padded taps read as 0.
+struct PackConvRows final : portable::PackA {
+  const Conv2DParams* p;
+  const float* in;
+  int64_t channel0, icg, oh, ow;
+
+  void pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* dst) const override {
+    const Conv2DParams& q = *p;
+    const int64_t padded = (mc + kMR - 1) / kMR * kMR, end = k0 + kc;
+    for (int64_t r = 0; r < padded; ++r) {
+      float* d = dst + (r / kMR) * kMR * kc + r % kMR - k0 * kMR;  // d[kk * kMR], kk from k0
+      if (r >= mc) {
+        for (int64_t kk = k0; kk < end; ++kk) d[kk * kMR] = 0.0f;
+        continue;
+      }
+      const int64_t m = m0 + r, n = m / (oh * ow), y = m / ow % oh, x = m % ow;
+      const float* image = in + n * q.in_h * q.in_w * q.in_channels + channel0;
+      for (int64_t kk = k0; kk < end;) {
+        const int64_t tap = kk / icg, c = kk % icg, len = std::min(icg - c, end - kk);
+        const int64_t iy = y * q.stride_h - q.pad_h + (tap / q.kernel_w) * q.dilate_h;
+        const int64_t ix = x * q.stride_w - q.pad_w + (tap % q.kernel_w) * q.dilate_w;
+        if (iy >= 0 && iy < q.in_h && ix >= 0 && ix < q.in_w) {
+          const float* src = image + (iy * q.in_w + ix) * q.in_channels + c;
+          for (int64_t i = 0; i < len; ++i) d[(kk + i) * kMR] = src[i];
+        } else {
+          for (int64_t i = 0; i < len; ++i) d[(kk + i) * kMR] = 0.0f;
+        }
+        kk += len;
+      }
+    }
+  }
+};
+
+class ConvPortable final : public FloatLayer {
+ public:
+  ConvPortable(const Conv2DParams& p, const float* weight, const float* bias) : p_(p) {
+    icg_ = p.in_channels / p.groups;
+    ocg_ = p.out_channels / p.groups;
+    const int64_t taps = p.kernel_h * p.kernel_w, k = taps * icg_;
+    // OIHW -> OHWI: one GEMM column per output channel, depth in im2col order.
+    std::vector<float> ohwi(static_cast<size_t>(p.out_channels * k));
+    for (int64_t o = 0; o < p.out_channels; ++o)
+      for (int64_t c = 0; c < icg_; ++c)
+        for (int64_t t = 0; t < taps; ++t)
+          ohwi[o * k + t * icg_ + c] = weight[(o * icg_ + c) * taps + t];
+    for (int64_t g = 0; g < p.groups; ++g) {
+      b_.push_back(portable::pack_b(k, ocg_, ohwi.data() + g * ocg_ * k, k, 1));
+      bias_.push_back(padded_bias(bias ? bias + g * ocg_ : nullptr, ocg_));
+    }
+  }
+
+  void run(const float* in, float* out, int threads) override {
+    PackConvRows rows;
+    rows.p = &p_;
+    rows.in = in;
+    rows.icg = icg_;
+    rows.oh = p_.out_h();
+    rows.ow = p_.out_w();
+    const int64_t m = p_.batch * rows.oh * rows.ow;
+    for (int64_t g = 0; g < p_.groups; ++g) {
+      rows.channel0 = g * icg_;
+      portable::gemm(m, rows, b_[g], out + g * ocg_, p_.out_channels,
+                     bias_[g].empty() ? nullptr : bias_[g].data(), p_.activation, threads);
+    }
+  }
+  const char* backend() const override { return "portable"; }
+
+ private:
+  Conv2DParams p_;
+  int64_t icg_, ocg_;
+  std::vector<PackedB> b_;
+  std::vector<std::vector<float>> bias_;
+};
+
+// One input channel per output channel (groups == in_channels == out_channels): no GEMM, each
+// output pixel accumulates its taps across all channels at once.
+class DepthwiseConvPortable final : public FloatLayer {
+ public:
+  DepthwiseConvPortable(const Conv2DParams& p, const float* weight, const float* bias) : p_(p) {
+    const int64_t taps = p.kernel_h * p.kernel_w, c = p.out_channels;
+    weight_.resize(static_cast<size_t>(taps * c));
+    for (int64_t o = 0; o < c; ++o)
+      for (int64_t t = 0; t < taps; ++t) weight_[t * c + o] = weight[o * taps + t];
+    bias_.assign(static_cast<size_t>(c), 0.0f);
+    if (bias != nullptr) std::copy(bias, bias + c, bias_.begin());
+  }
+
+  void run(const float* in, float* out, int threads) override {
+    const DepthwiseConvPortable* self = this;
+    const int64_t oh = p_.out_h();
+    parallel_for(p_.batch * oh, threads, [self, in, out](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) self->run_row(in, out, row);
+    });
+  }
+  const char* backend() const override { return "portable"; }
+
+ private:
+  void run_row(const float* in, float* out, int64_t row) const {
+    const Conv2DParams& p = p_;
+    const int64_t oh = p.out_h(), ow = p.out_w(), c = p.out_channels;
+    const int64_t n = row / oh, y = row % oh;
+    const float* image = in + n * p.in_h * p.in_w * c;
+    for (int64_t x = 0; x < ow; ++x) {
+      float* o = out + (row * ow + x) * c;
+      std::copy(bias_.begin(), bias_.end(), o);
+      for (int64_t ky = 0; ky < p.kernel_h; ++ky) {
+        const int64_t iy = y * p.stride_h - p.pad_h + ky * p.dilate_h;
+        if (iy < 0 || iy >= p.in_h) continue;
+        for (int64_t kx = 0; kx < p.kernel_w; ++kx) {
+          const int64_t ix = x * p.stride_w - p.pad_w + kx * p.dilate_w;
+          if (ix < 0 || ix >= p.in_w) continue;
+          const float* src = image + (iy * p.in_w + ix) * c;
+          const float* w = weight_.data() + (ky * p.kernel_w + kx) * c;
+          for (int64_t i = 0; i < c; ++i) o[i] += src[i] * w[i];
+        }
+      }
+      if (p.activation == FusedActivation::kRelu)
+        for (int64_t i = 0; i < c; ++i) o[i] = std::max(o[i], 0.0f);
+    }
+  }
+
+  Conv2DParams p_;
+  std::vector<float> weight_, bias_;  // weight: taps x channels
+};
+
+class DensePortable final : public FloatLayer {
+ public:
+  DensePortable(int64_t rows, int64_t k, int64_t n, const float* weight, const float* bias,
+                FusedActivation activation)
+      : rows_(rows), k_(k), n_(n), activation_(activation),
+        b_(portable::pack_b(k, n, weight, k, 1)), bias_(padded_bias(bias, n)) {}
+
+  void run(const float* in, float* out, int threads) override {
+    portable::gemm(rows_, portable::PackRows(in, k_), b_, out, n_,
+                   bias_.empty() ? nullptr : bias_.data(), activation_, threads);
+  }
+  const char* backend() const override { return "portable"; }
+
+ private:
+  int64_t rows_, k_, n_;
+  FusedActivation activation_;
+  PackedB b_;
+  std::vector<float> bias_;
+};
+
+// MXNet's pooling (pool.h): the window clipped to the padded input gives count_include_pad's
+// divisor, clipped to the input it gives the elements (and the divisor otherwise); a window
+// with no element gives the lowest float (max) or 0 (avg).
+class PoolPortable final : public FloatLayer {
+ public:
+  explicit PoolPortable(const Pool2DParams& p) : p_(p) {}
+
+  void run(const float* in, float* out, int threads) override {
+    const PoolPortable* self = this;
+    parallel_for(p_.batch * p_.out_h, threads, [self, in, out](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row) self->run_row(in, out, row);
+    });
+  }
+  const char* backend() const override { return "portable"; }
+
+ private:
+  void run_row(const float* in, float* out, int64_t row) const {
+    const Pool2DParams& p = p_;
+    const int64_t c = p.channels, n = row / p.out_h, y = row % p.out_h;
+    const float* image = in + n * p.in_h * p.in_w * c;
+    int64_t y0 = y * p.stride_h - p.pad_h, y1 = std::min(y0 + p.kernel_h, p.in_h + p.pad_h);
+    const int64_t padded_h = y1 - y0;
+    y0 = std::max<int64_t>(y0, 0);
+    y1 = std::min(y1, p.in_h);
+    for (int64_t x = 0; x < p.out_w; ++x) {
+      int64_t x0 = x * p.stride_w - p.pad_w, x1 = std::min(x0 + p.kernel_w, p.in_w + p.pad_w);
+      const int64_t padded_w = x1 - x0;
+      x0 = std::max<int64_t>(x0, 0);
+      x1 = std::min(x1, p.in_w);
+      float* o = out + (row * p.out_w + x) * c;
+      if (p.kind == PoolKind::kMax) {
+        std::fill(o, o + c, std::numeric_limits<float>::lowest());
+        for (int64_t iy = y0; iy < y1; ++iy)
+          for (int64_t ix = x0; ix < x1; ++ix) {
+            const float* src = image + (iy * p.in_w + ix) * c;
+            for (int64_t i = 0; i < c; ++i) o[i] = std::max(o[i], src[i]);
+          }
+        continue;
+      }
+      std::fill(o, o + c, 0.0f);
+      for (int64_t iy = y0; iy < y1; ++iy)
+        for (int64_t ix = x0; ix < x1; ++ix) {
+          const float* src = image + (iy * p.in_w + ix) * c;
+          for (int64_t i = 0; i < c; ++i) o[i] += src[i];
+        }
+      const int64_t area = p.count_include_pad
+                               ? padded_h * padded_w
+                               : std::max<int64_t>(y1 - y0, 0) * std::max<int64_t>(x1 - x0, 0);
+      if (area <= 0 || y1 <= y0 || x1 <= x0) {
+        std::fill(o, o + c, 0.0f);
+        continue;
+      }
+      const float inv = static_cast<float>(area);
+      for (int64_t i = 0; i < c; ++i) o[i] /= inv;
+    }
+  }
+
+  Pool2DParams p_;
+};
+
+}  // namespace
+
+std::unique_ptr<FloatLayer> make_conv2d_portable(const Conv2DParams& p, const float* weight,
+                                                 const float* bias) {
+  if (p.groups > 1 && p.groups == p.in_channels && p.groups == p.out_channels)
+    return std::make_unique<DepthwiseConvPortable>(p, weight, bias);
+  return std::make_unique<ConvPortable>(p, weight, bias);
+}
+
+std::unique_ptr<FloatLayer> make_dense_portable(int64_t rows, int64_t in_features,
+                                                int64_t out_features, const float* weight,
+                                                const float* bias, FusedActivation activation) {
+  return std::make_unique<DensePortable>(rows, in_features, out_features, weight, bias,
+                                         activation);
+}
+
+std::unique_ptr<FloatLayer> make_pool2d_portable(const Pool2DParams& p) {
+  return std::make_unique<PoolPortable>(p);
+}
+
+}  // namespace rt
+}  // namespace bmx

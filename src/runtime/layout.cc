@@ -1,0 +1,81 @@
+#include "layout.h"
+
+#include <cstring>
+
+namespace bmx {
+namespace rt {
+
+std::vector<int> storage_order(const Shape& s) {
+  if (stored_nhwc(s)) return {0, 2, 3, 1};
+  std::vector<int> order(s.size());
+  for (size_t i = 0; i < s.size(); ++i) order[i] = static_cast<int>(i);
+  return order;
+}
+
+int storage_position(const Shape& s, int axis) {
+  const std::vector<int> order = storage_order(s);
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (order[i] == axis) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+Shape storage_dims(const Shape& s) {
+  Shape d;
+  for (int a : storage_order(s)) d.push_back(s[a]);
+  return d;
+}
+
+std::vector<int64_t> logical_strides(const Shape& s) {
+  const std::vector<int> order = storage_order(s);
+  std::vector<int64_t> strides(s.size());
+  int64_t stride = 1;
+  for (size_t i = order.size(); i-- > 0;) {
+    strides[order[i]] = stride;
+    stride *= s[order[i]];
+  }
+  return strides;
+}
+
+void nchw_to_nhwc(const float* in, int64_t n, int64_t c, int64_t hw, float* out) {
+  for (int64_t b = 0; b < n; ++b) {
+    const float* src = in + b * c * hw;
+    float* dst = out + b * c * hw;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t p = 0; p < hw; ++p) dst[p * c + ch] = src[ch * hw + p];
+    }
+  }
+}
+
+void nhwc_to_nchw(const float* in, int64_t n, int64_t c, int64_t hw, float* out) {
+  for (int64_t b = 0; b < n; ++b) {
+    const float* src = in + b * c * hw;
+    float* dst = out + b * c * hw;
+    for (int64_t p = 0; p < hw; ++p) {
+      for (int64_t ch = 0; ch < c; ++ch) dst[ch * hw + p] = src[p * c + ch];
+    }
+  }
+}
+
+bool storage_is_logical(const Shape& s) {
+  return !stored_nhwc(s) || (s[2] * s[3] == 1) || s[1] == 1;
+}
+
+void stored_to_logical(const Shape& s, const float* stored, float* logical) {
+  if (storage_is_logical(s)) {
+    if (logical != stored) std::memcpy(logical, stored, sizeof(float) * elements(s));
+    return;
+  }
+  nhwc_to_nchw(stored, s[0], s[1], s[2] * s[3], logical);
+}
+
+void logical_to_stored(const Shape& s, const float* logical, float* stored) {
+  if (storage_is_logical(s)) {
+    if (logical != stored) std::memcpy(stored, logical, sizeof(float) * elements(s));
+    return;
+  }
+  nchw_to_nhwc(logical, s[0], s[1], s[2] * s[3], stored);
+}
+
+}  // namespace rt
+}  // namespace bmx

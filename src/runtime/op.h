@@ -1,0 +1,83 @@
+// What an op is to the planner: a factory reads a node (attributes, input shapes, parameters)
+// once at plan time, refuses what it cannot compute exactly, and returns the output shapes and
+// an Op whose run() computes the node on stored activations (layout.h) without allocating.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "isa.h"
+#include "params_file.h"
+#include "shape.h"
+#include "symbol.h"
+
+namespace bmx {
+struct Workspace;
+
+namespace rt {
+
+// Everything run() gets: stored input and output data, scratch of the size the op asked for.
+struct RunContext {
+  const float* const* in;  // per input; null for inputs the op did not mark as read
+  float* const* out;       // per output
+  void* scratch;           // scratch_bytes, 64-byte aligned; shared by all ops
+  int threads;
+  Workspace* ws;           // the binary kernels' scratch, shared by all ops
+};
+
+class Op {
+ public:
+  virtual ~Op() = default;
+  virtual void run(const RunContext& ctx) = 0;
+
+  std::string kernel = "portable";  // what computes it, for the plan description
+  int64_t macs = 0;                 // multiply-accumulates per forward
+  size_t scratch_bytes = 0;         // scratch it needs while it runs
+  // >= 0: the output is input `alias_input`'s data, unchanged: run() is never called; the
+  // output shares the input's memory, or is copied from it where the planner cannot share.
+  int alias_input = -1;
+  // >= 0: the output may be written over input `inplace_input` when nothing reads it later.
+  int inplace_input = -1;
+  size_t weight_bytes = 0;          // parameter bytes it keeps (repacked)
+};
+
+// What a factory sees of a node at plan time.
+class PlanContext {
+ public:
+  PlanContext(const SymbolNode& node, std::vector<Shape> in_shapes,
+              std::vector<const ParamArray*> params, Isa isa);
+
+  const SymbolNode& node;
+  std::vector<Shape> in_shapes;             // logical (MXNet) shapes of the inputs
+  std::vector<const ParamArray*> params;    // per input: its parameter, or null if computed
+  std::vector<bool> reads;                  // inputs the op reads at run time
+  Isa isa;                                  // the binary kernels' instruction set
+
+  // Throws "node 'x' (Op): what."
+  [[noreturn]] void fail(const std::string& what) const;
+  // Requires between min and max inputs.
+  void expect_inputs(size_t min, size_t max) const;
+  // Marks input i as read at run time (a parameter is then provided in stored layout).
+  void read(size_t i) { reads.at(i) = true; }
+  // Input i must be a parameter of this dtype and shape; `role` names it in messages.
+  const ParamArray& param(size_t i, const char* role, DType dtype, const Shape& shape) const;
+};
+
+struct OpSpec {
+  std::vector<Shape> out_shapes;
+  std::unique_ptr<Op> op;
+};
+
+using OpFactory = OpSpec (*)(PlanContext& ctx);
+
+// The factory for an op name, or null when the runtime does not support it.
+OpFactory find_op(const std::string& op);
+// The op names the runtime supports, sorted.
+std::vector<std::string> supported_ops();
+
+}  // namespace rt
+}  // namespace bmx

@@ -1,0 +1,125 @@
+// bmx_binary_conv2d(data, weight[, scale][, bias][, residual]): the plugin's op (DESIGN.md 3)
+// with every attribute it accepts; weights repacked once for the kernels' instruction set.
+#include <cstring>
+
+#include "../attrs.h"
+#include "bconv2d.h"
+#include "fast_kernels.h"
+#include "op_util.h"
+#include "ops.h"
+
+namespace bmx {
+namespace rt {
+namespace {
+
+class BinaryConv2D : public Op {
+ public:
+  BinaryConv2D(const BConv2DShape& s, PackedWeights w, std::vector<float> scale,
+               std::vector<float> bias, bool residual)
+      : s_(s), w_(std::move(w)), scale_(std::move(scale)), bias_(std::move(bias)),
+        residual_(residual) {
+    const int64_t in = s.batch * s.in_channels * s.in_h * s.in_w;
+    const int64_t out = s.batch * s.out_channels * s.out_h() * s.out_w();
+    scratch_bytes = sizeof(float) * (in + out + (residual ? out : 0));
+  }
+
+  // The kernels take NCHW: the activations are transposed around them.
+  void run(const RunContext& ctx) override {
+    const int64_t in_hw = s_.in_h * s_.in_w, out_hw = s_.out_h() * s_.out_w();
+    float* x = static_cast<float*>(ctx.scratch);
+    float* y = x + s_.batch * s_.in_channels * in_hw;
+    float* r = y + s_.batch * s_.out_channels * out_hw;
+    nhwc_to_nchw(ctx.in[0], s_.batch, s_.in_channels, in_hw, x);
+    const float* residual = nullptr;
+    if (residual_) {
+      nhwc_to_nchw(ctx.in[residual_index_], s_.batch, s_.out_channels, out_hw, r);
+      residual = r;
+    }
+    bconv2d_fast(s_, x, w_, scale_.empty() ? nullptr : scale_.data(),
+                 bias_.empty() ? nullptr : bias_.data(), residual, y, ctx.threads, ctx.ws);
+    nchw_to_nhwc(y, s_.batch, s_.out_channels, out_hw, ctx.out[0]);
+  }
+
+  size_t residual_index_ = 0;
+
+ private:
+  BConv2DShape s_;
+  PackedWeights w_;
+  std::vector<float> scale_, bias_;
+  bool residual_;
+};
+
+}  // namespace
+
+OpSpec make_binary_conv2d(PlanContext& ctx) {
+  Attrs a(ctx.node, {"kernel", "stride", "dilate", "pad", "pad_value", "num_filter", "num_group",
+                     "use_scale", "no_bias", "add_residual", "layout", "workspace", "cudnn_tune",
+                     "cudnn_off"});
+  BConv2DShape s;
+  const auto kernel = a.get_tuple("kernel", 2);
+  const auto stride = a.get_tuple("stride", 2, 1);
+  const auto dilate = a.get_tuple("dilate", 2, 1);
+  const auto pad = a.get_tuple("pad", 2, 0);
+  s.kernel_h = kernel[0], s.kernel_w = kernel[1];
+  s.stride_h = stride[0], s.stride_w = stride[1];
+  s.dilate_h = dilate[0], s.dilate_w = dilate[1];
+  s.pad_h = pad[0], s.pad_w = pad[1];
+  s.out_channels = a.get_int("num_filter");
+  s.groups = a.get_int("num_group", 1);
+  const int64_t pad_value = a.get_int("pad_value", -1);
+  if (pad_value < -1 || pad_value > 1) a.fail_attr("pad_value", "must be -1, 0 or 1");
+  s.pad_value = static_cast<int>(pad_value);
+  const std::string layout = a.get_string("layout", "NCHW");
+  if (layout != "NCHW" && layout != "None") a.fail_attr("layout", "must be NCHW, got '" + layout + "'");
+  const bool use_scale = a.get_bool("use_scale", false);
+  const bool no_bias = a.get_bool("no_bias", false);
+  const bool add_residual = a.get_bool("add_residual", false);
+  const size_t inputs = 2 + use_scale + !no_bias + add_residual;
+  ctx.expect_inputs(inputs, inputs);
+  const Shape& data = ctx.in_shapes[0];
+  if (data.size() != 4) ctx.fail("its data must be 4-D (NCHW), got shape " + shape_str(data));
+  s.batch = data[0], s.in_channels = data[1], s.in_h = data[2], s.in_w = data[3];
+  for (int64_t v : {s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, s.dilate_h, s.dilate_w,
+                    s.out_channels, s.groups}) {
+    if (v < 1 || v > (int64_t{1} << 24)) {
+      ctx.fail("kernel, stride, dilate, num_filter and num_group must be positive and sane");
+    }
+  }
+  if (s.pad_h < 0 || s.pad_w < 0 || s.pad_h > (1 << 24) || s.pad_w > (1 << 24)) {
+    ctx.fail("pad must be non-negative and sane");
+  }
+  const std::string problem = s.validate();
+  if (!problem.empty()) ctx.fail(problem + " (data shape " + shape_str(data) + ")");
+  ctx.read(0);
+  const ParamArray& w = ctx.param(1, "weight", DType::kInt32,
+                                  {s.out_channels, s.kernel_h, s.kernel_w, s.words()});
+  size_t next = 2;
+  std::vector<float> scale, bias;
+  if (use_scale) {
+    const ParamArray& p = ctx.param(next++, "scale", DType::kFloat32, {s.out_channels});
+    scale.assign(p.f32(), p.f32() + s.out_channels);
+  }
+  if (!no_bias) {
+    const ParamArray& p = ctx.param(next++, "bias", DType::kFloat32, {s.out_channels});
+    bias.assign(p.f32(), p.f32() + s.out_channels);
+  }
+  const Shape out = {s.batch, s.out_channels, s.out_h(), s.out_w()};
+  auto op = std::make_unique<BinaryConv2D>(s, pack_conv_weights(ctx.isa, s, w.u32()),
+                                           std::move(scale), std::move(bias), add_residual);
+  if (add_residual) {
+    if (ctx.in_shapes[next] != out) {
+      ctx.fail("its residual has shape " + shape_str(ctx.in_shapes[next]) + ", expected the "
+               "output's shape " + shape_str(out));
+    }
+    ctx.read(next);
+    op->residual_index_ = next;
+  }
+  op->kernel = std::string("binary-") + isa_name(ctx.isa);
+  op->macs = s.batch * s.out_channels * s.out_h() * s.out_w() * s.group_in_channels() *
+             s.kernel_h * s.kernel_w;
+  op->weight_bytes = w.bytes.size() + sizeof(float) * s.out_channels * (use_scale + !no_bias);
+  return {{out}, std::move(op)};
+}
+
+}  // namespace rt
+}  // namespace bmx

@@ -1,0 +1,77 @@
+// Convolution (float, 2-D, NCHW in MXNet's terms; computed NHWC by the float backend).
+#include "../attrs.h"
+#include "../float/float_kernels.h"
+#include "op_util.h"
+#include "ops.h"
+
+namespace bmx {
+namespace rt {
+namespace {
+
+class FloatConv2D : public Op {
+ public:
+  explicit FloatConv2D(std::unique_ptr<FloatLayer> layer) : layer_(std::move(layer)) {
+    kernel = std::string("float-") + layer_->backend();
+  }
+  void run(const RunContext& ctx) override { layer_->run(ctx.in[0], ctx.out[0], ctx.threads); }
+
+ private:
+  std::unique_ptr<FloatLayer> layer_;
+};
+
+}  // namespace
+
+OpSpec make_convolution(PlanContext& ctx) {
+  Attrs a(ctx.node, {"kernel", "stride", "dilate", "pad", "num_filter", "num_group", "no_bias",
+                     "layout", "workspace", "cudnn_tune", "cudnn_off"});
+  const std::vector<int64_t> kernel = a.get_int_list("kernel");
+  if (kernel.size() != 2) {
+    ctx.fail("only 2-D convolution is supported, got kernel " + a.get_string("kernel", ""));
+  }
+  const auto stride = a.get_tuple("stride", 2, 1);
+  const auto dilate = a.get_tuple("dilate", 2, 1);
+  const auto pad = a.get_tuple("pad", 2, 0);
+  const std::string layout = a.get_string("layout", "NCHW");
+  if (layout != "NCHW" && layout != "None") a.fail_attr("layout", "must be NCHW, got '" + layout + "'");
+  const bool no_bias = a.get_bool("no_bias", false);
+  ctx.expect_inputs(no_bias ? 2 : 3, no_bias ? 2 : 3);
+  const Shape& data = ctx.in_shapes[0];
+  if (data.size() != 4) ctx.fail("its data must be 4-D (NCHW), got shape " + shape_str(data));
+  Conv2DParams p;
+  p.batch = data[0], p.in_channels = data[1], p.in_h = data[2], p.in_w = data[3];
+  p.kernel_h = kernel[0], p.kernel_w = kernel[1];
+  p.stride_h = stride[0], p.stride_w = stride[1];
+  p.dilate_h = dilate[0], p.dilate_w = dilate[1];
+  p.pad_h = pad[0], p.pad_w = pad[1];
+  p.out_channels = a.get_int("num_filter");
+  p.groups = a.get_int("num_group", 1);
+  for (int64_t v : {p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilate_h, p.dilate_w,
+                    p.out_channels, p.groups}) {
+    if (v < 1 || v > (int64_t{1} << 24)) {
+      ctx.fail("kernel, stride, dilate, num_filter and num_group must be positive and sane");
+    }
+  }
+  if (p.pad_h < 0 || p.pad_w < 0 || p.pad_h > (1 << 24) || p.pad_w > (1 << 24)) {
+    ctx.fail("pad must be non-negative and sane");
+  }
+  if (p.in_channels % p.groups || p.out_channels % p.groups) {
+    ctx.fail("num_group=" + std::to_string(p.groups) + " must divide both the input channels (" +
+             std::to_string(p.in_channels) + ") and num_filter (" + std::to_string(p.out_channels) + ")");
+  }
+  if (p.out_h() < 1 || p.out_w() < 1) {
+    ctx.fail("the dilated kernel is larger than the padded input " + shape_str(data));
+  }
+  ctx.read(0);
+  const ParamArray& w = ctx.param(1, "weight", DType::kFloat32,
+                                  {p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w});
+  const float* bias = nullptr;
+  if (!no_bias) bias = ctx.param(2, "bias", DType::kFloat32, {p.out_channels}).f32();
+  auto op = std::make_unique<FloatConv2D>(make_conv2d(p, w.f32(), bias));
+  op->macs = p.batch * p.out_channels * p.out_h() * p.out_w() * (p.in_channels / p.groups) *
+             p.kernel_h * p.kernel_w;
+  op->weight_bytes = w.bytes.size() + (no_bias ? 0 : sizeof(float) * p.out_channels);
+  return {{{p.batch, p.out_channels, p.out_h(), p.out_w()}}, std::move(op)};
+}
+
+}  // namespace rt
+}  // namespace bmx

@@ -1,0 +1,35 @@
+// Small helpers the op files share.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../layout.h"
+#include "../op.h"
+
+namespace bmx {
+namespace rt {
+
+// A stored tensor seen as (outer, n, inner) around logical axis `axis`.
+struct AxisSplit {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+AxisSplit split_at_axis(const Shape& s, int axis);
+
+// Normalises a possibly negative axis of an ndim-dimensional tensor; fails when out of range.
+int normalise_axis(const PlanContext& ctx, int64_t axis, size_t ndim, const char* attr);
+
+// An op whose run() does nothing: its output is its input (alias_input = 0).
+std::unique_ptr<Op> alias_op();
+
+
+// Where logical column l of a row flattened in C,H,W order lies in a row flattened from
+// NHWC storage (H,W,C order): the column permutation that lets a dense layer read a 4-D
+// activation without transposing it.
+inline int64_t chw_to_hwc(int64_t l, int64_t c, int64_t hw) {
+  return (l % hw) * c + l / hw;
+}
+
+}  // namespace rt
+}  // namespace bmx

@@ -1,0 +1,78 @@
+// MXNet op name -> factory: every op the runtime computes (op.h, find_op).
+#include <algorithm>
+#include <map>
+
+#include "ops.h"
+
+namespace bmx {
+namespace rt {
+namespace {
+
+const std::map<std::string, OpFactory>& table() {
+  static const std::map<std::string, OpFactory> ops = {
+      {"bmx_binary_conv2d", make_binary_conv2d},
+      {"bmx_binary_dense", make_binary_dense},
+      {"bmx_det_sign", make_det_sign},
+      {"bmx_approx_sign", make_approx_sign},
+      {"Convolution", make_convolution},
+      {"FullyConnected", make_fully_connected},
+      {"Pooling", make_pooling},
+      {"BatchNorm", make_batch_norm},
+      {"Activation", make_activation},
+      {"relu", make_relu},
+      {"sigmoid", make_sigmoid},
+      {"tanh", make_tanh},
+      {"LeakyReLU", make_leaky_relu},
+      {"clip", make_clip},
+      {"_plus_scalar", make_scalar_op}, {"_PlusScalar", make_scalar_op},
+      {"_minus_scalar", make_scalar_op}, {"_MinusScalar", make_scalar_op},
+      {"_rminus_scalar", make_scalar_op}, {"_RMinusScalar", make_scalar_op},
+      {"_mul_scalar", make_scalar_op}, {"_MulScalar", make_scalar_op},
+      {"_div_scalar", make_scalar_op}, {"_DivScalar", make_scalar_op},
+      {"_rdiv_scalar", make_scalar_op}, {"_RDivScalar", make_scalar_op},
+      {"_maximum_scalar", make_scalar_op}, {"_MaximumScalar", make_scalar_op},
+      {"_minimum_scalar", make_scalar_op}, {"_MinimumScalar", make_scalar_op},
+      {"_power_scalar", make_scalar_op}, {"_PowerScalar", make_scalar_op},
+      {"elemwise_add", make_elementwise}, {"_plus", make_elementwise},
+      {"_Plus", make_elementwise}, {"_add", make_elementwise},
+      {"elemwise_sub", make_elementwise}, {"_minus", make_elementwise},
+      {"_Minus", make_elementwise}, {"_sub", make_elementwise},
+      {"elemwise_mul", make_elementwise}, {"_mul", make_elementwise}, {"_Mul", make_elementwise},
+      {"elemwise_div", make_elementwise}, {"_div", make_elementwise}, {"_Div", make_elementwise},
+      {"_maximum", make_elementwise}, {"_Maximum", make_elementwise},
+      {"_minimum", make_elementwise}, {"_Minimum", make_elementwise},
+      {"_power", make_elementwise}, {"_Power", make_elementwise},
+      {"broadcast_add", make_elementwise}, {"broadcast_plus", make_elementwise},
+      {"broadcast_sub", make_elementwise}, {"broadcast_minus", make_elementwise},
+      {"broadcast_mul", make_elementwise}, {"broadcast_div", make_elementwise},
+      {"broadcast_maximum", make_elementwise}, {"broadcast_minimum", make_elementwise},
+      {"broadcast_power", make_elementwise},
+      {"add_n", make_add_n}, {"ElementWiseSum", make_add_n},
+      {"Concat", make_concat}, {"concat", make_concat},
+      {"Flatten", make_flatten}, {"flatten", make_flatten},
+      {"Reshape", make_reshape}, {"reshape", make_reshape},
+      {"Dropout", make_identity}, {"identity", make_identity}, {"_copy", make_identity},
+      {"BlockGrad", make_identity}, {"stop_gradient", make_identity},
+      {"softmax", make_softmax}, {"log_softmax", make_softmax},
+      {"SoftmaxActivation", make_softmax_activation},
+      {"SoftmaxOutput", make_softmax_output}, {"Softmax", make_softmax_output},
+      {"Pad", make_pad}, {"pad", make_pad},
+  };
+  return ops;
+}
+
+}  // namespace
+
+OpFactory find_op(const std::string& op) {
+  auto it = table().find(op);
+  return it == table().end() ? nullptr : it->second;
+}
+
+std::vector<std::string> supported_ops() {
+  std::vector<std::string> names;
+  for (const auto& kv : table()) names.push_back(kv.first);
+  return names;
+}
+
+}  // namespace rt
+}  // namespace bmx

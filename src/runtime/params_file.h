@@ -1,0 +1,36 @@
+// MXNet's binary .params format (the NDArray list that mx.nd.save writes; the format is
+// documented in python/bmxnet/params_io.py). Every count is checked against the bytes that
+// remain before anything is allocated, so truncated, random or foreign bytes give one sentence.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shape.h"
+
+namespace bmx {
+namespace rt {
+
+// mshadow's dtype flags; the runtime computes with float32 and int32 (packed bits).
+enum class DType : int32_t { kFloat32 = 0, kFloat64 = 1, kFloat16 = 2, kUint8 = 3, kInt32 = 4,
+                             kInt8 = 5, kInt64 = 6, kBool = 7, kInt16 = 8, kUint16 = 9,
+                             kUint32 = 10, kUint64 = 11 };
+const char* dtype_name(DType t);
+
+struct ParamArray {
+  std::string name;  // without the "arg:" / "aux:" prefix
+  std::string key;   // as stored, e.g. "arg:conv0_weight"
+  DType dtype = DType::kFloat32;
+  Shape shape;
+  std::vector<uint8_t> bytes;  // C order, little-endian
+  const float* f32() const { return reinterpret_cast<const float*>(bytes.data()); }
+  const uint32_t* u32() const { return reinterpret_cast<const uint32_t*>(bytes.data()); }
+};
+
+// Parses the bytes of a .params file. Throws Error("the params file is not ...: what.").
+// Empty handles are skipped; a file without names is refused (a model needs names).
+std::vector<ParamArray> parse_params(const void* data, size_t size);
+
+}  // namespace rt
+}  // namespace bmx

@@ -1,0 +1,60 @@
+// The plan of a graph for given input shapes, made once: which nodes run in which order, every
+// activation's shape, the op that computes each node (weights repacked), and a memory plan
+// that places every activation in one arena, reusing a buffer once its last reader has run.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "op.h"
+#include "params_file.h"
+#include "shape.h"
+#include "symbol.h"
+
+namespace bmx {
+namespace rt {
+
+struct InputSpec {
+  std::string name;
+  Shape shape;  // logical NCHW
+};
+
+struct PlannedValue {
+  Shape shape;
+  int64_t elems = 0;
+  int buffer = -1;                  // arena buffer, -1 for a constant
+  const float* constant = nullptr;  // a parameter in stored layout
+};
+
+struct PlannedStep {
+  int node = 0;
+  std::unique_ptr<Op> op;
+  std::vector<int> inputs;   // value ids; -1 for inputs the op does not read
+  std::vector<int> outputs;  // value ids
+};
+
+struct Plan {
+  Symbol symbol;
+  std::vector<PlannedValue> values;
+  std::vector<PlannedStep> steps;
+  std::vector<InputSpec> inputs;
+  std::vector<int> input_values;   // per input
+  std::vector<int> output_values;  // per output
+  std::vector<std::string> output_names;
+  std::vector<size_t> buffer_offsets;  // byte offset of each buffer in the arena
+  size_t scratch_offset = 0, scratch_bytes = 0;
+  size_t arena_bytes = 0;
+  size_t weight_bytes = 0;
+  std::vector<std::vector<float>> constants;  // parameters read as activations
+};
+
+// Builds the plan. output_keys empty: the symbol's heads. Throws Error with one sentence.
+std::unique_ptr<Plan> build_plan(Symbol symbol, std::vector<ParamArray> params,
+                                 const std::vector<InputSpec>& inputs,
+                                 const std::vector<std::string>& output_keys, Isa isa);
+
+}  // namespace rt
+}  // namespace bmx

@@ -1,0 +1,142 @@
+#include "predictor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include <nlohmann/json.hpp>
+
+#include "error.h"
+#include "layout.h"
+#include "float/float_kernels.h"
+
+namespace bmx {
+namespace rt {
+
+void Predictor::FreeArena::operator()(uint8_t* p) const { std::free(p); }
+
+Predictor::Predictor(const char* symbol_json, const void* params, size_t params_size,
+                     const std::vector<InputSpec>& inputs,
+                     const std::vector<std::string>& output_keys) {
+  Symbol symbol = parse_symbol(symbol_json);
+  if (params == nullptr && params_size > 0) fail("the params data is a null pointer.");
+  std::vector<ParamArray> arrays = parse_params(params, params_size);
+  plan_ = build_plan(std::move(symbol), std::move(arrays), inputs, output_keys, default_isa());
+  threads_ = kernel_threads();
+  if (plan_->arena_bytes > 0) {
+    uint8_t* p = static_cast<uint8_t*>(std::aligned_alloc(64, plan_->arena_bytes));
+    if (p == nullptr) {
+      fail("not enough memory for the activations (" + std::to_string(plan_->arena_bytes) +
+           " bytes).");
+    }
+    std::memset(p, 0, plan_->arena_bytes);
+    arena_.reset(p);
+  }
+  for (const auto& step : plan_->steps) {
+    std::vector<const float*> ins;
+    for (int v : step.inputs) ins.push_back(v >= 0 ? value_data(v) : nullptr);
+    std::vector<float*> outs;
+    for (int v : step.outputs) outs.push_back(value_data(v));
+    step_in_.push_back(std::move(ins));
+    step_out_.push_back(std::move(outs));
+  }
+  for (int v : plan_->output_values) {
+    std::vector<uint32_t> dims;
+    for (int64_t d : plan_->values[v].shape) dims.push_back(static_cast<uint32_t>(d));
+    output_shapes_.push_back(dims);
+  }
+}
+
+Predictor::~Predictor() = default;
+
+float* Predictor::value_data(int v) const {
+  const PlannedValue& value = plan_->values[v];
+  if (value.constant != nullptr) return const_cast<float*>(value.constant);
+  return reinterpret_cast<float*>(arena_.get() + plan_->buffer_offsets[value.buffer]);
+}
+
+void Predictor::set_input(const std::string& key, const float* data, size_t size) {
+  for (size_t i = 0; i < plan_->inputs.size(); ++i) {
+    const InputSpec& in = plan_->inputs[i];
+    if (in.name != key) continue;
+    const int64_t n = elements(in.shape);
+    if (static_cast<int64_t>(size) != n) {
+      fail("input '" + key + "' has shape " + shape_str(in.shape) + " (" + std::to_string(n) +
+           " floats), but " + std::to_string(size) + " were given.");
+    }
+    if (data == nullptr) fail("the data for input '" + key + "' is a null pointer.");
+    const int v = plan_->input_values[i];
+    if (v < 0) return;  // the outputs do not depend on it
+    logical_to_stored(in.shape, data, value_data(v));
+    return;
+  }
+  std::string keys;
+  for (const auto& in : plan_->inputs) keys += (keys.empty() ? "'" : ", '") + in.name + "'";
+  fail("input key '" + key + "' is not an input of this predictor (its inputs: " + keys + ").");
+}
+
+void Predictor::forward() {
+  void* scratch = arena_.get() + plan_->scratch_offset;
+  for (size_t s = 0; s < plan_->steps.size(); ++s) {
+    const PlannedStep& step = plan_->steps[s];
+    Op& op = *step.op;
+    if (op.alias_input >= 0) {
+      const float* in = step_in_[s][op.alias_input];
+      float* out = step_out_[s][0];
+      if (in != out) {
+        std::memcpy(out, in, sizeof(float) * plan_->values[step.outputs[0]].elems);
+      }
+      continue;
+    }
+    RunContext ctx{step_in_[s].data(), step_out_[s].data(), scratch, threads_, &ws_};
+    op.run(ctx);
+  }
+}
+
+const std::vector<uint32_t>& Predictor::output_shape(size_t index) const {
+  if (index >= output_shapes_.size()) {
+    fail("output index " + std::to_string(index) + " is out of range: the predictor has " +
+         std::to_string(output_shapes_.size()) + " outputs.");
+  }
+  return output_shapes_[index];
+}
+
+void Predictor::get_output(size_t index, float* data, size_t size) const {
+  output_shape(index);
+  const PlannedValue& v = plan_->values[plan_->output_values[index]];
+  if (static_cast<int64_t>(size) != v.elems) {
+    fail("output " + std::to_string(index) + " has shape " + shape_str(v.shape) + " (" +
+         std::to_string(v.elems) + " floats), but room for " + std::to_string(size) +
+         " was given.");
+  }
+  if (data == nullptr) fail("the buffer for output " + std::to_string(index) + " is a null pointer.");
+  stored_to_logical(v.shape, value_data(plan_->output_values[index]), data);
+}
+
+const std::string& Predictor::plan_json() {
+  if (!plan_json_.empty()) return plan_json_;
+  using nlohmann::json;
+  json nodes = json::array();
+  for (const auto& step : plan_->steps) {
+    const SymbolNode& node = plan_->symbol.nodes[step.node];
+    json shape = json::array();
+    if (!step.outputs.empty()) {
+      for (int64_t d : plan_->values[step.outputs[0]].shape) shape.push_back(d);
+    }
+    nodes.push_back({{"name", node.name},
+                     {"op", node.op},
+                     {"kernel", step.op->alias_input >= 0 ? std::string("none") : step.op->kernel},
+                     {"output_shape", shape},
+                     {"macs", step.op->macs}});
+  }
+  json plan = {{"nodes", nodes},
+               {"arena_bytes", plan_->arena_bytes},
+               {"weight_bytes", plan_->weight_bytes},
+               {"isa", isa_name(default_isa())},
+               {"float_backend", float_backend_name()}};
+  plan_json_ = plan.dump();
+  return plan_json_;
+}
+
+}  // namespace rt
+}  // namespace bmx
