@@ -51,7 +51,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import params_io
+from . import converter_v2, params_io
 
 __all__ = [
     "ConversionError", "ConversionReport", "BinaryLayer", "SkippedLayer",
@@ -1252,7 +1252,7 @@ def _per_channel(value: np.ndarray, m: _Match) -> Optional[np.ndarray]:
 def _is_weight_magnitude(entry, m: _Match, path: str) -> bool:
     """Whether `entry` is XNOR-Net's mean(|w|) over all but the output axis of the layer's own
     weight variable (behind BlockGrad / Reshape)."""
-    mean = _strip(entry)
+    mean = converter_v2.strip_transpose(_strip(entry), _strip)  # BMXNet v2: (1, O, 1, 1)
     if m.weight_var is None or mean.op != "mean" or len(mean.inputs) != 1:
         return False
     source = mean.inputs[0][0]
@@ -1319,6 +1319,14 @@ def _fold_epilogue(graph: _Graph, m: _Match, params: _Params, folder: "_Folder",
                     ep.end = user
                     ep.bias_var = bias_src if ep.bias is None else None
                     ep.bias = bias if ep.bias is None else ep.bias + bias
+    offset = converter_v2.offset_after(ep.end, lambda n: _sole_consumer(graph, n)[0])
+    if offset is not None:  # BMXNet v2's (h + K) / 2
+        ep.end, c, d = offset
+        scale = ep.scale if ep.scale is not None else np.ones(m.out_channels)
+        ep.scale = scale / d
+        ep.bias = ((ep.bias if ep.bias is not None else np.zeros(m.out_channels)) + c) / d
+        ep.bias_var = None
+        ep.notes.append(f"offset (h + {c:g}) / {d:g} folded")
     return ep
 
 
@@ -1526,6 +1534,7 @@ def _convert_graph(graph: _Graph, params: _Params, sym_path: str, fold_batchnorm
     skipped: List[SkippedLayer] = []
     folder = _Folder(params, sym_path)
     bases: Dict[_Node, str] = {}                # names of evaluated weights, by sign node
+    converter_v2.normalize_fork_ops(graph)      # BMXNet v2's op names, gradient shaping
 
     def new_var(preferred: str, array: np.ndarray, template: Optional[_Node] = None) -> _Node:
         attrs = dict(template.attrs) if template is not None else {}

@@ -1,0 +1,355 @@
+"""model-converter on BMXNet v2 models: graphs exported from bmxnet.v2 layers by stock MXNet,
+and graphs written with the fork's op names, convert, and the converted model gives the
+unconverted graph's outputs (Python, C predict API).
+
+The first test replays BMXNet v2's tests/binary/test_converter.py (same LeNet, data, training
+and cases). Its third case (no_offset=True) asserted there that the fork's converter gets the
+model wrong; bmxnet converts it correctly, so it asserts equality like the others.
+"""
+import json
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd, gluon
+from numpy.testing import assert_almost_equal, assert_raises
+
+import bmxnet  # noqa: F401  (registers the ops, fork names included)
+from bmxnet import converter, deploy
+from bmxnet.v2 import nn
+
+IN_SHAPE = (3, 8, 8)
+CLASSES = 10
+
+
+# ------------------------------------------------------------------------------------------
+# v2's test_converter.py
+# ------------------------------------------------------------------------------------------
+
+def dummy_data(ctx, batch_size=10):
+    return [mx.nd.random.uniform(shape=(batch_size, 1, 28, 28), ctx=ctx),
+            mx.nd.array([1] + [0] * 9)]
+
+
+def binary_lenet(**qconv_kwargs):
+    net = nn.HybridSequential(prefix="")
+    with net.name_scope():
+        net.add(nn.Conv2D(channels=64, kernel_size=5))
+        net.add(nn.Activation(activation="tanh"))
+        net.add(nn.MaxPool2D(pool_size=2, strides=2))
+        net.add(nn.BatchNorm(axis=1, center=True, scale=True))
+
+        net.add(nn.QActivation())
+        net.add(nn.QConv2D(**qconv_kwargs))
+        net.add(nn.BatchNorm(axis=1, center=True, scale=True))
+        net.add(nn.MaxPool2D(pool_size=2, strides=2))
+
+        net.add(nn.Flatten())
+
+        net.add(nn.QActivation())
+        net.add(nn.QDense(1000))
+        net.add(nn.BatchNorm(axis=1, center=True, scale=True))
+        net.add(nn.Activation(activation="tanh"))
+
+        net.add(nn.Dense(10))
+    return net
+
+
+@pytest.mark.parametrize("qconv_kwargs", [
+    {"channels": 64, "kernel_size": 5},
+    {"channels": 64, "kernel_size": 3, "padding": 1},
+    {"channels": 64, "kernel_size": 5, "no_offset": True},
+])
+def test_save(tmp_path, qconv_kwargs):
+    ctx = mx.cpu()
+    mx.random.seed(7)
+    orig_net = binary_lenet(**qconv_kwargs)
+    orig_net.initialize(mx.init.Xavier(magnitude=2.24), ctx=ctx)
+    orig_net(dummy_data(ctx)[0])
+
+    # training iterations, so that the BatchNorms have statistics (v2 runs 100; 30 move the
+    # running statistics 96 % of the way, at a third of the time)
+    trainer = gluon.Trainer(orig_net.collect_params(), "adam",
+                            {"learning_rate": 0.001, "wd": 0.0, "multi_precision": True},
+                            kvstore=mx.kv.create())
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    for _ in range(30):
+        with autograd.record():
+            x, y = dummy_data(ctx)
+            L = loss(orig_net(x), y)
+            autograd.backward(L)
+        trainer.step(10)
+
+    # results differ for different input data
+    result_1 = orig_net(dummy_data(ctx)[0])
+    result_2 = orig_net(dummy_data(ctx)[0])
+    assert_raises(AssertionError, assert_almost_equal, result_1.asnumpy(), result_2.asnumpy())
+
+    test_data, _ = dummy_data(ctx)
+    expected = orig_net(test_data)
+
+    orig_net.hybridize()
+    orig_net(dummy_data(ctx)[0])
+    prefix = str(tmp_path / "test")
+    orig_net.export(prefix, epoch=0)
+
+    # the exported model, unconverted
+    net1 = gluon.nn.SymbolBlock.imports(f"{prefix}-symbol.json", ["data"],
+                                        param_file=f"{prefix}-0000.params", ctx=ctx)
+    out1 = net1(test_data)
+
+    assert converter.main([f"{prefix}-0000.params"]) == 0
+    binarized = str(tmp_path / "binarized_test")
+    net2 = gluon.nn.SymbolBlock.imports(f"{binarized}-symbol.json", ["data"],
+                                        param_file=f"{binarized}-0000.params", ctx=ctx)
+    out2 = net2(test_data)
+
+    ops = [n["op"] for n in json.load(open(f"{binarized}-symbol.json"))["nodes"]]
+    assert ops.count("bmx_binary_conv2d") == 1 and ops.count("bmx_binary_dense") == 1
+    assert "_plus_scalar" not in ops and "Convolution" in ops  # only the float first layer
+    assert_almost_equal(expected.asnumpy(), out1.asnumpy(), decimal=5)
+    assert_almost_equal(expected.asnumpy(), out2.asnumpy(), decimal=5)
+
+
+# ------------------------------------------------------------------------------------------
+# A v2-style model: offset, -1 pre-padding, BatchNorm, scaled binary convolutions
+# ------------------------------------------------------------------------------------------
+
+def _v2_model():
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Conv2D(16, 3, padding=1), nn.BatchNorm())
+        net.add(nn.QActivation(), nn.QConv2D(16, 3, padding=1), nn.BatchNorm())
+        net.add(nn.BinaryConvolution(33, kernel_size=3, stride=2, padding=1), nn.BatchNorm())
+        with nn.set_binary_layer_config(approximation="xnor"):
+            net.add(nn.activated_conv(24, kernel_size=3, padding=1), nn.BatchNorm())
+        with nn.set_binary_layer_config(approximation="binet"):
+            net.add(nn.activated_conv(24, kernel_size=3, padding=1), nn.BatchNorm())
+        net.add(nn.QActivation(), nn.QDense(40), nn.BatchNorm())
+        net.add(nn.Dense(CLASSES))
+    return net
+
+
+def _randomize_batchnorm(net, rng):
+    """Statistics as after training: the binary layers' counts are centred, so that the next
+    signs do not sit on their thresholds."""
+    for name, p in sorted(net.collect_params().items()):
+        shape = p.shape
+        if name.endswith("running_var"):
+            p.set_data(mx.nd.array(rng.uniform(0.5, 4, shape)))
+        elif name.endswith("gamma"):
+            p.set_data(mx.nd.array(rng.uniform(0.5, 2, shape) * rng.choice([-1, 1], shape)))
+        elif name.endswith("beta"):
+            p.set_data(mx.nd.array(rng.uniform(-0.5, 0.5, shape)))
+
+
+def _centre_batchnorms(net, x):
+    """running_mean of every BatchNorm := the mean of its input on x (imperative pass)."""
+    net.hybridize(active=False)
+    hidden = x
+    for block in net:
+        if isinstance(block, nn.BatchNorm):
+            block.running_mean.set_data(hidden.mean(axis=1, exclude=True))
+        hidden = block(hidden)
+
+
+def _batch(n, seed):
+    return np.random.RandomState(seed).uniform(-1, 1, (n,) + IN_SHAPE).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def v2_model(tmp_path_factory):
+    """(prefix, net) of the v2-style model exported from bmxnet.v2 layers."""
+    mx.random.seed(3)
+    net = _v2_model()
+    net.initialize(mx.init.Xavier())
+    x = mx.nd.array(_batch(16, seed=100))
+    net(x)
+    _randomize_batchnorm(net, np.random.RandomState(0))
+    _centre_batchnorms(net, x)
+    net.hybridize()
+    net(x)
+    prefix = str(tmp_path_factory.mktemp("v2") / "model")
+    net.export(prefix)
+    return prefix, net
+
+
+def _outputs(symbol_file, params_file, batch):
+    block = gluon.SymbolBlock.imports(symbol_file, ["data"], params_file)
+    return block(mx.nd.array(batch)).asnumpy()
+
+
+def _assert_close(actual, expected, rtol=1e-5):
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=rtol,
+                               atol=rtol * float(np.abs(expected).max()))
+
+
+def _convert(prefix, out_prefix):
+    return converter.convert(f"{prefix}-symbol.json", f"{prefix}-0000.params", out_prefix,
+                             verbose=False)
+
+
+def test_v2_export_has_v2s_patterns(v2_model):
+    prefix, _ = v2_model
+    nodes = json.load(open(f"{prefix}-symbol.json"))["nodes"]
+    ops = [n["op"] for n in nodes]
+    assert ops.count("_plus_scalar") == 3 and ops.count("_div_scalar") == 3  # 2 convs, dense
+    assert ops.count("Pad") == 4
+    assert ops.count("transpose") == 2                   # the two weight scalings
+    assert ops.count("BlockGrad") == 5 + 2               # 5 gradcancels, xnor scale and K
+    assert ops.count("_full") == 1
+
+
+def test_v2_export_converts_and_equals_the_unconverted_graph(v2_model, tmp_path):
+    prefix, net = v2_model
+    report = _convert(prefix, str(tmp_path / "bin"))
+    # float: the first convolution, ScaledBinaryConv's input scaling, the classifier
+    assert len(report.skipped) == 3 and len(report.converted) == 5
+    notes = " ".join(" ".join(layer.notes) for layer in report.converted)
+    assert notes.count("offset") == 3 and notes.count("scale") >= 2
+    ops = [n["op"] for n in json.load(open(report.symbol_out))["nodes"]]
+    assert "_plus_scalar" not in ops and "_div_scalar" not in ops and "Pad" not in ops
+    assert ops.count("BatchNorm") == 1  # after ScaledBinaryConv's input scaling
+    for seed, n in ((1, 1), (2, 7)):
+        batch = _batch(n, seed)
+        expected = _outputs(f"{prefix}-symbol.json", f"{prefix}-0000.params", batch)
+        _assert_close(net(mx.nd.array(batch)).asnumpy(), expected)
+        _assert_close(_outputs(report.symbol_out, report.params_out, batch), expected)
+
+
+def test_v2_export_through_the_c_predict_api(v2_model, tmp_path):
+    try:
+        exe = deploy.predict_exe()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    prefix, _ = v2_model
+    report = _convert(prefix, str(tmp_path / "bin"))
+    batch = _batch(3, seed=5)
+    expected = _outputs(f"{prefix}-symbol.json", f"{prefix}-0000.params", batch)
+    out = deploy.run_c_predict(report.symbol_out, report.params_out, batch, exe=exe)
+    _assert_close(out, expected)
+
+
+# ------------------------------------------------------------------------------------------
+# Graphs written with the fork's op names
+# ------------------------------------------------------------------------------------------
+
+def _fork_qact(x, name, threshold=1.0):
+    return mx.sym.det_sign(mx.sym.contrib.gradcancel(x, threshold=threshold, name=f"{name}_gc"),
+                           name=f"{name}_sign")
+
+
+def _fork_qconv(x, weight, channels, kernel, pad, stride=1, offset=None, scale=None):
+    """The graph BMXNet v2's _QConv.hybrid_forward writes, with its op names."""
+    if pad:
+        x = mx.sym.pad(x, mode="constant", constant_value=-1,
+                       pad_width=(0, 0, 0, 0, pad, pad, pad, pad))
+    h = mx.sym.Convolution(x, mx.sym.det_sign(weight), kernel=(kernel, kernel),
+                           stride=(stride, stride), num_filter=channels, no_bias=True)
+    if scale is not None:
+        s = mx.sym.transpose(mx.sym.mean(mx.sym.abs(weight), axis=0, exclude=True,
+                                         keepdims=True), axes=(1, 0, 2, 3))
+        h = mx.sym.broadcast_mul(h, mx.sym.stop_gradient(s) if scale == "xnor" else s)
+    if offset is not None:
+        h = (h + offset) / 2
+    return h
+
+
+def _fork_graph(net):
+    """_v2_model as BMXNet v2 exports it, sharing the net's parameter names."""
+    blocks = list(net)
+    params = {name: mx.sym.var(name) for name in net.collect_params()}
+
+    def bn(x, block):
+        p = block.prefix
+        return mx.sym.BatchNorm(x, params[p + "gamma"], params[p + "beta"],
+                                params[p + "running_mean"], params[p + "running_var"],
+                                eps=1e-5, momentum=0.9, fix_gamma=False)
+
+    x = mx.sym.var("data")
+    conv0 = blocks[0]
+    x = mx.sym.Convolution(x, params[conv0.prefix + "weight"], params[conv0.prefix + "bias"],
+                           kernel=(3, 3), pad=(1, 1), num_filter=16)
+    x = bn(x, blocks[1])
+    x = _fork_qact(x, "qact0")
+    x = _fork_qconv(x, params[blocks[3].weight.name], 16, 3, 1, offset=16 * 9)
+    x = bn(x, blocks[4])
+    x = _fork_qact(x, "qact1")
+    x = _fork_qconv(x, params[blocks[5].qconv.weight.name], 33, 3, 1, stride=2, offset=16 * 9)
+    x = bn(x, blocks[6])
+    xnor = blocks[7]
+    y = _fork_qconv(_fork_qact(x, "qact2"), params[xnor.qconv.weight.name], 24, 3, 1,
+                    scale="xnor")
+    a = mx.sym.mean(mx.sym.abs(x), axis=1, keepdims=True)
+    k = mx.sym.Convolution(a, mx.sym.full((1, 1, 3, 3), 1 / 9), kernel=(3, 3), num_filter=1,
+                           no_bias=True, pad=(1, 1), name="scaling_conv")
+    x = bn(mx.sym.broadcast_mul(mx.sym.stop_gradient(k), y), blocks[8])
+    x = _fork_qconv(_fork_qact(x, "qact3"), params[blocks[9].qconv.weight.name], 24, 3, 1,
+                    scale="binet")
+    x = bn(x, blocks[10])
+    x = _fork_qact(x, "qact4")
+    dense = blocks[12]
+    h = mx.sym.FullyConnected(x, mx.sym.det_sign(params[dense.weight.name]), num_hidden=40,
+                              no_bias=True)
+    x = bn((h + 24 * 4 * 4) / 2, blocks[13])
+    last = blocks[14]
+    return mx.sym.FullyConnected(x, params[last.weight.name], params[last.bias.name],
+                                 num_hidden=CLASSES)
+
+
+def test_fork_graph_converts_and_equals_the_unconverted_graph(v2_model, tmp_path):
+    prefix, net = v2_model
+    fork = _fork_graph(net)
+    fork_prefix = str(tmp_path / "fork")
+    fork.save(f"{fork_prefix}-symbol.json")
+    ops = [n["op"] for n in json.load(open(f"{fork_prefix}-symbol.json"))["nodes"]]
+    assert {"det_sign", "_contrib_gradcancel"} <= set(ops) and "bmx_det_sign" not in ops
+    saved = mx.nd.load(f"{prefix}-0000.params")
+    mx.nd.save(f"{fork_prefix}-0000.params", saved)
+
+    batch = _batch(4, seed=11)
+    expected = _outputs(f"{fork_prefix}-symbol.json", f"{fork_prefix}-0000.params", batch)
+    # the hand-written fork graph is the model (guards the comparison itself)
+    _assert_close(net(mx.nd.array(batch)).asnumpy(), expected)
+
+    report = _convert(fork_prefix, str(tmp_path / "fork_bin"))
+    assert len(report.converted) == 5
+    ops = [n["op"] for n in json.load(open(report.symbol_out))["nodes"]]
+    assert not {"det_sign", "approx_sign", "_contrib_gradcancel", "_plus_scalar"} & set(ops)
+    _assert_close(_outputs(report.symbol_out, report.params_out, batch), expected)
+
+
+def test_fork_round_ste_is_renamed_to_mxnets(tmp_path):
+    """A 2-bit activation of the fork (round_ste, an op stock MXNet lacks) before a float conv:
+    the converted graph loads in stock MXNet and equals bmxnet.v2's layer."""
+    mx.random.seed(5)
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.QActivation(bits=2, method="round", gradient_cancel_threshold=0.8),
+                nn.Conv2D(4, 3))
+    net.initialize(mx.init.Xavier())
+    batch = _batch(2, seed=4)
+    expected = net(mx.nd.array(batch)).asnumpy()
+    conv = net[1]
+
+    x = mx.sym.contrib.gradcancel(mx.sym.var("data"), threshold=0.8)
+    x = mx.sym.contrib.round_ste(mx.sym.clip(x, 0, 1) * 3) / 3
+    sym = mx.sym.Convolution(x, mx.sym.var(conv.weight.name), mx.sym.var(conv.bias.name),
+                             kernel=(3, 3), num_filter=4)
+    graph = json.loads(sym.tojson())
+    for node in graph["nodes"]:
+        if node["op"] == "_contrib_round_ste":
+            node["op"] = "round_ste"  # the fork's name
+    prefix = str(tmp_path / "kbit")
+    with open(f"{prefix}-symbol.json", "w") as f:
+        json.dump(graph, f)
+    mx.nd.save(f"{prefix}-0000.params",
+               {f"arg:{p.name}": p.data() for p in net.collect_params().values()})
+    with pytest.raises(mx.MXNetError):
+        mx.sym.load(f"{prefix}-symbol.json")  # stock MXNet has no round_ste
+
+    report = _convert(prefix, str(tmp_path / "kbit_bin"))
+    ops = [n["op"] for n in json.load(open(report.symbol_out))["nodes"]]
+    assert "_contrib_round_ste" in ops and "round_ste" not in ops
+    _assert_close(_outputs(report.symbol_out, report.params_out, batch), expected)
