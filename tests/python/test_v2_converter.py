@@ -67,13 +67,12 @@ def test_save(tmp_path, qconv_kwargs):
     orig_net.initialize(mx.init.Xavier(magnitude=2.24), ctx=ctx)
     orig_net(dummy_data(ctx)[0])
 
-    # training iterations, so that the BatchNorms have statistics (v2 runs 100; 30 move the
-    # running statistics 96 % of the way, at a third of the time)
+    # a few training iterations, so that the BatchNorms have statistics
     trainer = gluon.Trainer(orig_net.collect_params(), "adam",
                             {"learning_rate": 0.001, "wd": 0.0, "multi_precision": True},
                             kvstore=mx.kv.create())
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
-    for _ in range(30):
+    for _ in range(100):
         with autograd.record():
             x, y = dummy_data(ctx)
             L = loss(orig_net(x), y)
