@@ -6,6 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BUILD := build/cmake
 JOBS ?= 2
+# ON: also build the benchmarks and diagnostics of smd_hpi/ (make bench turns it on).
+BENCHES ?= OFF
 SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2>/dev/null) \
            CMakeLists.txt setup.py pyproject.toml
 
@@ -29,7 +31,8 @@ install: $(VENV)/.bmxnet
 
 # Kernel tests, the op library and the C predict example, in one CMake tree.
 build: $(VENV)/.deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE=$(abspath $(PY)) > /dev/null
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DBMX_BUILD_BENCHES=$(BENCHES) \
+	  -DPython3_EXECUTABLE=$(abspath $(PY)) > /dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 test-cpp: build
@@ -41,7 +44,8 @@ test-python: install build
 test: test-cpp test-python
 
 # Kernels vs MXNet's own fp32 operators, same shapes, same threads, one run (DESIGN.md 5).
-bench: install build
+bench: install
+	$(MAKE) build BENCHES=ON
 	mkdir -p out/bench
 	$(PY) -m bmxnet.benchmark --runs 3 --threads 1 2 --json out/bench/bench.json --png out/bench/bench.png
 

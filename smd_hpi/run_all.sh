@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces every figure in smd_hpi/REPORT.md into smd_hpi/results/ (about 12 minutes on
-# 2 cores). Needs the op library and the kernel bench built:
-#   cmake -S . -B build/cmake -DPython3_EXECUTABLE=$PWD/.venv/bin/python && cmake --build build/cmake -j2
+# 2 cores). Needs .venv (make install); builds the op library and the benches
+# (BMX_BUILD_BENCHES=ON) into BUILD_DIR first.
 # Usage: smd_hpi/run_all.sh [BUILD_DIR]   (run it on an otherwise idle machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,9 @@ BUILD=${1:-build/cmake}
 PY=${PY:-.venv/bin/python}
 R=smd_hpi/results
 mkdir -p "$R"
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBMX_BUILD_BENCHES=ON \
+  -DPython3_EXECUTABLE="$(realpath "$PY")" > /dev/null
+cmake --build "$BUILD" -j2
 export BMXNET_LIBRARY=${BMXNET_LIBRARY:-$PWD/$BUILD/libbmxnet_ops.so} PYTHONPATH=python
 # 1. raw kernel speed without MXNet, per instruction set and thread count
 : > "$R/kernel_bench.txt"

@@ -27,48 +27,8 @@ Options (all layers):
   the input by N binary bases ``A_n = sign(x + v_n)`` with learned shifts ``v_n``, and the layer
   computes ``sum_{m,n} alpha_m beta_n conv(A_n, B_m)`` with learned ``alpha`` and ``beta``.
 
-Exported graphs (what model-converter matches; DESIGN.md section 3). ``sign`` is
-``bmx_det_sign`` or ``bmx_approx_sign`` (the sign quantizers all end with one of them);
-``[...]`` is present only when the option is on. For QConv2D with 1-bit weights and
-activations::
-
-    d = sign(x)                                   # the data input, any float subgraph before
-    d = Pad(d, mode="constant", constant_value=pad_value,
-            pad_width=(0,0,0,0,ph,ph,pw,pw))      # only if pad_value is +-1 and pad != 0;
-                                                  # then Convolution has pad=(0,0)
-    y = Convolution(d, sign(w) [, b])             # w, b: variables (parameters)
-
-``scaling="xnor"`` (Convolution then has ``no_bias=True``; the bias is added after scaling)::
-
-    s = Reshape(BlockGrad(mean(abs(w), axis=(1, 2, 3))), shape=(1, -1, 1, 1))
-    y = broadcast_mul(Convolution(d, sign(w), no_bias=True), s)
-    [y = broadcast_add(y, Reshape(b, shape=(1, -1, 1, 1)))]
-
-i.e. ``y[:, o] = mean(|w[o]|) * conv(d, sign(w))[:, o] (+ b[o])``: fold ``s`` into the binary
-op's per-channel ``scale`` (and a following BatchNorm on top of it). QDense is the same with
-``FullyConnected`` (``no_bias=True``), ``mean(abs(w), axis=1)`` and ``shape=(1, -1)`` in both
-Reshapes. QConv1D has ``axis=(1, 2)`` and ``shape=(1, -1, 1)``.
-
-ABC-Net (``weight_bases=M``, ``act_bases=N``; parameters ``<prefix>weight``,
-``<prefix>weight_coef`` (M,), ``<prefix>act_coef`` (N,), ``<prefix>act_shift`` (N,))::
-
-    mu  = mean(w)                                          # all axes -> shape (1,)
-    sd  = sqrt(mean(square(broadcast_sub(w, mu))))         # population std, shape (1,)
-    c_m = BlockGrad(elemwise_sub(_mul_scalar(sd, scalar=u_m), mu))        for m = 0..M-1
-    B_m = sign(broadcast_add(w, c_m))          # = sign(w + u_m * sd - mu), in float32
-    A_n = sign(broadcast_add(x, slice_axis(act_shift, axis=0, begin=n, end=n+1)))
-          [-> Pad(pad_value) as above]                                    for n = 0..N-1
-    k_mn = broadcast_mul(slice_axis(weight_coef, axis=0, begin=m, end=m+1),
-                         slice_axis(act_coef, axis=0, begin=n, end=n+1))  # shape (1,)
-    y_mn = broadcast_mul(Convolution(A_n, B_m, no_bias=True), k_mn)
-    y    = add_n(y_00, y_01, ..., y_(M-1)(N-1))    # loop order: m outer, n inner;
-                                                   # just y_00 when M = N = 1
-    [y = broadcast_add(y, Reshape(b, shape=(1, -1, 1, 1)))]
-
-Each ``Convolution(A_n, B_m)`` becomes one ``bmx_binary_conv2d`` whose packed weight is
-``sign(w + c_m)`` with ``c_m = u_m * std(w) - mean(w)`` computed from the weight parameter in
-float32 (``u_m`` is the ``_mul_scalar`` node's ``scalar``); the rest (shifts, coefficients,
-add_n) stays float.
+The graphs these layers export are the contract with model-converter; they are spelled out
+op by op in ``bmxnet.converter.patterns`` (DESIGN.md section 3).
 """
 import itertools
 

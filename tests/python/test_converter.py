@@ -515,7 +515,7 @@ def test_help(capsys):
 
 
 def test_converter_does_not_need_mxnet(tmp_path):
-    """converter.py and params_io.py import neither mxnet nor the op library."""
+    """The converter package and params_io.py import neither mxnet nor the op library."""
     s, head = lenet_like()
     sym_path, params_path = s.save(tmp_path, [head])
     code = f"""

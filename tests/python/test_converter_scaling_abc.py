@@ -1,5 +1,5 @@
 """model-converter on the export patterns of XNOR scaling, ABC-Net bases, QConv1D and k-bit
-layers (bmxnet.nn's module docstring), checked against MXNet itself.
+layers (bmxnet.converter.patterns), checked against MXNet itself.
 
 - The converter's constant folder (weights and scales computed from parameters) gives the
   bits of MXNet's own float32 forward pass, op by op and for whole ABC-Net bases, ties
@@ -19,6 +19,11 @@ import bmxnet
 from bmxnet import converter, model_zoo, params_io
 from bmxnet import nn as qnn
 from bmxnet.converter import convert
+from bmxnet.converter.errors import NotConvertible
+from bmxnet.converter.float32_ops import kahan_rows
+from bmxnet.converter.folding import Folder
+from bmxnet.converter.params import Params
+from bmxnet.converter.symbol import parse_symbol
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,9 +125,9 @@ def _fold(sym, arrays, tmp_path):
     params_file = str(tmp_path / "expr-0000.params")
     mx.nd.save(params_file, {f"arg:{k}": mx.nd.array(v, dtype="float32")
                              for k, v in arrays.items()})
-    graph = converter._parse_symbol(json.loads(path.read_text()), str(path))
-    params = converter._Params(params_io.load(params_file), params_file)
-    folded = converter._Folder(params, str(path)).eval(graph.heads[0])
+    graph = parse_symbol(json.loads(path.read_text()), str(path))
+    params = Params(params_io.load(params_file), params_file)
+    folded = Folder(params, str(path)).eval(graph.heads[0])
     args = {k: mx.nd.array(v, dtype="float32") for k, v in arrays.items()}
     expected = sym.bind(mx.cpu(), args, grad_req="null").forward()[0].asnumpy()
     return folded, expected
@@ -194,7 +199,7 @@ def test_kahan_summation_is_what_makes_it_exact():
              + rng.uniform(-1, 1)).astype(np.float32)
         a[rng.randint(a.size, size=5)] = rng.uniform(-1e4, 1e4, 5)  # a few large values
         mxnet = mx.nd.mean(mx.nd.array(a)).asnumpy()[0]
-        ours = converter._kahan_rows(a.reshape(1, -1))[0] / np.float32(a.size)
+        ours = kahan_rows(a.reshape(1, -1))[0] / np.float32(a.size)
         assert _bits(ours) == _bits(mxnet)
         naive += np.cumsum(a, dtype=np.float32)[-1] / np.float32(a.size) != mxnet
         wide += np.float32(a.astype(np.float64).sum()) / np.float32(a.size) != mxnet
@@ -206,8 +211,8 @@ def test_kahan_overflow_and_non_finite_values_follow_mshadow():
     for row in ([big, big, -big, 1.0], [1.0, np.inf, 2.0], [np.nan, 1.0], [-np.inf, np.inf]):
         a = np.array(row, np.float32)
         mxnet = mx.nd.sum(mx.nd.array(a)).asnumpy()
-        scalar = converter._kahan_rows(a.reshape(1, -1))
-        vector = converter._kahan_rows(np.tile(a, (16, 1)))[:1]
+        scalar = kahan_rows(a.reshape(1, -1))
+        vector = kahan_rows(np.tile(a, (16, 1)))[:1]
         np.testing.assert_array_equal(_bits(scalar), _bits(mxnet))
         np.testing.assert_array_equal(_bits(vector), _bits(mxnet))
 
@@ -220,12 +225,12 @@ def test_kahan_overflow_and_non_finite_values_follow_mshadow():
     (lambda: S.add_n(A, A, A), "add_n"),
 ])
 def test_folder_refuses_what_it_cannot_reproduce(tmp_path, sym, reason):
-    with pytest.raises(converter._NotConvertible, match=re.escape(reason)):
+    with pytest.raises(NotConvertible, match=re.escape(reason)):
         path = tmp_path / "s.json"
         path.write_text(sym().tojson())
-        graph = converter._parse_symbol(json.loads(path.read_text()), str(path))
-        params = converter._Params({"arg:a": np.ones((2, 3), np.float32)}, "p")
-        converter._Folder(params, str(path)).eval(graph.heads[0])
+        graph = parse_symbol(json.loads(path.read_text()), str(path))
+        params = Params({"arg:a": np.ones((2, 3), np.float32)}, "p")
+        Folder(params, str(path)).eval(graph.heads[0])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import sys
 
 # From a source checkout, use the checkout's python/ package rather than an installed copy.
 _SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir, "python")
-if os.path.isfile(os.path.join(_SOURCE, "bmxnet", "converter.py")):
+if os.path.isfile(os.path.join(_SOURCE, "bmxnet", "converter", "__init__.py")):
     sys.path.insert(0, os.path.abspath(_SOURCE))
 
 from bmxnet.converter import main  # noqa: E402

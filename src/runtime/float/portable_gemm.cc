@@ -149,6 +149,7 @@ void PackRows::pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* dst) 
 void gemm(int64_t m, const PackA& a, const PackedB& b, float* c, int64_t ldc, const float* bias,
           FusedActivation activation, int threads) {
   if (m <= 0 || b.n <= 0) return;
+  threads = usable_threads(threads);
   GemmJob g;
   g.m = m;
   g.m_blocks = (m + kMC - 1) / kMC;

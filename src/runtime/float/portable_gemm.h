@@ -26,6 +26,17 @@ constexpr int64_t kNR = 8;         // two 4-float vectors
 constexpr int64_t kKC = 256;       // depth of one block
 constexpr int64_t kMC = 16 * kMR;  // rows of one A block
 
+// The threads the portable layers may use: `threads`, or 1 on a target without threads
+// (WebAssembly built without pthreads, where std::thread cannot start one).
+inline int usable_threads(int threads) {
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+  (void)threads;
+  return 1;
+#else
+  return threads;
+#endif
+}
+
 // B (k x n) in panels of kNR columns, each panel k-major (kNR floats per k), the last panel
 // padded with zero columns.
 struct PackedB {
@@ -56,7 +67,8 @@ struct PackRows final : PackA {
 };
 
 // C (m x b.n, row stride ldc) = A (m x b.k) * B + bias, then the activation. bias: null, or
-// b.panels() * kNR floats (b.n values, zero-padded). Runs on up to `threads` threads; allocates nothing.
+// b.panels() * kNR floats (b.n values, zero-padded). Runs on up to `threads` threads;
+// allocates nothing.
 void gemm(int64_t m, const PackA& a, const PackedB& b, float* c, int64_t ldc, const float* bias,
           FusedActivation activation, int threads);
 

@@ -118,9 +118,10 @@ class DepthwiseConvPortable final : public FloatLayer {
   void run(const float* in, float* out, int threads) override {
     const DepthwiseConvPortable* self = this;
     const int64_t oh = p_.out_h();
-    parallel_for(p_.batch * oh, threads, [self, in, out](int64_t begin, int64_t end) {
-      for (int64_t row = begin; row < end; ++row) self->run_row(in, out, row);
-    });
+    parallel_for(p_.batch * oh, portable::usable_threads(threads),
+                 [self, in, out](int64_t begin, int64_t end) {
+                   for (int64_t row = begin; row < end; ++row) self->run_row(in, out, row);
+                 });
   }
   const char* backend() const override { return "portable"; }
 
@@ -182,9 +183,10 @@ class PoolPortable final : public FloatLayer {
 
   void run(const float* in, float* out, int threads) override {
     const PoolPortable* self = this;
-    parallel_for(p_.batch * p_.out_h, threads, [self, in, out](int64_t begin, int64_t end) {
-      for (int64_t row = begin; row < end; ++row) self->run_row(in, out, row);
-    });
+    parallel_for(p_.batch * p_.out_h, portable::usable_threads(threads),
+                 [self, in, out](int64_t begin, int64_t end) {
+                   for (int64_t row = begin; row < end; ++row) self->run_row(in, out, row);
+                 });
   }
   const char* backend() const override { return "portable"; }
 

@@ -1,0 +1,60 @@
+"""The ``model-converter`` command."""
+
+import argparse
+import sys
+from typing import Optional, Sequence
+
+from .errors import ConversionError
+from .files import input_paths
+from .pipeline import convert
+
+_DESCRIPTION = """\
+Convert a model trained with bmxnet layers (QConv1D, QConv2D, QDense) and exported with
+HybridBlock.export into a deployable binary model: every binary layer (each of the M x N
+convolutions of an ABC-Net layer too) becomes one bmx_binary_conv2d / bmx_binary_dense op
+with bit-packed int32 weights, XNOR scaling and a BatchNorm that follow a binary layer are
+folded into it, and everything else (float and k-bit layers) stays as it was."""
+
+_EPILOG = """\
+examples:
+  model-converter model-0000.params
+      reads model-symbol.json + model-0000.params, writes
+      binarized_model-symbol.json + binarized_model-0000.params beside them
+  model-converter model-symbol.json model-0003.params -o deploy/lenet
+      writes deploy/lenet-symbol.json + deploy/lenet-0003.params
+
+Load the result with `import bmxnet` and mx.gluon.SymbolBlock.imports, or from C with
+MXLoadLib(libbmxnet_ops.so) and the predict API. Exit status: 0 on success, 1 on bad input."""
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The `model-converter` command; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="model-converter", description=_DESCRIPTION, epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="PREFIX-NNNN.params (PREFIX-symbol.json is found beside it), or "
+                             "PREFIX-symbol.json PREFIX-NNNN.params")
+    parser.add_argument("-o", "--output", metavar="OUT_PREFIX",
+                        help="write OUT_PREFIX-symbol.json and OUT_PREFIX-NNNN.params (same "
+                             "epoch) instead of binarized_PREFIX-... beside the input")
+    parser.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
+                        help="keep every BatchNorm instead of folding it into the binary op's "
+                             "scale and bias (binary layers) or into the weights (float layers)")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print nothing on success")
+    args = parser.parse_args(argv)
+    if len(args.files) > 2:
+        parser.error("expected PREFIX-NNNN.params, or PREFIX-symbol.json PREFIX-NNNN.params")
+    try:
+        symbol_path, params_path = input_paths(args.files)
+        convert(symbol_path, params_path, out_prefix=args.output, verbose=not args.quiet,
+                fold_batchnorm=args.fold_bn)
+    except ConversionError as e:
+        print(f"model-converter: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

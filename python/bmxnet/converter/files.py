@@ -1,0 +1,140 @@
+"""The converter's files: reading the exported model, naming and atomically writing the output."""
+
+import json
+import os
+import re
+import tempfile
+from collections import OrderedDict
+from typing import List, Optional, Sequence, Tuple
+
+from .. import params_io
+from .errors import ConversionError
+from .params import Params
+from .symbol import parse_symbol
+
+EPOCH_RE = re.compile(r"^(?P<prefix>.*)-(?P<epoch>\d+)\.params$")
+
+
+def read_model(symbol_path: str, params_path: str):
+    """(graph, params, symbol file size, params file size) of an exported model."""
+    for path in (symbol_path, params_path):
+        if not os.path.exists(path):
+            raise ConversionError(f"{path} does not exist; check the path (HybridBlock.export "
+                                  "writes PREFIX-symbol.json and PREFIX-0000.params)")
+        if not os.path.isfile(path):
+            raise ConversionError(f"{path} is not a file; pass the exported model files")
+    try:
+        with open(symbol_path, "rb") as f:
+            sym_bytes = f.read()
+        with open(params_path, "rb") as f:
+            params_bytes = f.read()
+    except OSError as e:
+        raise ConversionError(f"cannot read {e.filename}: {e.strerror}; check its permissions")
+    if not sym_bytes.strip():
+        raise ConversionError(f"{symbol_path} is empty; re-export the model with "
+                              "HybridBlock.export")
+    try:
+        sym = json.loads(sym_bytes.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConversionError(f"{symbol_path} is not text (not UTF-8), so not an MXNet symbol "
+                              "file; pass the PREFIX-symbol.json written by HybridBlock.export")
+    except (json.JSONDecodeError, RecursionError) as e:
+        detail = f"line {e.lineno} column {e.colno}: {e.msg}" if hasattr(e, "lineno") else "too deep"
+        raise ConversionError(f"{symbol_path} is not valid JSON ({detail}); pass the "
+                              "PREFIX-symbol.json written by HybridBlock.export") from None
+    graph = parse_symbol(sym, symbol_path)
+    if not params_bytes:
+        raise ConversionError(f"{params_path} is empty; re-export the model with "
+                              "HybridBlock.export")
+    try:
+        loaded = params_io.loads(params_bytes, source=params_path)
+    except params_io.ParamsFormatError as e:
+        raise ConversionError(f"{str(e).rstrip('.')}; pass the PREFIX-NNNN.params written by "
+                              "HybridBlock.export") from None
+    if isinstance(loaded, list):
+        if loaded:
+            raise ConversionError(f"{params_path} holds arrays without names, not the parameters "
+                                  "of a model; pass the PREFIX-NNNN.params written by "
+                                  "HybridBlock.export")
+        loaded = OrderedDict()
+    return graph, Params(loaded, params_path), len(sym_bytes), len(params_bytes)
+
+
+def output_paths(symbol_path: str, params_path: str, out_prefix: Optional[str]):
+    match = EPOCH_RE.match(os.path.basename(params_path))
+    epoch = match.group("epoch") if match else "0000"
+    if out_prefix is None:
+        if match:
+            prefix = match.group("prefix")
+        else:
+            prefix = re.sub(r"(-symbol)?\.json$", "", os.path.basename(symbol_path))
+        out_prefix = os.path.join(os.path.dirname(params_path), f"binarized_{prefix}")
+    return f"{out_prefix}-symbol.json", f"{out_prefix}-{epoch}.params"
+
+
+def same_file(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)
+
+def check_out_prefix(out_prefix):
+    """`out_prefix` as a str (None stays None), refused when it names no file."""
+    if out_prefix is not None:
+        out_prefix = os.fspath(out_prefix)
+        if not out_prefix or out_prefix.endswith(os.sep):
+            raise ConversionError(f"the output prefix {out_prefix!r} has no file name part; "
+                                  "pass -o DIR/NAME")
+    return out_prefix
+
+
+def check_outputs(outputs: Sequence[str], inputs: Sequence[str]):
+    """Refuse outputs that would overwrite an input or whose directory does not exist."""
+    for out in outputs:
+        if any(same_file(out, inp) for inp in inputs):
+            raise ConversionError(f"the output {out} would overwrite the input; choose another "
+                                  "output prefix with -o OUT_PREFIX")
+    out_dir = os.path.dirname(os.path.abspath(outputs[0]))
+    if not os.path.isdir(out_dir):
+        why = "is not a directory" if os.path.exists(out_dir) else "does not exist"
+        raise ConversionError(f"cannot write {outputs[0]}: {out_dir} {why}; choose an existing "
+                              "directory with -o DIR/NAME")
+
+
+def write_atomically(files: Sequence[Tuple[str, bytes]]):
+    """Write every file to a temp file beside it, then os.replace them all; no partial output."""
+    temps, done, path = [], [], files[0][0]
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        for path, data in files:
+            directory = os.path.dirname(os.path.abspath(path))
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-",
+                                       suffix="-" + os.path.basename(path))
+            temps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
+        for (path, _), tmp in zip(files, temps):
+            os.replace(tmp, path)
+            done.append(path)
+    except OSError as e:
+        for leftover in temps + done:
+            try:
+                os.unlink(leftover)
+            except OSError:
+                pass
+        raise ConversionError(f"cannot write {path}: {e.strerror or e}; choose a writable "
+                              "output location with -o OUT_PREFIX") from None
+
+
+def input_paths(files: List[str]) -> Tuple[str, str]:
+    if len(files) == 2:
+        symbol_path, params_path = files
+        if symbol_path.endswith(".params") and params_path.endswith(".json"):
+            symbol_path, params_path = params_path, symbol_path
+        return symbol_path, params_path
+    (path,) = files
+    match = EPOCH_RE.match(os.path.basename(path))
+    if not match:
+        raise ConversionError(f"{path} is not named PREFIX-NNNN.params, so its symbol file cannot "
+                              "be found; pass both files: PREFIX-symbol.json PREFIX-NNNN.params")
+    symbol_path = os.path.join(os.path.dirname(path), f"{match.group('prefix')}-symbol.json")
+    return symbol_path, path

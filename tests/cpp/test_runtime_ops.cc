@@ -1,0 +1,571 @@
+// Every float op of the runtime on small graphs built here, against plain NCHW loops written
+// in this file (MXNet's definitions), over shapes where the NHWC storage matters (H * W > 1,
+// odd sizes, padding, groups, broadcasting, axes).
+#include <algorithm>
+#include <cmath>
+
+#include "runtime_test_util.h"
+
+using rtest::Attrs;
+using rtest::Graph;
+using rtest::Params;
+using Vec = std::vector<float>;
+using Dims = std::vector<int64_t>;
+
+namespace {
+
+std::vector<uint32_t> u32(const Dims& d) { return std::vector<uint32_t>(d.begin(), d.end()); }
+int64_t count(const Dims& d) {
+  int64_t n = 1;
+  for (int64_t v : d) n *= v;
+  return n;
+}
+
+// Runs json on x and compares output 0 with `expected` (shape and values).
+void check(const char* what, const std::string& json, const std::string& params, const Dims& in,
+           const Vec& x, const Dims& out_shape, const Vec& expected, float tol = 1e-5f) {
+  std::vector<uint32_t> shape;
+  const Vec y = rtest::run(json, params, u32(in), x, &shape);
+  float scale = 1.0f;
+  for (float v : expected) scale = std::max(scale, std::fabs(v));
+  const float diff = rtest::max_diff(y, expected);
+  CHECK(shape == u32(out_shape) && diff <= tol * scale, "%s: max diff %g (scale %g), %zu values",
+        what, diff, scale, y.size());
+}
+
+std::string str(int64_t v) { return std::to_string(v); }
+std::string pair(int64_t a, int64_t b) { return "(" + str(a) + ", " + str(b) + ")"; }
+
+// ---- references on logical NCHW data -----------------------------------------------------
+
+struct ConvCase {
+  int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, g;
+  bool bias;
+};
+
+int64_t conv_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
+  return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+}
+
+Vec conv_ref(const ConvCase& t, const Vec& x, const Vec& w, const Vec& b) {
+  const int64_t oh = conv_out(t.h, t.kh, t.sh, t.ph, t.dh), ow = conv_out(t.w, t.kw, t.sw, t.pw, t.dw);
+  const int64_t cg = t.c / t.g, og = t.o / t.g;
+  Vec y(t.n * t.o * oh * ow);
+  for (int64_t n = 0; n < t.n; ++n)
+    for (int64_t o = 0; o < t.o; ++o)
+      for (int64_t yy = 0; yy < oh; ++yy)
+        for (int64_t xx = 0; xx < ow; ++xx) {
+          double acc = t.bias ? b[o] : 0.0;
+          for (int64_t c = 0; c < cg; ++c)
+            for (int64_t ky = 0; ky < t.kh; ++ky)
+              for (int64_t kx = 0; kx < t.kw; ++kx) {
+                const int64_t iy = yy * t.sh - t.ph + ky * t.dh, ix = xx * t.sw - t.pw + kx * t.dw;
+                if (iy < 0 || iy >= t.h || ix < 0 || ix >= t.w) continue;
+                const int64_t ic = (o / og) * cg + c;
+                acc += double(x[((n * t.c + ic) * t.h + iy) * t.w + ix]) *
+                       w[((o * cg + c) * t.kh + ky) * t.kw + kx];
+              }
+          y[((n * t.o + o) * oh + yy) * ow + xx] = static_cast<float>(acc);
+        }
+  return y;
+}
+
+void test_convolution() {
+  const ConvCase cases[] = {
+      {1, 3, 7, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, true},
+      {2, 4, 8, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 2, false},
+      {1, 5, 9, 9, 3, 3, 3, 1, 1, 2, 2, 2, 2, 1, true},
+      {1, 6, 5, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 6, true},   // depthwise
+      {1, 3, 11, 10, 8, 7, 5, 2, 3, 3, 2, 1, 1, 1, true},  // stem-like, asymmetric
+      {1, 8, 4, 4, 5, 1, 1, 2, 2, 0, 0, 1, 1, 1, false},  // 1x1 stride 2
+  };
+  for (const ConvCase& t : cases) {
+    Graph g;
+    const int data = g.var("data"), w = g.var("c_weight");
+    std::vector<int> ins = {data, w};
+    if (t.bias) ins.push_back(g.var("c_bias"));
+    const int conv = g.op("Convolution", "c",
+                          {{"kernel", pair(t.kh, t.kw)}, {"stride", pair(t.sh, t.sw)},
+                           {"pad", pair(t.ph, t.pw)}, {"dilate", pair(t.dh, t.dw)},
+                           {"num_filter", str(t.o)}, {"num_group", str(t.g)},
+                           {"no_bias", t.bias ? "False" : "True"}},
+                          ins);
+    const Vec x = rtest::random_floats(t.n * t.c * t.h * t.w);
+    const Vec w_ = rtest::random_floats(t.o * (t.c / t.g) * t.kh * t.kw);
+    const Vec b = rtest::random_floats(t.o);
+    Params p;
+    p.f32("arg:c_weight", {t.o, t.c / t.g, t.kh, t.kw}, w_);
+    if (t.bias) p.f32("arg:c_bias", {t.o}, b);
+    const Dims out = {t.n, t.o, conv_out(t.h, t.kh, t.sh, t.ph, t.dh), conv_out(t.w, t.kw, t.sw, t.pw, t.dw)};
+    char what[96];
+    std::snprintf(what, sizeof what, "Convolution %lldx%lld g%lld s%lld d%lld",
+                  (long long)t.kh, (long long)t.kw, (long long)t.g, (long long)t.sh, (long long)t.dh);
+    check(what, g.json({conv}), p.bytes(), {t.n, t.c, t.h, t.w}, x, out, conv_ref(t, x, w_, b));
+  }
+}
+
+void test_pooling() {
+  struct Case {
+    int64_t h, w, k, s, p;
+    const char* type;
+    const char* convention;
+    bool include_pad, global;
+  };
+  const Case cases[] = {
+      {7, 9, 3, 2, 1, "max", "valid", true, false},
+      {8, 8, 2, 2, 0, "avg", "valid", true, false},
+      {7, 7, 3, 2, 1, "avg", "full", true, false},
+      {7, 6, 3, 2, 1, "avg", "full", false, false},
+      {6, 7, 3, 2, 0, "max", "full", true, false},
+      {5, 7, 1, 1, 0, "avg", "valid", true, true},
+      {5, 7, 1, 1, 0, "max", "valid", true, true},
+  };
+  for (const Case& t : cases) {
+    const int64_t n = 2, c = 3;
+    Graph g;
+    const int data = g.var("data");
+    Attrs a = {{"kernel", pair(t.k, t.k)}, {"stride", pair(t.s, t.s)}, {"pad", pair(t.p, t.p)},
+               {"pool_type", t.type}, {"pooling_convention", t.convention},
+               {"count_include_pad", t.include_pad ? "True" : "False"},
+               {"global_pool", t.global ? "True" : "False"}};
+    const int pool = g.op("Pooling", "pool", a, {data});
+    const bool max = std::string(t.type) == "max";
+    int64_t kh = t.k, kw = t.k, s = t.s, p = t.p, oh, ow;
+    if (t.global) {
+      kh = t.h, kw = t.w, s = 1, p = 0, oh = ow = 1;
+    } else if (std::string(t.convention) == "valid") {
+      oh = 1 + (t.h + 2 * p - kh) / s, ow = 1 + (t.w + 2 * p - kw) / s;
+    } else {
+      oh = 1 + static_cast<int64_t>(std::ceil(double(t.h + 2 * p - kh) / s));
+      ow = 1 + static_cast<int64_t>(std::ceil(double(t.w + 2 * p - kw) / s));
+    }
+    const Vec x = rtest::random_floats(n * c * t.h * t.w);
+    Vec y(n * c * oh * ow);
+    for (int64_t b = 0; b < n * c; ++b)
+      for (int64_t yy = 0; yy < oh; ++yy)
+        for (int64_t xx = 0; xx < ow; ++xx) {
+          int64_t y0 = yy * s - p, x0 = xx * s - p;
+          int64_t y1 = std::min(y0 + kh, t.h + p), x1 = std::min(x0 + kw, t.w + p);
+          const int64_t padded = (y1 - y0) * (x1 - x0);
+          y0 = std::max<int64_t>(y0, 0), x0 = std::max<int64_t>(x0, 0);
+          y1 = std::min(y1, t.h), x1 = std::min(x1, t.w);
+          double acc = max ? -1e30 : 0.0;
+          for (int64_t iy = y0; iy < y1; ++iy)
+            for (int64_t ix = x0; ix < x1; ++ix) {
+              const double v = x[(b * t.h + iy) * t.w + ix];
+              acc = max ? std::max(acc, v) : acc + v;
+            }
+          if (!max) acc /= t.include_pad ? padded : (y1 - y0) * (x1 - x0);
+          y[(b * oh + yy) * ow + xx] = static_cast<float>(acc);
+        }
+    char what[96];
+    std::snprintf(what, sizeof what, "Pooling %s %s k%lld s%lld p%lld%s%s", t.type, t.convention,
+                  (long long)t.k, (long long)t.s, (long long)t.p, t.include_pad ? "" : " exclude-pad",
+                  t.global ? " global" : "");
+    check(what, g.json({pool}), Params().bytes(), {n, c, t.h, t.w}, x, {n, c, oh, ow}, y);
+  }
+}
+
+void test_fully_connected() {
+  // flatten=True on 4-D data with H * W > 1: MXNet flattens C, H, W in that order.
+  for (bool bias : {true, false}) {
+    const int64_t n = 2, c = 3, h = 2, w = 5, hidden = 7, k = c * h * w;
+    Graph g;
+    const int data = g.var("data"), wt = g.var("fc_weight");
+    std::vector<int> ins = {data, wt};
+    if (bias) ins.push_back(g.var("fc_bias"));
+    const int fc = g.op("FullyConnected", "fc", {{"num_hidden", str(hidden)}, {"no_bias", bias ? "False" : "True"}}, ins);
+    const Vec x = rtest::random_floats(n * k), W = rtest::random_floats(hidden * k),
+              b = rtest::random_floats(hidden);
+    Params p;
+    p.f32("arg:fc_weight", {hidden, k}, W);
+    if (bias) p.f32("arg:fc_bias", {hidden}, b);
+    Vec y(n * hidden);
+    for (int64_t r = 0; r < n; ++r)
+      for (int64_t j = 0; j < hidden; ++j) {
+        double acc = bias ? b[j] : 0.0;
+        for (int64_t i = 0; i < k; ++i) acc += double(x[r * k + i]) * W[j * k + i];
+        y[r * hidden + j] = static_cast<float>(acc);
+      }
+    check(bias ? "FullyConnected flatten 4-D" : "FullyConnected flatten 4-D no_bias", g.json({fc}),
+          p.bytes(), {n, c, h, w}, x, {n, hidden}, y);
+  }
+  // flatten=False on 4-D data: a dense layer over the last (W) axis.
+  {
+    const int64_t n = 2, c = 3, h = 4, w = 5, hidden = 6;
+    Graph g;
+    const int data = g.var("data"), wt = g.var("fc_weight"), bs = g.var("fc_bias");
+    const int fc = g.op("FullyConnected", "fc", {{"num_hidden", str(hidden)}, {"flatten", "False"}}, {data, wt, bs});
+    const Vec x = rtest::random_floats(n * c * h * w), W = rtest::random_floats(hidden * w),
+              b = rtest::random_floats(hidden);
+    Params p;
+    p.f32("arg:fc_weight", {hidden, w}, W);
+    p.f32("arg:fc_bias", {hidden}, b);
+    const int64_t rows = n * c * h;
+    Vec y(rows * hidden);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < hidden; ++j) {
+        double acc = b[j];
+        for (int64_t i = 0; i < w; ++i) acc += double(x[r * w + i]) * W[j * w + i];
+        y[r * hidden + j] = static_cast<float>(acc);
+      }
+    check("FullyConnected flatten=False 4-D", g.json({fc}), p.bytes(), {n, c, h, w}, x, {n, c, h, hidden}, y);
+  }
+}
+
+void test_batch_norm() {
+  for (bool fix_gamma : {true, false}) {
+    for (int axis : {1, -1}) {
+      const Dims s = {2, 3, 4, 5};
+      const int64_t c = axis == 1 ? 3 : 5;
+      Graph g;
+      const int data = g.var("data");
+      const int bn = g.op("BatchNorm", "bn",
+                          {{"eps", "0.001"}, {"fix_gamma", fix_gamma ? "True" : "False"},
+                           {"use_global_stats", "True"}, {"axis", str(axis)}},
+                          {data, g.var("bn_gamma"), g.var("bn_beta"), g.var("bn_moving_mean"),
+                           g.var("bn_moving_var")});
+      const Vec gamma = rtest::random_floats(c, 0.5f, 2.0f), beta = rtest::random_floats(c),
+                mean = rtest::random_floats(c), var = rtest::random_floats(c, 0.5f, 2.0f);
+      Params p;
+      p.f32("arg:bn_gamma", {c}, gamma);
+      p.f32("arg:bn_beta", {c}, beta);
+      p.f32("aux:bn_moving_mean", {c}, mean);
+      p.f32("aux:bn_moving_var", {c}, var);
+      const Vec x = rtest::random_floats(count(s));
+      Vec y(x.size());
+      for (int64_t i = 0; i < count(s); ++i) {
+        const int64_t ch = axis == 1 ? (i / 20) % 3 : i % 5;
+        const double gm = fix_gamma ? 1.0 : gamma[ch];
+        y[i] = static_cast<float>((x[i] - mean[ch]) / std::sqrt(double(var[ch]) + 0.001) * gm + beta[ch]);
+      }
+      char what[64];
+      std::snprintf(what, sizeof what, "BatchNorm axis %d fix_gamma %d", axis, fix_gamma);
+      check(what, g.json({bn}), p.bytes(), s, x, s, y);
+    }
+  }
+}
+
+// One-input elementwise ops: graph data -> op(attrs) against f.
+template <typename F>
+void check_unary(const char* op, const Attrs& attrs, F f) {
+  const Dims s = {2, 3, 4, 5};
+  Graph g;
+  const int data = g.var("data");
+  const int node = g.op(op, "u", attrs, {data});
+  const Vec x = rtest::random_floats(count(s), -3.0f, 3.0f);
+  Vec y(x.size());
+  for (size_t i = 0; i < x.size(); ++i) y[i] = f(x[i]);
+  std::string what = std::string(op);
+  for (const auto& kv : attrs) what += " " + kv.first + "=" + kv.second;
+  check(what.c_str(), g.json({node}), Params().bytes(), s, x, s, y);
+}
+
+void test_unary() {
+  check_unary("Activation", {{"act_type", "relu"}}, [](float v) { return v > 0 ? v : 0.0f; });
+  check_unary("Activation", {{"act_type", "sigmoid"}}, [](float v) { return 1.0f / (1.0f + std::exp(-v)); });
+  check_unary("Activation", {{"act_type", "tanh"}}, [](float v) { return std::tanh(v); });
+  check_unary("Activation", {{"act_type", "softrelu"}}, [](float v) { return std::log(1.0f + std::exp(v)); });
+  check_unary("Activation", {{"act_type", "softsign"}}, [](float v) { return v / (1.0f + std::fabs(v)); });
+  check_unary("relu", {}, [](float v) { return v > 0 ? v : 0.0f; });
+  check_unary("LeakyReLU", {{"act_type", "leaky"}, {"slope", "0.1"}}, [](float v) { return v > 0 ? v : 0.1f * v; });
+  check_unary("LeakyReLU", {{"act_type", "elu"}, {"slope", "0.7"}}, [](float v) { return v > 0 ? v : 0.7f * (std::exp(v) - 1.0f); });
+  check_unary("bmx_det_sign", {{"clip_threshold", "1.0"}}, [](float v) { return v >= 0 ? 1.0f : -1.0f; });
+  check_unary("bmx_approx_sign", {}, [](float v) { return v >= 0 ? 1.0f : -1.0f; });
+  check_unary("clip", {{"a_min", "-0.5"}, {"a_max", "1.5"}}, [](float v) { return std::min(1.5f, std::max(-0.5f, v)); });
+  check_unary("_plus_scalar", {{"scalar", "2.5"}}, [](float v) { return v + 2.5f; });
+  check_unary("_minus_scalar", {{"scalar", "2.5"}}, [](float v) { return v - 2.5f; });
+  check_unary("_rminus_scalar", {{"scalar", "2.5"}}, [](float v) { return 2.5f - v; });
+  check_unary("_mul_scalar", {{"scalar", "-3"}}, [](float v) { return v * -3.0f; });
+  check_unary("_div_scalar", {{"scalar", "4"}}, [](float v) { return v / 4.0f; });
+  check_unary("Dropout", {{"p", "0.5"}}, [](float v) { return v; });
+  check_unary("BlockGrad", {}, [](float v) { return v; });
+  check_unary("identity", {}, [](float v) { return v; });
+}
+
+void test_prelu() {
+  const Dims s = {2, 3, 4, 5};
+  Graph g;
+  const int data = g.var("data");
+  const int node = g.op("LeakyReLU", "pr", {{"act_type", "prelu"}}, {data, g.var("pr_gamma")});
+  const Vec gamma = {0.1f, 0.2f, 0.3f};
+  Params p;
+  p.f32("arg:pr_gamma", {3}, gamma);
+  const Vec x = rtest::random_floats(count(s));
+  Vec y(x.size());
+  for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] > 0 ? x[i] : gamma[(i / 20) % 3] * x[i];
+  check("LeakyReLU prelu", g.json({node}), p.bytes(), s, x, s, y);
+}
+
+// Binary ops of two computed 4-D values (data and data * 2 + 1 through a scalar chain) or of
+// data and a parameter, with broadcasting over NCHW axes.
+void test_binary_elementwise() {
+  struct Case {
+    const char* op;
+    Dims other;  // shape of the second operand (a parameter)
+    float (*f)(float, float);
+  };
+  const Case cases[] = {
+      {"broadcast_add", {1, 3, 1, 1}, [](float a, float b) { return a + b; }},
+      {"broadcast_mul", {1, 1, 4, 1}, [](float a, float b) { return a * b; }},
+      {"broadcast_sub", {1, 1, 1, 5}, [](float a, float b) { return a - b; }},
+      {"broadcast_div", {2, 1, 4, 5}, [](float a, float b) { return a / b; }},
+      {"broadcast_add", {3, 1, 1}, [](float a, float b) { return a + b; }},  // fewer axes
+      {"broadcast_maximum", {5}, [](float a, float b) { return std::max(a, b); }},
+      {"elemwise_add", {2, 3, 4, 5}, [](float a, float b) { return a + b; }},
+      {"elemwise_mul", {2, 3, 4, 5}, [](float a, float b) { return a * b; }},
+      {"elemwise_sub", {2, 3, 4, 5}, [](float a, float b) { return a - b; }},
+      {"elemwise_div", {2, 3, 4, 5}, [](float a, float b) { return a / b; }},
+      {"_plus", {2, 3, 4, 5}, [](float a, float b) { return a + b; }},
+      {"_Plus", {2, 3, 4, 5}, [](float a, float b) { return a + b; }},
+  };
+  const Dims s = {2, 3, 4, 5};
+  for (const Case& t : cases) {
+    Graph g;
+    const int data = g.var("data");
+    const int node = g.op(t.op, "e", {}, {data, g.var("e_other")});
+    const Vec x = rtest::random_floats(count(s));
+    const Vec o = rtest::random_floats(count(t.other), 0.5f, 2.0f);
+    Params p;
+    p.f32("arg:e_other", t.other, o);
+    // Broadcast the other operand over s by NumPy's rules.
+    Dims od(4 - t.other.size(), 1);
+    od.insert(od.end(), t.other.begin(), t.other.end());
+    Vec y(x.size());
+    for (int64_t n = 0; n < 2; ++n)
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t h = 0; h < 4; ++h)
+          for (int64_t w = 0; w < 5; ++w) {
+            const int64_t i = ((n * 3 + c) * 4 + h) * 5 + w;
+            const int64_t j = (((od[0] > 1 ? n : 0) * od[1] + (od[1] > 1 ? c : 0)) * od[2] +
+                               (od[2] > 1 ? h : 0)) * od[3] + (od[3] > 1 ? w : 0);
+            y[i] = t.f(x[i], o[j]);
+          }
+    std::string what = std::string(t.op) + " with " + std::to_string(t.other.size()) + "-D operand";
+    check(what.c_str(), g.json({node}), p.bytes(), s, x, s, y);
+  }
+  // Two computed branches, one broadcast from a global pool: x * avgpool(x) + x.
+  {
+    Graph g;
+    const int data = g.var("data");
+    const int pool = g.op("Pooling", "gp", {{"kernel", "(1, 1)"}, {"global_pool", "True"}, {"pool_type", "avg"}}, {data});
+    const int mul = g.op("broadcast_mul", "m", {}, {data, pool});
+    const int add = g.op("elemwise_add", "a", {}, {mul, data});
+    const int sum = g.op("add_n", "s", {{"num_args", "3"}}, {add, data, add});
+    const Vec x = rtest::random_floats(count(s));
+    Vec y(x.size());
+    for (int64_t nc = 0; nc < 6; ++nc) {
+      double mean = 0;
+      for (int64_t i = 0; i < 20; ++i) mean += x[nc * 20 + i];
+      mean /= 20;
+      for (int64_t i = 0; i < 20; ++i) {
+        const float v = x[nc * 20 + i];
+        const float a = v * static_cast<float>(mean) + v;
+        y[nc * 20 + i] = a + v + a;
+      }
+    }
+    check("broadcast_mul by a global pool, elemwise_add, add_n", g.json({sum}), Params().bytes(), s, x, s, y);
+  }
+}
+
+void test_shape_ops() {
+  const Dims s = {2, 3, 4, 5};
+  const Vec x = rtest::random_floats(count(s));
+  {
+    Graph g;
+    const int f = g.op("Flatten", "f", {}, {g.var("data")});
+    check("Flatten 4-D (C, H, W order)", g.json({f}), Params().bytes(), s, x, {2, 60}, x);
+  }
+  struct R {
+    const char* shape;
+    Dims out;
+    const char* reverse;
+  };
+  const R reshapes[] = {
+      {"(0, -1)", {2, 60}, "False"},
+      {"(-1, 5)", {24, 5}, "False"},
+      {"(0, -3, 0)", {2, 12, 5}, "False"},
+      {"(-2,)", {2, 3, 4, 5}, "False"},
+      {"(0, 0, -4, 2, -1, 0)", {2, 3, 2, 2, 5}, "False"},
+      {"(2, 12, 5, 1)", {2, 12, 5, 1}, "False"},
+      {"(6, 2, 10, 1)", {6, 2, 10, 1}, "False"},
+      {"(-1, 0)", {24, 5}, "True"},
+  };
+  for (const R& r : reshapes) {
+    Graph g;
+    const int node = g.op("Reshape", "r", {{"shape", r.shape}, {"reverse", r.reverse}}, {g.var("data")});
+    std::string what = std::string("Reshape ") + r.shape;
+    check(what.c_str(), g.json({node}), Params().bytes(), s, x, r.out, x);
+  }
+  // Reshape of a 4-D value into another 4-D value and back through a conv-free chain.
+  {
+    Graph g;
+    const int r1 = g.op("Reshape", "r1", {{"shape", "(2, 6, 2, 5)"}}, {g.var("data")});
+    const int a = g.op("_mul_scalar", "m", {{"scalar", "2"}}, {r1});
+    const int r2 = g.op("Reshape", "r2", {{"shape", "(0, 3, 4, 5)"}}, {a});
+    Vec y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) y[i] = 2 * x[i];
+    check("Reshape 4-D -> 4-D -> 4-D", g.json({r2}), Params().bytes(), s, x, s, y);
+  }
+  // Concat along each axis of two branches (data and data + 1).
+  for (int dim : {0, 1, 2, 3, -1}) {
+    Graph g;
+    const int data = g.var("data");
+    const int b = g.op("_plus_scalar", "b", {{"scalar", "1"}}, {data});
+    const int c = g.op("Concat", "c", {{"dim", str(dim)}, {"num_args", "2"}}, {data, b});
+    const int d = dim < 0 ? dim + 4 : dim;
+    Dims out = s;
+    out[d] *= 2;
+    Vec y(x.size() * 2);
+    int64_t outer = 1, inner = 1;
+    for (int i = 0; i < d; ++i) outer *= s[i];
+    for (int i = d; i < 4; ++i) inner *= s[i];
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        y[o * 2 * inner + i] = x[o * inner + i];
+        y[o * 2 * inner + inner + i] = x[o * inner + i] + 1;
+      }
+    std::string what = "Concat dim " + std::to_string(dim);
+    check(what.c_str(), g.json({c}), Params().bytes(), s, x, out, y);
+  }
+}
+
+void test_softmax() {
+  const Dims s = {2, 3, 4, 5};
+  const Vec x = rtest::random_floats(count(s), -4.0f, 4.0f);
+  for (int axis : {1, -1, 2}) {
+    for (const char* op : {"softmax", "log_softmax"}) {
+      Graph g;
+      const int node = g.op(op, "sm", {{"axis", str(axis)}}, {g.var("data")});
+      const int a = axis < 0 ? axis + 4 : axis;
+      int64_t outer = 1, inner = 1;
+      for (int i = 0; i < a; ++i) outer *= s[i];
+      for (int i = a + 1; i < 4; ++i) inner *= s[i];
+      const int64_t n = s[a];
+      Vec y(x.size());
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+          double sum = 0;
+          for (int64_t k = 0; k < n; ++k) sum += std::exp(double(x[(o * n + k) * inner + i]));
+          for (int64_t k = 0; k < n; ++k) {
+            const double v = std::exp(double(x[(o * n + k) * inner + i])) / sum;
+            y[(o * n + k) * inner + i] = static_cast<float>(std::string(op) == "softmax" ? v : std::log(v));
+          }
+        }
+      std::string what = std::string(op) + " axis " + std::to_string(axis);
+      check(what.c_str(), g.json({node}), Params().bytes(), s, x, s, y);
+    }
+  }
+  // SoftmaxOutput with a label variable that has no value (as exported training graphs hold).
+  {
+    Graph g;
+    const int node = g.op("SoftmaxOutput", "so", {}, {g.var("data"), g.var("so_label")});
+    const Dims s2 = {3, 7};
+    const Vec x2 = rtest::random_floats(21);
+    Vec y(21);
+    for (int r = 0; r < 3; ++r) {
+      double sum = 0;
+      for (int k = 0; k < 7; ++k) sum += std::exp(double(x2[r * 7 + k]));
+      for (int k = 0; k < 7; ++k) y[r * 7 + k] = static_cast<float>(std::exp(double(x2[r * 7 + k])) / sum);
+    }
+    check("SoftmaxOutput (label not read)", g.json({node}), Params().bytes(), s2, x2, s2, y);
+  }
+}
+
+void test_pad() {
+  const Dims s = {1, 2, 3, 4};
+  const Vec x = rtest::random_floats(count(s));
+  for (const char* mode : {"constant", "edge", "reflect"}) {
+    Graph g;
+    const int node = g.op("Pad", "p", {{"mode", mode}, {"pad_width", "(0, 0, 0, 0, 1, 2, 2, 1)"},
+                                        {"constant_value", "0.75"}}, {g.var("data")});
+    const int64_t oh = 6, ow = 7;
+    Vec y(2 * oh * ow);
+    auto src = [&](int64_t o, int64_t before, int64_t n) -> int64_t {
+      int64_t i = o - before;
+      if (i >= 0 && i < n) return i;
+      if (std::string(mode) == "constant") return -1;
+      if (std::string(mode) == "edge") return i < 0 ? 0 : n - 1;
+      return i < 0 ? -i : 2 * (n - 1) - i;
+    };
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t yy = 0; yy < oh; ++yy)
+        for (int64_t xx = 0; xx < ow; ++xx) {
+          const int64_t sy = src(yy, 1, 3), sx = src(xx, 2, 4);
+          y[(c * oh + yy) * ow + xx] = sy < 0 || sx < 0 ? 0.75f : x[(c * 3 + sy) * 4 + sx];
+        }
+    std::string what = std::string("Pad ") + mode;
+    check(what.c_str(), g.json({node}), Params().bytes(), s, x, {1, 2, oh, ow}, y);
+  }
+}
+
+// Several heads, one of them an intermediate value that later nodes also read, and a value
+// read by many nodes: the memory plan must keep each alive as long as it is needed.
+void test_graph_outputs_and_reuse() {
+  const Dims s = {1, 4, 3, 3};
+  Graph g;
+  const int data = g.var("data");
+  const int a = g.op("_mul_scalar", "a", {{"scalar", "2"}}, {data});
+  const int b = g.op("Activation", "b", {{"act_type", "relu"}}, {a});
+  const int c = g.op("_plus_scalar", "c", {{"scalar", "1"}}, {b});
+  const int d = g.op("elemwise_add", "d", {}, {c, a});
+  const int e = g.op("elemwise_mul", "e", {}, {d, d});
+  const std::string json = g.json({e, b});
+  const Vec x = rtest::random_floats(count(s));
+  BMXPredictorHandle h = rtest::create(json, Params().bytes(), u32(s));
+  CHECK(h != nullptr, "two heads: create: %s", BMXGetLastError());
+  if (!h) return;
+  Vec y0(x.size()), y1(x.size());
+  bool ok = BMXPredSetInput(h, "data", x.data(), 36) == 0 && BMXPredForward(h) == 0 &&
+            BMXPredForward(h) == 0 &&  // twice: the inputs survive a forward
+            BMXPredGetOutput(h, 0, y0.data(), 36) == 0 && BMXPredGetOutput(h, 1, y1.data(), 36) == 0;
+  CHECK(ok, "two heads: run: %s", BMXGetLastError());
+  float diff = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float av = 2 * x[i], bv = av > 0 ? av : 0.0f, dv = (bv + 1) + av;
+    diff = std::max({diff, std::fabs(y0[i] - dv * dv), std::fabs(y1[i] - bv)});
+  }
+  CHECK(diff < 1e-5f, "two heads: max diff %g", diff);
+  BMXPredFree(h);
+  // Partial outputs by name.
+  const char* keys[] = {"data"};
+  const char* outs[] = {"c_output", "a"};
+  const uint32_t indptr[] = {0, 4};
+  const auto shape = u32(s);
+  const std::string params = Params().bytes();
+  h = nullptr;
+  ok = BMXPredCreatePartialOut(json.c_str(), params.data(), static_cast<int>(params.size()), 1, 0,
+                               1, keys, indptr, shape.data(), 2, outs, &h) == 0 &&
+       BMXPredSetInput(h, "data", x.data(), 36) == 0 && BMXPredForward(h) == 0 &&
+       BMXPredGetOutput(h, 0, y0.data(), 36) == 0 && BMXPredGetOutput(h, 1, y1.data(), 36) == 0;
+  CHECK(ok, "partial outputs: %s", BMXGetLastError());
+  diff = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float av = 2 * x[i], bv = av > 0 ? av : 0.0f;
+    diff = std::max({diff, std::fabs(y0[i] - (bv + 1)), std::fabs(y1[i] - av)});
+  }
+  CHECK(diff < 1e-6f, "partial outputs: max diff %g", diff);
+  BMXPredFree(h);
+  const char* bad[] = {"nope_output"};
+  CHECK(BMXPredCreatePartialOut(json.c_str(), params.data(), static_cast<int>(params.size()), 1, 0,
+                                1, keys, indptr, shape.data(), 1, bad, &h) == -1 &&
+            std::string(BMXGetLastError()).find("'nope_output' names no node") != std::string::npos,
+        "unknown output key: %s", BMXGetLastError());
+}
+
+}  // namespace
+
+int main() {
+  test_convolution();
+  test_pooling();
+  test_fully_connected();
+  test_batch_norm();
+  test_unary();
+  test_prelu();
+  test_binary_elementwise();
+  test_shape_ops();
+  test_softmax();
+  test_pad();
+  test_graph_outputs_and_reuse();
+  return rtest::finish("test_runtime_ops");
+}
