@@ -317,3 +317,37 @@ def test_exported_graph_patterns(tmp_path):
     ops = ops_of(QConv2D(4, 3, weight_bases=2, act_bases=3, use_bias=False), (1, 2, 5, 5))
     assert ops.count("Convolution") == 6 and ops.count("add_n") == 1
     assert ops.count("bmx_det_sign") == 2 + 3
+
+
+def test_offset_returns_the_xnor_count():
+    layer = QDense(1, use_bias=False, in_units=4, offset=True)
+    layer.initialize(mx.init.One())
+    x = mx.nd.array([[1, 1, 1, -1]])
+    assert layer(x).asscalar() == 3.0
+    plain = QDense(1, use_bias=False, in_units=4, params=layer.collect_params())
+    assert plain(x).asscalar() == 2.0
+
+
+@pytest.mark.parametrize("ndim", [1, 2])
+def test_offset_convolution_equals_its_definition_and_exports_k(tmp_path, ndim):
+    cls = QConv1D if ndim == 1 else QConv2D
+    layer = cls(6, 3, padding=1, groups=2, offset=True)
+    x = _rand((2, 4) + (5,) * ndim, seed=4)
+    layer.initialize(mx.init.Uniform(1.0))
+    layer.hybridize()
+    first = layer(x).asnumpy()  # the call that completes the deferred weight shape
+    plain = cls(6, 3, padding=1, groups=2, params=layer.collect_params())
+    fan_in = 2 * 3 ** ndim
+    np.testing.assert_array_equal(first, (plain(x).asnumpy() + fan_in) / 2)
+    np.testing.assert_array_equal(layer(x).asnumpy(), first)
+    layer.export(str(tmp_path / "m"))
+    nodes = json.load(open(tmp_path / "m-symbol.json"))["nodes"]
+    assert [float(n["attrs"]["scalar"]) for n in nodes if n["op"] == "_plus_scalar"] == [fan_in]
+
+
+@pytest.mark.parametrize("options", [{"bits": 2}, {"bits_a": 32}, {"scaling": "xnor"},
+                                     {"weight_bases": 2}, {"offset": "yes"}])
+def test_offset_is_refused_where_it_counts_nothing(options):
+    options = {"offset": True, **options}
+    with pytest.raises(ValueError, match="offset"):
+        QConv2D(4, 3, **options)

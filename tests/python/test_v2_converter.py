@@ -217,13 +217,17 @@ def test_v2_export_converts_and_equals_the_unconverted_graph(v2_model, tmp_path)
         _assert_close(_outputs(report.symbol_out, report.params_out, batch), expected)
 
 
-def test_v2_export_through_the_c_predict_api(v2_model, tmp_path):
+@pytest.mark.parametrize("source", ["bmxnet.v2 export", "fork op names"])
+def test_v2_models_through_the_c_predict_api(v2_model, tmp_path, source):
     try:
         exe = deploy.predict_exe()
     except FileNotFoundError as e:
         pytest.skip(str(e))
-    prefix, _ = v2_model
+    prefix, net = v2_model
+    if source == "fork op names":
+        prefix = _write_fork_model(net, prefix, str(tmp_path / "fork"))
     report = _convert(prefix, str(tmp_path / "bin"))
+    assert len(report.converted) == 5
     batch = _batch(3, seed=5)
     expected = _outputs(f"{prefix}-symbol.json", f"{prefix}-0000.params", batch)
     out = deploy.run_c_predict(report.symbol_out, report.params_out, batch, exe=exe)
@@ -297,15 +301,18 @@ def _fork_graph(net):
                                  num_hidden=CLASSES)
 
 
+def _write_fork_model(net, prefix, fork_prefix):
+    """The fork's graph of `net` with the parameters exported at `prefix`; returns its prefix."""
+    _fork_graph(net).save(f"{fork_prefix}-symbol.json")
+    mx.nd.save(f"{fork_prefix}-0000.params", mx.nd.load(f"{prefix}-0000.params"))
+    return fork_prefix
+
+
 def test_fork_graph_converts_and_equals_the_unconverted_graph(v2_model, tmp_path):
     prefix, net = v2_model
-    fork = _fork_graph(net)
-    fork_prefix = str(tmp_path / "fork")
-    fork.save(f"{fork_prefix}-symbol.json")
+    fork_prefix = _write_fork_model(net, prefix, str(tmp_path / "fork"))
     ops = [n["op"] for n in json.load(open(f"{fork_prefix}-symbol.json"))["nodes"]]
     assert {"det_sign", "_contrib_gradcancel"} <= set(ops) and "bmx_det_sign" not in ops
-    saved = mx.nd.load(f"{prefix}-0000.params")
-    mx.nd.save(f"{fork_prefix}-0000.params", saved)
 
     batch = _batch(4, seed=11)
     expected = _outputs(f"{fork_prefix}-symbol.json", f"{fork_prefix}-0000.params", batch)
@@ -352,3 +359,29 @@ def test_fork_round_ste_is_renamed_to_mxnets(tmp_path):
     ops = [n["op"] for n in json.load(open(report.symbol_out))["nodes"]]
     assert "_contrib_round_ste" in ops and "round_ste" not in ops
     _assert_close(_outputs(report.symbol_out, report.params_out, batch), expected)
+
+
+def test_bmxnet_nn_layers_with_offset_convert_exactly(tmp_path):
+    """bmxnet.nn's offset=True exports v2's offset; without bias or BatchNorm (whose float
+    rounding may differ) the fold is exact."""
+    from bmxnet import nn as qnn
+    mx.random.seed(9)
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(qnn.QConv2D(8, 3, padding=1, offset=True, use_bias=False),
+                qnn.QConv2D(40, 3, padding=1, pad_value=1, strides=2, offset=True,
+                            use_bias=False),
+                qnn.QDense(7, offset=True, use_bias=False))
+    net.initialize(mx.init.Uniform(1.0))
+    net.hybridize()
+    batch = _batch(3, seed=8)
+    net(mx.nd.array(batch))
+    prefix = str(tmp_path / "offset")
+    net.export(prefix)
+    report = _convert(prefix, str(tmp_path / "offset_bin"))
+    assert len(report.converted) == 3 and not report.skipped
+    ops = [n["op"] for n in json.load(open(report.symbol_out))["nodes"]]
+    assert "_plus_scalar" not in ops and "_div_scalar" not in ops
+    expected = _outputs(f"{prefix}-symbol.json", f"{prefix}-0000.params", batch)
+    np.testing.assert_array_equal(_outputs(report.symbol_out, report.params_out, batch),
+                                  expected)

@@ -134,3 +134,12 @@ def test_weight_scale_gradient_is_stopped_only_under_xnor(approximation, stopped
     # y = sum_o sign(w_o) * |w_o| (x = 1): the STE path gives |w_o| = 0.5, the scale path
     # sign(w_o) = 1 more
     np.testing.assert_allclose(grad, [0.5, 0.5] if stopped else [1.5, 1.5])
+
+
+def test_fluent_methods_as_in_the_fork():
+    x = _rand((3, 4), seed=2, scale=2.0)
+    np.testing.assert_array_equal(x.det_sign().asnumpy(), v2.det_sign(x).asnumpy())
+    np.testing.assert_array_equal(x.approx_sign().asnumpy(), v2.approx_sign(x).asnumpy())
+    np.testing.assert_array_equal(x.round_ste().asnumpy(), np.round(x.asnumpy()))
+    sym = mx.sym.var("x").det_sign()
+    np.testing.assert_array_equal(sym.eval(x=x)[0].asnumpy(), v2.det_sign(x).asnumpy())

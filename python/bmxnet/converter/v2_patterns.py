@@ -11,8 +11,10 @@ export in four ways, handled here:
   in stock MXNet with libbmxnet_ops.so.
 - **The offset** ``(h + K) / 2`` after the convolution or dense layer,
   ``_div_scalar(_plus_scalar(h, scalar=K), scalar=2)``: folded into the binary op's
-  per-channel ``scale`` (halved) and ``bias`` (``(bias + K) / 2``). With a power-of-two divisor
-  this is exact: ``scale * h / 2 + (bias + K) / 2`` rounds as ``(scale * h + bias + K) / 2``.
+  per-channel ``scale`` (halved) and ``bias`` (``(bias + K) / 2``). Only power-of-two divisors
+  are folded; on an integer ``h`` without bias or scaling before it (v2's layers) the folded
+  ``h / 2 + K / 2`` is then exactly MXNet's ``(h + K) / 2``. Before a BatchNorm, which folds
+  on top, the result is as close as BatchNorm folding is.
 - **Pre-padding** with -1 (``Pad`` before ``Convolution``) is bmxnet's own pattern.
 - **Weight scaling** ``broadcast_mul(h, transpose(mean(abs(w), axis=0, exclude=True,
   keepdims=True), axes=(1, 0, 2, 3)))``, with or without ``stop_gradient``: the transpose of a

@@ -29,16 +29,13 @@ bmxnet's sign op)::
 
 and ``QActivation`` is ``bmx_det_sign(where(abs(x) <= t, x, BlockGrad(x)))``.
 """
-from functools import reduce
-from operator import mul
-
 from mxnet import symbol
 from mxnet.base import numeric_types
 from mxnet.gluon import HybridBlock
 from mxnet.gluon import nn as gnn
 from mxnet.gluon.nn.conv_layers import _Conv
 
-from ..nn import _DeferredInputShape
+from ..nn import _DeferredInputShape, add_offset
 from . import ops
 from .config import binary_layer_config
 
@@ -53,13 +50,6 @@ def _check_params(layer, use_bias, activation):
     if activation is not None:
         raise ValueError(f"{layer}: activation={activation!r} is not supported for a binary "
                          "layer (as in BMXNet v2); add the activation after it")
-
-
-def _fan_in(shape):
-    """prod(shape[1:]), or None while the shape is not known yet."""
-    if not shape or any(d <= 0 for d in shape):
-        return None
-    return reduce(mul, shape[1:], 1)
 
 
 class QActivation(HybridBlock):
@@ -84,21 +74,7 @@ class QActivation(HybridBlock):
                 f"gradient_cancel_threshold={self.threshold})")
 
 
-class _Offset:
-    """Adds the offset: (h + K) / 2 with K the fan-in of the layer's weight."""
-
-    def _add_offset(self, F, h, weight):
-        k = _fan_in(self.weight.shape if F is symbol else weight.shape)
-        if k is not None:
-            return (h + k) / 2
-        # The weight shape is still deferred: Gluon traces the graph before bmxnet infers it,
-        # and runs its first call with that trace. Count the weights in the graph; the graph
-        # traced once the shape is known (the exported one) has K as a constant.
-        k = F.sum(F.ones_like(F.slice_axis(weight, axis=0, begin=0, end=1)))
-        return F.broadcast_add(h, k) / 2
-
-
-class QDense(_Offset, _DeferredInputShape, gnn.Dense):
+class QDense(_DeferredInputShape, gnn.Dense):
     """Dense layer with quantized weights (default ``binary_layer_config.bits``), offset output
     unless ``no_offset``."""
 
@@ -124,10 +100,10 @@ class QDense(_Offset, _DeferredInputShape, gnn.Dense):
                              num_hidden=self._units, flatten=self._flatten, name="fwd")
         if self.no_offset:
             return h
-        return self._add_offset(F, h, weight)
+        return add_offset(F, h, self.weight, weight)
 
 
-class _QConv(_Offset, _DeferredInputShape, _Conv):
+class _QConv(_DeferredInputShape, _Conv):
     """Convolution with quantized weights and -1 pre-padding (shared by QConv1D/2D/3D)."""
 
     def __init__(self, channels, kernel_size, bits, strides, padding, dilation, groups, layout,
@@ -186,7 +162,7 @@ class _QConv(_Offset, _DeferredInputShape, _Conv):
                 scale = F.stop_gradient(scale)
             h = F.broadcast_mul(h, scale)
         if self.bits == 1 and not self.no_offset and not self.scaling:
-            h = self._add_offset(F, h, weight)
+            h = add_offset(F, h, self.weight, weight)
         return h
 
     def __repr__(self):

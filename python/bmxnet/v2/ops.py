@@ -13,11 +13,17 @@ function               forward / backward
 ``gradcancel(x, t)``   x / 1 where ``|x| <= t``, else 0 (the fork's ``contrib.gradcancel``)
 =====================  ===================================================================
 
+Importing ``bmxnet.v2`` also gives NDArray and Symbol the fork's fluent methods
+``x.det_sign()``, ``x.approx_sign()`` and ``x.round_ste()`` (these functions), where MXNet has
+none of that name.
+
 The forward values are bit-exact: the sign ops end with ``bmx_det_sign`` (so model-converter
 finds a binary layer's input), and gradient shaping uses ops whose forward value is exactly
 their input (``where(mask, x, BlockGrad(x))``, ``(f - BlockGrad(f)) + BlockGrad(x)``).
 """
 from mxnet import ndarray, symbol
+from mxnet.ndarray import NDArray
+from mxnet.symbol import Symbol
 
 from .. import quantizers
 
@@ -60,3 +66,12 @@ def _approx_sign(F, x):
 
 def _gradcancel(F, x, threshold):
     return F.where(F.abs(x) <= float(threshold), x, F.BlockGrad(x))
+
+
+def install_fluent_methods():
+    """x.det_sign(), x.approx_sign(), x.round_ste() on NDArray and Symbol, as in the fork."""
+    for cls in (NDArray, Symbol):
+        for name, fn in (("det_sign", det_sign), ("approx_sign", approx_sign),
+                         ("round_ste", round_ste)):
+            if not hasattr(cls, name):
+                setattr(cls, name, fn)
