@@ -11,7 +11,7 @@ BENCHES ?= OFF
 SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2>/dev/null) \
            CMakeLists.txt setup.py pyproject.toml
 
-.PHONY: all demo test test-cpp test-python test-neon bench build install clean
+.PHONY: all demo test test-cpp test-python test-neon bench bench-runtime build install clean
 
 all: install build
 
@@ -47,7 +47,14 @@ test: test-cpp test-python
 bench: install
 	$(MAKE) build BENCHES=ON
 	mkdir -p out/bench
-	$(PY) -m bmxnet.benchmark --runs 3 --threads 1 2 --json out/bench/bench.json --png out/bench/bench.png
+	$(PY) smd_hpi/benchmark.py --runs 3 --threads 1 2 --json out/bench/bench.json --png out/bench/bench.png
+	$(MAKE) bench-runtime
+
+# libbmx_runtime vs MXNet as users run each (batch 1, 1 and 2 threads), its size and peak memory.
+bench-runtime: install build
+	mkdir -p out/bench
+	$(PY) smd_hpi/runtime_bench.py --threads 1 2 --json out/bench/runtime_bench.json \
+	  --png out/bench/runtime_bench.png
 
 test-neon:
 	tests/cpp/neon.sh build/neon

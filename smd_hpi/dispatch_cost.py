@@ -17,7 +17,7 @@ import time
 
 
 def _positive(text):
-    # As bmxnet.benchmark's, which cannot be imported before parsing: importing bmxnet starts
+    # As benchmark.py's, which cannot be imported before parsing: importing bmxnet starts
     # MXNet, which reads OMP_NUM_THREADS (set from --threads) only then.
     value = int(text)
     if value < 1:
@@ -36,7 +36,7 @@ def main():
     import numpy as np
     import mxnet as mx
     import bmxnet  # noqa: F401  (loads the ops)
-    from bmxnet import benchmark as B
+    import benchmark as B  # smd_hpi/benchmark.py, beside this script
 
     rng = np.random.RandomState(0)
     small = mx.nd.array(rng.randn(8, 64, 2, 2).astype(np.float32))

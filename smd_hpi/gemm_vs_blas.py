@@ -149,7 +149,7 @@ def main():
             continue
         results[label] = res
     import platform
-    from bmxnet.benchmark import cpu_model
+    from benchmark import cpu_model  # smd_hpi/benchmark.py, beside this script
     meta = dict(cpu=cpu_model(), threads=args.threads, repeat=args.repeat,
                 python=platform.python_version(), date=time.strftime("%Y-%m-%d %H:%M"))
     base = "sgemm (MXNet/OpenBLAS)"

@@ -26,12 +26,12 @@ done
 # 1c. whether the VM's two CPUs share a physical core at times (SMT siblings on the host)
 [ -x "$BUILD/bmx_smt_probe" ] && "$BUILD/bmx_smt_probe" 60 | tee "$R/smt_probe.txt"
 # 2. the table against MXNet's own fp32 operators (default path, then AVX2 only)
-"$PY" -m bmxnet.benchmark --runs 3 --threads 1 2 --json "$R/bench.json" --png "$R/bench.png" | tee "$R/bench.txt"
-"$PY" -m bmxnet.benchmark --runs 3 --threads 1 2 --isa avx2 --json "$R/bench_avx2.json" \
+"$PY" smd_hpi/benchmark.py --runs 3 --threads 1 2 --json "$R/bench.json" --png "$R/bench.png" | tee "$R/bench.txt"
+"$PY" smd_hpi/benchmark.py --runs 3 --threads 1 2 --isa avx2 --json "$R/bench_avx2.json" \
   --png "$R/bench_avx2.png" | tee "$R/bench_avx2.txt"
-"$PY" -m bmxnet.benchmark --threads 1 --isa avx2 --mxnet-isa AVX2 --only conv dense model \
+"$PY" smd_hpi/benchmark.py --threads 1 --isa avx2 --mxnet-isa AVX2 --only conv dense model \
   --json "$R/bench_avx2_both.json" | tee "$R/bench_avx2_both.txt"
-"$PY" -m bmxnet.benchmark --threads 1 2 --engine ThreadedEnginePerDevice \
+"$PY" smd_hpi/benchmark.py --threads 1 2 --engine ThreadedEnginePerDevice \
   --json "$R/bench_threaded_engine.json" | tee "$R/bench_threaded_engine.txt"
 # 2b. what an MXNet call costs besides its kernel, warm and right after one of our convs
 "$PY" smd_hpi/dispatch_cost.py | tee "$R/dispatch_cost.txt"

@@ -5,6 +5,11 @@
  *   bmx_predict [--lib libbmxnet_ops.so] --symbol S.json --params P.params
  *               --input IN.bin --shape N,C,H,W [--output OUT.bin] [--top K]
  *
+ * Built with -DBMX_RUNTIME (CMake target bmx_predict_runtime), the same program runs a
+ * converted model through libbmx_runtime instead (bmx_predict.h, no MXNet): its BMXPred*
+ * calls take the same arguments as MXPred*, so the only change is the names below. That
+ * build has no --lib (the runtime has the bmx_ ops built in).
+ *
  * IN.bin holds raw little-endian float32 values of the given shape (the first dimension
  * is the batch). Prints the output shape, then one line per sample with its top-K classes
  * and their scores as the model produces them (no softmax is added). --output writes the
@@ -22,6 +27,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef BMX_RUNTIME
+/* libbmx_runtime: the same calls with the prefix BMX. */
+#include <bmx_predict.h>
+typedef BMXPredictorHandle PredictorHandle;
+#define MXGetLastError BMXGetLastError
+#define MXPredCreate BMXPredCreate
+#define MXPredSetInput BMXPredSetInput
+#define MXPredForward BMXPredForward
+#define MXPredGetOutputShape BMXPredGetOutputShape
+#define MXPredGetOutput BMXPredGetOutput
+#define MXPredFree BMXPredFree
+#else
 /* Needs <stdbool.h> and <stdint.h> first: in C it uses bool and uint32_t without them. */
 #include <mxnet/c_predict_api.h>
 
@@ -32,18 +49,29 @@
 /* From mxnet/c_api.h, which cannot be included next to c_predict_api.h in C99: both
  * typedef mx_uint, mx_float and NDArrayHandle, and C99 forbids repeating a typedef. */
 int MXLoadLib(const char *path, unsigned verbose);
+#endif
 
 #define MAX_DIMS 8
 #define DEV_CPU 1
 
+#ifdef BMX_RUNTIME
+static const char *g_prog = "bmx_predict_runtime";
+#define ENGINE "the runtime"
+#define LIB_USAGE ""
+#define LIB_HELP ""
+#else
 static const char *g_prog = "bmx_predict";
+#define ENGINE "MXNet"
+#define LIB_USAGE "[--lib LIBBMXNET_OPS.so] "
+#define LIB_HELP "  --lib     operator library to load first (MXLoadLib), e.g. libbmxnet_ops.so\n"
+#endif
 
 static void usage(FILE *out) {
   fprintf(out,
-          "usage: %s [--lib LIBBMXNET_OPS.so] --symbol S.json --params P.params\n"
+          "usage: %s " LIB_USAGE "--symbol S.json --params P.params\n"
           "       %*s --input IN.bin --shape N,C,H,W [--output OUT.bin] [--top K]\n"
           "\n"
-          "  --lib     operator library to load first (MXLoadLib), e.g. libbmxnet_ops.so\n"
+          LIB_HELP
           "  --symbol  model graph, <prefix>-symbol.json\n"
           "  --params  model parameters, <prefix>-NNNN.params\n"
           "  --input   raw little-endian float32 input of shape --shape\n"
@@ -73,7 +101,7 @@ static const char *mxnet_error(void) {
   size_t n = 0;
   int space = 0;
 
-  if (msg == NULL || *msg == '\0') return "unknown MXNet error";
+  if (msg == NULL || *msg == '\0') return "unknown " ENGINE " error";
   end = strstr(msg, "Stack trace");
   if (end == NULL) end = msg + strlen(msg);
   for (; msg < end && n + 1 < sizeof buf; ++msg) {
@@ -86,14 +114,14 @@ static const char *mxnet_error(void) {
     }
   }
   buf[n] = '\0';
-  return n ? buf : "unknown MXNet error";
+  return n ? buf : "unknown " ENGINE " error";
 }
 
 static void check_mx(int rc, const char *what) {
   if (rc != 0) die("%s failed: %s", what, mxnet_error());
 }
 
-#ifdef __linux__
+#if defined(__linux__) && !defined(BMX_RUNTIME)
 /* Whether the shared library at `path` was linked with -Wl,-Bsymbolic (DT_SYMBOLIC, or
  * DF_SYMBOLIC in DT_FLAGS). Returns -1 when it cannot tell (not a native ELF file, ...). */
 static int linked_symbolic(const char *path) {
@@ -127,6 +155,7 @@ done:
 }
 #endif
 
+#ifndef BMX_RUNTIME
 /* MXLoadLib, with a check first: a lib_api library that does not bind its own symbols
  * registers its operators into libmxnet.so's copy of the lib_api registry and crashes
  * in static initialisation, inside MXLoadLib, with no message. */
@@ -148,6 +177,7 @@ static void load_library(const char *path) {
 #endif
   check_mx(MXLoadLib(path, 0), "loading the operator library");
 }
+#endif
 
 /* Reads a whole file (or pipe); appends a NUL so text files can be used as C strings. */
 static char *read_file(const char *path, const char *what, size_t *size) {
@@ -300,6 +330,11 @@ int main(int argc, char **argv) {
   in_ndim = parse_shape(shape_text, in_dims);
   in_count = element_count(in_dims, in_ndim, "the input");
 
+#ifdef BMX_RUNTIME
+  if (lib != NULL)
+    die("--lib is for MXNet builds; %s has the bmx_ operators built in, drop --lib", g_prog);
+#endif
+
   /* Read everything first, so that a missing file is reported before MXNet starts. */
   symbol_json = read_file(symbol_path, "symbol", &symbol_size);
   params = read_file(params_path, "params", &params_size);
@@ -310,8 +345,10 @@ int main(int argc, char **argv) {
         (unsigned long)input_size, shape_text, (unsigned long)in_count * sizeof(float));
   to_from_little_endian((float *)input, in_count);
 
+#ifndef BMX_RUNTIME
   /* Register the library's operators (bmx_*) before the graph that uses them is parsed. */
   if (lib != NULL) load_library(lib);
+#endif
 
   indptr[0] = 0;
   indptr[1] = in_ndim;

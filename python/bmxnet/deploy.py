@@ -1,7 +1,8 @@
-"""Run models through the C predict API example (examples/deploy/predict.c, `bmx_predict`).
+"""Run models through the C predict example (examples/deploy/predict.c): `bmx_predict` over
+MXNet's C predict API, or `bmx_predict_runtime`, the same program over libbmx_runtime.
 
 Used by the demo and the tests to check that a model gives the same outputs from C as from
-Python. Nothing here imports mxnet; the executable links libmxnet.so itself.
+Python. Nothing here imports mxnet; the executables link their libraries themselves.
 """
 import os
 import re
@@ -14,35 +15,43 @@ import numpy as np
 
 from ._lib import library_path
 
-__all__ = ["predict_exe", "run_c_predict", "c_predict", "CPrediction"]
+__all__ = ["predict_exe", "find_exe", "run_c_predict", "c_predict", "CPrediction"]
 
 _EXE_NAME = "bmx_predict"
+_RUNTIME_EXE_NAME = "bmx_predict_runtime"
 _REPO_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                            os.pardir, os.pardir))
 _TOP_RE = re.compile(r"^sample (\d+): top-\d+ classes(.*)$")
 _CLASS_RE = re.compile(r"(\d+)\(([^)]*)\)")
 
 
-def predict_exe() -> str:
-    """Path of the `bmx_predict` executable.
+def find_exe(name: str) -> str:
+    """Path of the example program `name` (bmx_predict, bmx_predict_runtime, bmx_run).
 
-    $BMX_PREDICT_EXE if set, else ``build/cmake/bmx_predict`` of the source checkout this
-    package lives in (or, for an installed package, of the current directory).
+    $<NAME>_EXE if set (BMX_PREDICT_EXE, BMX_PREDICT_RUNTIME_EXE, BMX_RUN_EXE), else
+    ``build/cmake/<name>`` of the source checkout this package lives in (or, for an installed
+    package, of the current directory).
     """
-    env = os.environ.get("BMX_PREDICT_EXE")
+    variable = f"{name.upper()}_EXE"
+    env = os.environ.get(variable)
     if env:
         if not (os.path.isfile(env) and os.access(env, os.X_OK)):
-            raise FileNotFoundError(f"BMX_PREDICT_EXE={env} is not an executable file; "
-                                    "run `make build` or unset BMX_PREDICT_EXE")
+            raise FileNotFoundError(f"{variable}={env} is not an executable file; "
+                                    f"run `make build` or unset {variable}")
         return os.path.abspath(env)
-    candidates = [os.path.join(_REPO_ROOT, "build", "cmake", _EXE_NAME),
-                  os.path.abspath(os.path.join("build", "cmake", _EXE_NAME))]
+    candidates = [os.path.join(_REPO_ROOT, "build", "cmake", name),
+                  os.path.abspath(os.path.join("build", "cmake", name))]
     for path in candidates:
         if os.path.isfile(path) and os.access(path, os.X_OK):
             return path
     raise FileNotFoundError(
-        f"{_EXE_NAME} not found (looked in: {', '.join(dict.fromkeys(candidates))}); "
-        "run `make build` to build it, or set BMX_PREDICT_EXE")
+        f"{name} not found (looked in: {', '.join(dict.fromkeys(candidates))}); "
+        f"run `make build` to build it, or set {variable}")
+
+
+def predict_exe() -> str:
+    """Path of the `bmx_predict` executable (see :func:`find_exe`)."""
+    return find_exe(_EXE_NAME)
 
 
 def _model_files(prefix_or_symbol: str, params: Optional[str]) -> Tuple[str, str]:
@@ -68,11 +77,12 @@ class CPrediction:
 
 def c_predict(prefix_or_symbol, params=None, batch=None, top: int = 3, lib: Optional[str] = None,
               exe: Optional[str] = None, env: Optional[dict] = None,
-              timeout: float = 600) -> CPrediction:
+              timeout: float = 600, runtime: bool = False) -> CPrediction:
     """Runs `batch` through the model with `bmx_predict`; see :func:`run_c_predict`.
 
     Also returns the printed top-`top` classes and the program's stdout/stderr. `lib`
     defaults to :func:`bmxnet.library_path`; `env` replaces the environment of the run.
+    runtime=True runs `bmx_predict_runtime` (libbmx_runtime, no MXNet, no --lib) instead.
     """
     if batch is None:
         raise ValueError("c_predict: batch is required")
@@ -81,12 +91,12 @@ def c_predict(prefix_or_symbol, params=None, batch=None, top: int = 3, lib: Opti
     if batch.ndim == 0 or batch.size == 0:
         raise ValueError(f"c_predict: batch must have a batch dimension and data, "
                          f"got shape {batch.shape}")
-    exe = exe or predict_exe()
-    lib = lib or library_path()
+    exe = exe or find_exe(_RUNTIME_EXE_NAME if runtime else _EXE_NAME)
+    lib_args = [] if runtime else ["--lib", lib or library_path()]
     with tempfile.TemporaryDirectory(prefix="bmx_predict_") as tmp:
         in_path, out_path = os.path.join(tmp, "input.bin"), os.path.join(tmp, "output.bin")
         batch.tofile(in_path)
-        cmd = [exe, "--lib", lib, "--symbol", symbol, "--params", params, "--input", in_path,
+        cmd = [exe, *lib_args, "--symbol", symbol, "--params", params, "--input", in_path,
                "--shape", ",".join(str(d) for d in batch.shape), "--output", out_path,
                "--top", str(top)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -113,7 +123,8 @@ def run_c_predict(prefix_or_symbol, params=None, batch: np.ndarray = None, top: 
     `prefix_or_symbol` is a model prefix (``<prefix>-symbol.json``) or a symbol file;
     `params` the ``.params`` file (default ``<prefix>-0000.params``). `batch` is any array of
     the model's input shape, batch first; it is passed as float32. Loads our op library with
-    ``--lib bmxnet.library_path()``. Raises RuntimeError with the program's message if it
+    ``--lib bmxnet.library_path()`` (runtime=True: through libbmx_runtime instead, no MXNet).
+    Raises RuntimeError with the program's message if it
     fails, FileNotFoundError if it is not built.
     """
     return c_predict(prefix_or_symbol, params, batch, top=top, **kwargs).outputs

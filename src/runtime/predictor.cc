@@ -1,5 +1,6 @@
 #include "predictor.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -75,9 +76,12 @@ void Predictor::set_input(const std::string& key, const float* data, size_t size
   fail("input key '" + key + "' is not an input of this predictor (its inputs: " + keys + ").");
 }
 
-void Predictor::forward() {
+void Predictor::forward(std::vector<double>* step_seconds) {
   void* scratch = arena_.get() + plan_->scratch_offset;
+  if (step_seconds) step_seconds->assign(plan_->steps.size(), 0.0);
   for (size_t s = 0; s < plan_->steps.size(); ++s) {
+    const auto start = step_seconds ? std::chrono::steady_clock::now()
+                                    : std::chrono::steady_clock::time_point();
     const PlannedStep& step = plan_->steps[s];
     Op& op = *step.op;
     if (op.alias_input >= 0) {
@@ -90,6 +94,10 @@ void Predictor::forward() {
     }
     RunContext ctx{step_in_[s].data(), step_out_[s].data(), scratch, threads_, &ws_};
     op.run(ctx);
+    if (step_seconds) {
+      (*step_seconds)[s] =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
   }
 }
 

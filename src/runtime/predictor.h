@@ -23,7 +23,8 @@ class Predictor {
   ~Predictor();
 
   void set_input(const std::string& key, const float* data, size_t size);
-  void forward();
+  // Runs every step; with step_seconds, also records each step's wall time (profiling).
+  void forward(std::vector<double>* step_seconds = nullptr);
   size_t num_outputs() const { return plan_->output_values.size(); }
   const std::vector<uint32_t>& output_shape(size_t index) const;
   void get_output(size_t index, float* data, size_t size) const;

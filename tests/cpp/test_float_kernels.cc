@@ -16,10 +16,7 @@
 #include "fast_test_util.h"
 #include "float_backends.h"
 #include "float_kernels.h"
-#if __has_include("float_reference.h")
 #include "float_reference.h"
-#define HAVE_FLOAT_REFERENCE 1
-#endif
 
 using namespace bmx::rt;
 
@@ -206,9 +203,7 @@ void test_conv() {
         {"make_conv2d", [&] { return make_conv2d(p, w.data(), bias); }},
         {"portable", [&] { return make_conv2d_portable(p, w.data(), bias); }},
         {"xnnpack", [&] { return make_conv2d_xnnpack(p, w.data(), bias); }},
-#ifdef HAVE_FLOAT_REFERENCE
         {"reference", [&] { return make_conv2d_reference(p, w.data(), bias); }},
-#endif
     };
     for (const Backend& b : backends) {
       // The layer keeps its own copy of the weights: scribble over the caller's afterwards.
@@ -265,10 +260,8 @@ void test_dense() {
                 {"make_dense", [&] { return make_dense(rows, k, n, w.data(), bias, act); }},
                 {"portable", [&] { return make_dense_portable(rows, k, n, w.data(), bias, act); }},
                 {"xnnpack", [&] { return make_dense_xnnpack(rows, k, n, w.data(), bias, act); }},
-#ifdef HAVE_FLOAT_REFERENCE
                 {"reference",
                  [&] { return make_dense_reference(rows, k, n, w.data(), bias, act); }},
-#endif
             };
             char what[120];
             std::snprintf(what, sizeof what, "dense %lldx%lld->%lld%s%s", (long long)rows,
@@ -336,9 +329,7 @@ void test_pool() {
             {"make_pool2d", [&] { return make_pool2d(p); }},
             {"portable", [&] { return make_pool2d_portable(p); }},
             {"xnnpack", [&] { return make_pool2d_xnnpack(p); }},
-#ifdef HAVE_FLOAT_REFERENCE
             {"reference", [&] { return make_pool2d_reference(p); }},
-#endif
         };
         for (const Backend& b : backends) check_layer(what, b, in, want, in2, want2);
         // XNNPACK must keep the cases it computes as MXNet does (else the checks above would

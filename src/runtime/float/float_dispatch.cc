@@ -2,18 +2,15 @@
 // it computes the case as MXNet does; else the portable path. BMX_FLOAT_BACKEND
 // (xnnpack | portable | reference) pins one for tests and benchmarks: "xnnpack" still falls
 // back to portable for the cases XNNPACK cannot compute exactly, "reference" means the plain
-// reference loops (float_reference.cc).
-#include <cstdio>
+// reference loops (float_reference.cc). float_backend_name() names the choice ("reference"
+// included).
 #include <cstdlib>
 #include <cstring>
 
 #include "float_backends.h"
 #include "float_kernels.h"
 
-#if __has_include("float_reference.h")
 #include "float_reference.h"
-#define BMX_HAVE_FLOAT_REFERENCE 1
-#endif
 
 namespace bmx {
 namespace rt {
@@ -28,14 +25,9 @@ Choice choice() {
     if (env == nullptr || *env == '\0') return best;
     if (std::strcmp(env, "portable") == 0) return Choice::kPortable;
     if (std::strcmp(env, "xnnpack") == 0 && xnnpack_available()) return Choice::kXnnpack;
-#ifdef BMX_HAVE_FLOAT_REFERENCE
     if (std::strcmp(env, "reference") == 0) return Choice::kReference;
-#endif
-    std::fprintf(stderr,
-                 "bmx runtime: BMX_FLOAT_BACKEND=%s is not a float backend of this build "
-                 "(xnnpack%s, portable, reference); using %s\n",
-                 env, xnnpack_available() ? "" : " is not built in", 
-                 best == Choice::kXnnpack ? "xnnpack" : "portable");
+    // Any other value (or xnnpack where the build has none): the preferred backend. The
+    // runtime never prints; float_backend_name() says which one runs.
     return best;
   }();
   return c;
@@ -45,9 +37,7 @@ Choice choice() {
 
 std::unique_ptr<FloatLayer> make_conv2d(const Conv2DParams& p, const float* weight,
                                         const float* bias) {
-#ifdef BMX_HAVE_FLOAT_REFERENCE
   if (choice() == Choice::kReference) return make_conv2d_reference(p, weight, bias);
-#endif
   if (choice() == Choice::kXnnpack)
     if (auto layer = make_conv2d_xnnpack(p, weight, bias)) return layer;
   return make_conv2d_portable(p, weight, bias);
@@ -56,10 +46,8 @@ std::unique_ptr<FloatLayer> make_conv2d(const Conv2DParams& p, const float* weig
 std::unique_ptr<FloatLayer> make_dense(int64_t rows, int64_t in_features, int64_t out_features,
                                        const float* weight, const float* bias,
                                        FusedActivation activation) {
-#ifdef BMX_HAVE_FLOAT_REFERENCE
   if (choice() == Choice::kReference)
     return make_dense_reference(rows, in_features, out_features, weight, bias, activation);
-#endif
   if (choice() == Choice::kXnnpack)
     if (auto layer = make_dense_xnnpack(rows, in_features, out_features, weight, bias, activation))
       return layer;
@@ -67,9 +55,7 @@ std::unique_ptr<FloatLayer> make_dense(int64_t rows, int64_t in_features, int64_
 }
 
 std::unique_ptr<FloatLayer> make_pool2d(const Pool2DParams& p) {
-#ifdef BMX_HAVE_FLOAT_REFERENCE
   if (choice() == Choice::kReference) return make_pool2d_reference(p);
-#endif
   if (choice() == Choice::kXnnpack)
     if (auto layer = make_pool2d_xnnpack(p)) return layer;
   return make_pool2d_portable(p);

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "isa.h"
+#include "parallel.h"
 
 namespace bmx {
 namespace rt {

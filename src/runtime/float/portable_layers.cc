@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "float_backends.h"
-#include "isa.h"
+#include "parallel.h"
 #include "portable_gemm.h"
 
 namespace bmx {

@@ -1,7 +1,5 @@
 // bmx_binary_conv2d(data, weight[, scale][, bias][, residual]): the plugin's op (DESIGN.md 3)
 // with every attribute it accepts; weights repacked once for the kernels' instruction set.
-#include <cstring>
-
 #include "../attrs.h"
 #include "bconv2d.h"
 #include "fast_kernels.h"
@@ -12,41 +10,26 @@ namespace bmx {
 namespace rt {
 namespace {
 
+// Reads and writes NHWC, the runtime's storage of 4-D activations, as the kernels do.
 class BinaryConv2D : public Op {
  public:
   BinaryConv2D(const BConv2DShape& s, PackedWeights w, std::vector<float> scale,
-               std::vector<float> bias, bool residual)
-      : s_(s), w_(std::move(w)), scale_(std::move(scale)), bias_(std::move(bias)),
-        residual_(residual) {
-    const int64_t in = s.batch * s.in_channels * s.in_h * s.in_w;
-    const int64_t out = s.batch * s.out_channels * s.out_h() * s.out_w();
-    scratch_bytes = sizeof(float) * (in + out + (residual ? out : 0));
-  }
+               std::vector<float> bias)
+      : s_(s), w_(std::move(w)), scale_(std::move(scale)), bias_(std::move(bias)) {}
 
-  // The kernels take NCHW: the activations are transposed around them.
   void run(const RunContext& ctx) override {
-    const int64_t in_hw = s_.in_h * s_.in_w, out_hw = s_.out_h() * s_.out_w();
-    float* x = static_cast<float*>(ctx.scratch);
-    float* y = x + s_.batch * s_.in_channels * in_hw;
-    float* r = y + s_.batch * s_.out_channels * out_hw;
-    nhwc_to_nchw(ctx.in[0], s_.batch, s_.in_channels, in_hw, x);
-    const float* residual = nullptr;
-    if (residual_) {
-      nhwc_to_nchw(ctx.in[residual_index_], s_.batch, s_.out_channels, out_hw, r);
-      residual = r;
-    }
-    bconv2d_fast(s_, x, w_, scale_.empty() ? nullptr : scale_.data(),
-                 bias_.empty() ? nullptr : bias_.data(), residual, y, ctx.threads, ctx.ws);
-    nchw_to_nhwc(y, s_.batch, s_.out_channels, out_hw, ctx.out[0]);
+    const float* residual = residual_index_ > 0 ? ctx.in[residual_index_] : nullptr;
+    bconv2d_fast(s_, ctx.in[0], w_, scale_.empty() ? nullptr : scale_.data(),
+                 bias_.empty() ? nullptr : bias_.data(), residual, ctx.out[0], ctx.threads,
+                 ctx.ws);
   }
 
-  size_t residual_index_ = 0;
+  size_t residual_index_ = 0;  // 0: no residual
 
  private:
   BConv2DShape s_;
   PackedWeights w_;
   std::vector<float> scale_, bias_;
-  bool residual_;
 };
 
 }  // namespace
@@ -79,6 +62,7 @@ OpSpec make_binary_conv2d(PlanContext& ctx) {
   const Shape& data = ctx.in_shapes[0];
   if (data.size() != 4) ctx.fail("its data must be 4-D (NCHW), got shape " + shape_str(data));
   s.batch = data[0], s.in_channels = data[1], s.in_h = data[2], s.in_w = data[3];
+  s.layout = Layout::kNHWC;
   for (int64_t v : {s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, s.dilate_h, s.dilate_w,
                     s.out_channels, s.groups}) {
     if (v < 1 || v > (int64_t{1} << 24)) {
@@ -105,7 +89,7 @@ OpSpec make_binary_conv2d(PlanContext& ctx) {
   }
   const Shape out = {s.batch, s.out_channels, s.out_h(), s.out_w()};
   auto op = std::make_unique<BinaryConv2D>(s, pack_conv_weights(ctx.isa, s, w.u32()),
-                                           std::move(scale), std::move(bias), add_residual);
+                                           std::move(scale), std::move(bias));
   if (add_residual) {
     if (ctx.in_shapes[next] != out) {
       ctx.fail("its residual has shape " + shape_str(ctx.in_shapes[next]) + ", expected the "

@@ -1,8 +1,8 @@
-"""Binary kernels against MXNet's own fp32 operators (issue 3, DESIGN.md section 5).
+"""Binary kernels against MXNet's own fp32 operators (DESIGN.md section 5; `make bench`).
 
-    python -m bmxnet.benchmark [--threads 1 2] [--repeat N] [--runs N] [--quick]
-                               [--json out.json] [--png out.png] [--isa avx2]
-                               [--mxnet-isa AVX2] [--only conv ...]
+    python smd_hpi/benchmark.py [--threads 1 2] [--repeat N] [--runs N] [--quick]
+                                [--json out.json] [--png out.png] [--isa avx2]
+                                [--mxnet-isa AVX2] [--only conv ...]
 
 Every row is measured in one process, ours and MXNet's alternately (so that other load on the
 machine hits both sides alike), after warm-up, as the median of `repeat` samples, with the same
@@ -24,7 +24,7 @@ every row shows the median over runs of its ratio (each ratio measured within on
   (>= 3.5x);
 * thread scaling: ours at 2 threads vs 1 thread on the batch-8 conv rows (>= 1.7x).
 
-The ratio targets are judged on the 1-thread rows, as issue 3 states them; rows at other thread
+The ratio targets are judged on the 1-thread rows, as the project's targets state them; rows at other thread
 counts are printed without a verdict.
 
 Operators run inside hybridized blocks (static_alloc), as in a deployed model, so that the
@@ -156,7 +156,7 @@ def _call(blk, x):
 
 
 def _kernel_lib():
-    from . import _lib
+    from bmxnet import _lib
     lib = ctypes.CDLL(_lib.library_path())
     lib.bmxnet_set_kernel_threads.argtypes = [ctypes.c_int]
     return lib
@@ -225,7 +225,7 @@ def dense_rows(batches, repeat, threads, k=4096, n_out=4096):
 def bgemm_rows(sizes, repeat, threads):
     import mxnet as mx
     import numpy as np
-    from . import _lib
+    from bmxnet import _lib
     lib = ctypes.CDLL(_lib.library_path())
     lib.bmxnet_bgemm.argtypes = [ctypes.c_int64] * 3 + [ctypes.c_void_p] * 3
     rng = np.random.RandomState(2)
@@ -258,7 +258,7 @@ def bgemm_rows(sizes, repeat, threads):
 def binary_resnet18(tmpdir, batch=1):
     """binary_resnet18_v1 from the model zoo with random weights, exported and converted."""
     import mxnet as mx
-    from . import converter, model_zoo
+    from bmxnet import converter, model_zoo
     net = model_zoo.get_model("binary_resnet18_v1")
     net.initialize(mx.init.Xavier())
     x = mx.nd.random.uniform(-1, 1, (batch, 3, 224, 224))
@@ -351,7 +351,7 @@ def worker(args):
     from tqdm import tqdm
     import mxnet as mx  # noqa: F401
     import bmxnet
-    from . import _lib
+    from bmxnet import _lib
     threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
     lib = ctypes.CDLL(_lib.library_path())
     lib.bmxnet_kernel_isa.restype = ctypes.c_char_p
@@ -454,7 +454,7 @@ def _worker_cmd(threads, args, out):
         env["BMX_KERNEL_ISA"] = args.isa
     if args.mxnet_isa:
         env["DNNL_MAX_CPU_ISA"] = args.mxnet_isa
-    cmd = [sys.executable, "-m", "bmxnet.benchmark", "--worker-out", out, "--repeat",
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker-out", out, "--repeat",
            str(args.repeat)] + (["--quick"] if args.quick else [])
     if args.only:
         cmd += ["--only"] + args.only
@@ -675,7 +675,7 @@ def _positive_int(text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m bmxnet.benchmark",
+    parser = argparse.ArgumentParser(prog="python smd_hpi/benchmark.py",
                                      description="bmxnet binary kernels vs MXNet fp32 operators")
     parser.add_argument("--threads", type=_positive_int, nargs="+", default=[1, 2],
                         help="thread counts (OMP_NUM_THREADS for both sides; default: 1 2)")
@@ -748,7 +748,7 @@ def main(argv=None):
                 runs=args.runs, quick=args.quick, mxnet=mxnet.__version__, bmxnet=info["bmxnet"],
                 python=platform.python_version(), sched_gaps=gaps,
                 date=datetime.datetime.now().isoformat(timespec="seconds"),
-                command=" ".join(["python -m bmxnet.benchmark"] + (argv if argv is not None else sys.argv[1:])))
+                command=" ".join(["python smd_hpi/benchmark.py"] + (argv if argv is not None else sys.argv[1:])))
     checked = [r for r in rows + scaling if r["met"] is not None]
     met = sum(1 for r in checked if r["met"])
     capped = f", oneDNN capped at {args.mxnet_isa}" if args.mxnet_isa else ""

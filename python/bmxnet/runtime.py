@@ -1,0 +1,240 @@
+"""Converted models through libbmx_runtime, bmxnet's runtime without MXNet (numpy only).
+
+    from bmxnet import runtime
+    with runtime.Predictor("out/binarized_model", input_shape=(1, 3, 224, 224)) as pred:
+        scores = pred.predict(image)          # numpy array of pred.output_shape
+        print(pred.plan["arena_bytes"])       # the plan the runtime made at load
+
+A thin ctypes layer over the C API in ``bmx_predict.h`` (``bmxnet.runtime_include_dir()``),
+loaded from ``bmxnet.runtime_library_path()``. Nothing here imports mxnet.
+"""
+import ctypes
+import json
+import os
+import threading
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ._lib import runtime_library_path
+
+__all__ = ["Predictor", "BMXRuntimeError", "resolve_model", "library"]
+
+_DEV_CPU = 1
+_INPUT_KEY = b"data"
+_lib = None
+_lib_lock = threading.Lock()
+
+
+class BMXRuntimeError(RuntimeError):
+    """A call into libbmx_runtime failed; the message is the runtime's (BMXGetLastError)."""
+
+
+def library() -> ctypes.CDLL:
+    """libbmx_runtime.so, loaded once, with the C API's argument and result types declared."""
+    global _lib
+    with _lib_lock:
+        if _lib is None:
+            lib = ctypes.CDLL(runtime_library_path())
+            u32p = ctypes.POINTER(ctypes.c_uint32)
+            handle = ctypes.c_void_p
+            signatures = {
+                "BMXGetLastError": (ctypes.c_char_p, []),
+                "BMXPredCreate": (ctypes.c_int, [
+                    ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                    ctypes.c_uint32, ctypes.POINTER(ctypes.c_char_p), u32p, u32p,
+                    ctypes.POINTER(handle)]),
+                "BMXPredGetOutputShape": (ctypes.c_int, [
+                    handle, ctypes.c_uint32, ctypes.POINTER(u32p), u32p]),
+                "BMXPredSetInput": (ctypes.c_int, [
+                    handle, ctypes.c_char_p, ctypes.POINTER(ctypes.c_float), ctypes.c_uint32]),
+                "BMXPredForward": (ctypes.c_int, [handle]),
+                "BMXPredGetOutput": (ctypes.c_int, [
+                    handle, ctypes.c_uint32, ctypes.POINTER(ctypes.c_float), ctypes.c_uint32]),
+                "BMXPredFree": (ctypes.c_int, [handle]),
+                "BMXPredSetNumThreads": (ctypes.c_int, [handle, ctypes.c_int]),
+                "BMXPredGetPlan": (ctypes.c_int, [handle, ctypes.POINTER(ctypes.c_char_p)]),
+            }
+            for name, (restype, argtypes) in signatures.items():
+                fn = getattr(lib, name)
+                fn.restype, fn.argtypes = restype, argtypes
+            _lib = lib
+    return _lib
+
+
+def _check(rc: int, what: str) -> None:
+    if rc != 0:
+        message = library().BMXGetLastError()
+        text = message.decode("utf-8", "replace") if message else ""
+        raise BMXRuntimeError(f"{what}: {text or 'libbmx_runtime gave no message'}")
+
+
+def resolve_model(model: Union[str, os.PathLike, Sequence], epoch: Optional[int] = None
+                  ) -> Tuple[str, str]:
+    """(symbol file, params file) of a model given as a prefix (``out/binarized_model``: its
+    ``-symbol.json`` and its highest ``-NNNN.params``, or epoch `epoch`), as the path of either
+    file, or as an explicit (symbol, params) pair."""
+    from .summary import resolve_prefix
+
+    if isinstance(model, (tuple, list)):
+        if len(model) != 2:
+            raise ValueError(f"expected a model prefix or (symbol file, params file), "
+                             f"got {len(model)} paths")
+        symbol, params = (os.fspath(p) for p in model)
+        for path in (symbol, params):
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"{path} not found")
+        return symbol, params
+    return resolve_prefix(os.fspath(model), epoch)
+
+
+def _guess_input_shape(symbol_file: str, params_file: str) -> Tuple[int, ...]:
+    from . import params_io
+    from .summary import _guess_input_shape as guess
+
+    with open(symbol_file) as f:
+        graph = json.load(f)
+    saved = params_io.load(params_file)
+    arg_shapes = {k[4:]: v.shape for k, v in saved.items()
+                  if k.startswith("arg:") and v is not None}
+    return tuple(guess(graph, arg_shapes, "data"))
+
+
+def _positive_shape(shape, what: str) -> Tuple[int, ...]:
+    try:
+        dims = tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a sequence of positive integers, got {shape!r}") from None
+    if not dims or any(d <= 0 or d >= 2 ** 32 for d in dims):
+        raise ValueError(f"{what} must be positive integers below 2^32, got {shape!r}")
+    return dims
+
+
+class Predictor:
+    """A converted model loaded into libbmx_runtime, planned for one input shape.
+
+    model: a prefix (``out/binarized_model``), the path of its ``-symbol.json`` or
+    ``-NNNN.params``, or a (symbol, params) pair. input_shape: NCHW (batch first) as the
+    predictor will take it; None guesses it from the first layer as ``bmxnet summary`` does
+    (28x28 for one channel, 224x224 otherwise) and is kept in ``.input_shape``.
+    threads: the kernels' threads (default: OMP_NUM_THREADS, else all hardware threads).
+    """
+
+    def __init__(self, model, input_shape: Optional[Sequence[int]] = None,
+                 threads: Optional[int] = None, epoch: Optional[int] = None):
+        self._handle = None
+        lib = library()
+        self.symbol_file, self.params_file = resolve_model(model, epoch)
+        if input_shape is None:
+            input_shape = _guess_input_shape(self.symbol_file, self.params_file)
+        self.input_shape = _positive_shape(input_shape, "input_shape")
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                    or threads < 1):
+            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        with open(self.symbol_file, "rb") as f:
+            symbol = f.read()
+        with open(self.params_file, "rb") as f:
+            params = f.read()
+        if len(params) > 2 ** 31 - 1:
+            raise ValueError(f"{self.params_file} is over 2 GiB, more than the C API takes")
+        keys = (ctypes.c_char_p * 1)(_INPUT_KEY)
+        indptr = (ctypes.c_uint32 * 2)(0, len(self.input_shape))
+        dims = (ctypes.c_uint32 * len(self.input_shape))(*self.input_shape)
+        handle = ctypes.c_void_p()
+        _check(lib.BMXPredCreate(symbol, params, len(params), _DEV_CPU, 0, 1, keys, indptr, dims,
+                                 ctypes.byref(handle)),
+               f"loading {self.symbol_file} and {self.params_file}")
+        self._handle = handle
+        if threads is not None:
+            self.set_threads(threads)
+        self.output_shapes = self._output_shapes()
+        self._input_size = int(np.prod(self.input_shape))
+        self._plan = None
+
+    def _live_handle(self):
+        if self._handle is None:
+            raise ValueError("this Predictor is closed")
+        return self._handle
+
+    def _output_shapes(self) -> List[Tuple[int, ...]]:
+        """Shapes of every output: the C API answers an index past the last with an error."""
+        lib, shapes = library(), []
+        while True:
+            data, ndim = ctypes.POINTER(ctypes.c_uint32)(), ctypes.c_uint32()
+            if lib.BMXPredGetOutputShape(self._handle, len(shapes), ctypes.byref(data),
+                                         ctypes.byref(ndim)) != 0:
+                break
+            shapes.append(tuple(int(data[i]) for i in range(ndim.value)))
+        if not shapes:
+            _check(-1, "reading the output shape")
+        return shapes
+
+    @property
+    def output_shape(self) -> Tuple[int, ...]:
+        """Shape of the (first) output, batch first."""
+        return self.output_shapes[0]
+
+    @property
+    def plan(self) -> dict:
+        """The runtime's plan (BMXPredGetPlan): nodes (name, op, kernel, output_shape, macs),
+        arena_bytes, weight_bytes, isa, float_backend."""
+        if self._plan is None:
+            text = ctypes.c_char_p()
+            _check(library().BMXPredGetPlan(self._live_handle(), ctypes.byref(text)),
+                   "reading the plan")
+            self._plan = json.loads(text.value.decode("utf-8"))
+        return self._plan
+
+    def set_threads(self, n: int) -> None:
+        """Threads the kernels use from now on (n >= 1)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"threads must be a positive integer, got {n!r}")
+        _check(library().BMXPredSetNumThreads(self._live_handle(), n), "setting the threads")
+
+    def forward(self, x) -> List[np.ndarray]:
+        """Every output of the model for input `x` (float32-convertible, exactly .input_shape)."""
+        handle = self._live_handle()
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if x.shape != self.input_shape:
+            raise ValueError(f"input has shape {x.shape}, but this Predictor was created for "
+                             f"{self.input_shape}; create one with input_shape={x.shape}")
+        lib = library()
+        fptr = ctypes.POINTER(ctypes.c_float)
+        _check(lib.BMXPredSetInput(handle, _INPUT_KEY, x.ctypes.data_as(fptr), x.size),
+               "setting the input")
+        _check(lib.BMXPredForward(handle), "running the model")
+        outputs = []
+        for index, shape in enumerate(self.output_shapes):
+            out = np.empty(shape, dtype=np.float32)
+            _check(lib.BMXPredGetOutput(handle, index, out.ctypes.data_as(fptr), out.size),
+                   f"reading output {index}")
+            outputs.append(out)
+        return outputs
+
+    def predict(self, x) -> np.ndarray:
+        """The model's (first) output for input `x`, a numpy array of .output_shape."""
+        return self.forward(x)[0]
+
+    __call__ = predict
+
+    def close(self) -> None:
+        """Frees the predictor (idempotent)."""
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            library().BMXPredFree(handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the library may be gone already
+            pass
+
+    def __repr__(self):
+        state = "closed" if self._handle is None else f"output {self.output_shape}"
+        return f"Predictor({self.symbol_file!r}, input_shape={self.input_shape}, {state})"
