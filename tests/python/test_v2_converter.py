@@ -114,14 +114,18 @@ def test_save(tmp_path, qconv_kwargs):
 # A v2-style model: offset, -1 pre-padding, BatchNorm, scaled binary convolutions
 # ------------------------------------------------------------------------------------------
 
-def _v2_model():
+def _v2_model(xnor_input_scaling=True):
+    """QActivation + QConv2D (offset, -1 padding) + BatchNorm, v2's convolution blocks (the
+    binet block scales its weights), a QDense; with `xnor_input_scaling`, XNOR-Net's block too
+    (its input scaling, mean(|x|) convolved, stays float and needs MXNet's mean, abs, _full)."""
     net = nn.HybridSequential()
     with net.name_scope():
         net.add(nn.Conv2D(16, 3, padding=1), nn.BatchNorm())
         net.add(nn.QActivation(), nn.QConv2D(16, 3, padding=1), nn.BatchNorm())
         net.add(nn.BinaryConvolution(33, kernel_size=3, stride=2, padding=1), nn.BatchNorm())
-        with nn.set_binary_layer_config(approximation="xnor"):
-            net.add(nn.activated_conv(24, kernel_size=3, padding=1), nn.BatchNorm())
+        if xnor_input_scaling:
+            with nn.set_binary_layer_config(approximation="xnor"):
+                net.add(nn.activated_conv(24, kernel_size=3, padding=1), nn.BatchNorm())
         with nn.set_binary_layer_config(approximation="binet"):
             net.add(nn.activated_conv(24, kernel_size=3, padding=1), nn.BatchNorm())
         net.add(nn.QActivation(), nn.QDense(40), nn.BatchNorm())
@@ -156,11 +160,8 @@ def _batch(n, seed):
     return np.random.RandomState(seed).uniform(-1, 1, (n,) + IN_SHAPE).astype(np.float32)
 
 
-@pytest.fixture(scope="module")
-def v2_model(tmp_path_factory):
-    """(prefix, net) of the v2-style model exported from bmxnet.v2 layers."""
+def _prepare(net, directory):
     mx.random.seed(3)
-    net = _v2_model()
     net.initialize(mx.init.Xavier())
     x = mx.nd.array(_batch(16, seed=100))
     net(x)
@@ -168,9 +169,20 @@ def v2_model(tmp_path_factory):
     _centre_batchnorms(net, x)
     net.hybridize()
     net(x)
-    prefix = str(tmp_path_factory.mktemp("v2") / "model")
+    prefix = str(directory / "model")
     net.export(prefix)
     return prefix, net
+
+
+@pytest.fixture(scope="module")
+def v2_model(tmp_path_factory):
+    """(prefix, net) of the v2-style model exported from bmxnet.v2 layers."""
+    return _prepare(_v2_model(), tmp_path_factory.mktemp("v2"))
+
+
+@pytest.fixture(scope="module")
+def v2_model_without_xnor_input_scaling(tmp_path_factory):
+    return _prepare(_v2_model(xnor_input_scaling=False), tmp_path_factory.mktemp("v2_rt"))
 
 
 def _outputs(symbol_file, params_file, batch):
@@ -234,6 +246,42 @@ def test_v2_models_through_the_c_predict_api(v2_model, tmp_path, source):
     _assert_close(out, expected)
 
 
+@pytest.mark.parametrize("source", ["bmxnet.v2 export", "fork op names"])
+def test_v2_models_through_the_runtime(v2_model_without_xnor_input_scaling, tmp_path, source):
+    """libbmx_runtime (no MXNet): the converted model equals the unconverted graph in MXNet."""
+    try:
+        bmxnet.runtime_library_path()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    from bmxnet import runtime
+    prefix, net = v2_model_without_xnor_input_scaling
+    if source == "fork op names":
+        prefix = _write_fork_model(net, prefix, str(tmp_path / "fork"))
+    report = _convert(prefix, str(tmp_path / "bin"))
+    assert len(report.converted) == 4 and len(report.skipped) == 2
+    batch = _batch(3, seed=6)
+    expected = _outputs(f"{prefix}-symbol.json", f"{prefix}-0000.params", batch)
+    _assert_close(net(mx.nd.array(batch)).asnumpy(), expected)
+    with runtime.Predictor((report.symbol_out, report.params_out), batch.shape,
+                           threads=1) as pred:
+        out = pred.predict(batch)
+    _assert_close(out, expected)
+    np.testing.assert_array_equal(out.argmax(axis=1), expected.argmax(axis=1))
+
+
+def test_xnor_input_scaling_is_refused_by_the_runtime_in_one_message(v2_model, tmp_path):
+    """XNOR-Net's input scaling keeps MXNet ops (mean, abs, _full) the runtime does not run."""
+    try:
+        bmxnet.runtime_library_path()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    from bmxnet import runtime
+    prefix, _ = v2_model
+    report = _convert(prefix, str(tmp_path / "bin"))
+    with pytest.raises(runtime.BMXRuntimeError, match="mean|abs|_full"):
+        runtime.Predictor((report.symbol_out, report.params_out), (1,) + IN_SHAPE)
+
+
 # ------------------------------------------------------------------------------------------
 # Graphs written with the fork's op names
 # ------------------------------------------------------------------------------------------
@@ -260,45 +308,53 @@ def _fork_qconv(x, weight, channels, kernel, pad, stride=1, offset=None, scale=N
 
 
 def _fork_graph(net):
-    """_v2_model as BMXNet v2 exports it, sharing the net's parameter names."""
-    blocks = list(net)
+    """The net as BMXNet v2 exports it (its ops and op names), sharing the net's parameters."""
     params = {name: mx.sym.var(name) for name in net.collect_params()}
 
-    def bn(x, block):
-        p = block.prefix
-        return mx.sym.BatchNorm(x, params[p + "gamma"], params[p + "beta"],
-                                params[p + "running_mean"], params[p + "running_var"],
-                                eps=1e-5, momentum=0.9, fix_gamma=False)
+    def qconv(x, conv, scale=None):
+        w = conv.weight
+        offset = None if scale or conv.no_offset else int(np.prod(w.shape[1:]))
+        return _fork_qconv(x, params[w.name], w.shape[0], w.shape[2], conv._pre_padding[0],
+                           conv._kwargs["stride"][0], offset=offset, scale=scale)
 
     x = mx.sym.var("data")
-    conv0 = blocks[0]
-    x = mx.sym.Convolution(x, params[conv0.prefix + "weight"], params[conv0.prefix + "bias"],
-                           kernel=(3, 3), pad=(1, 1), num_filter=16)
-    x = bn(x, blocks[1])
-    x = _fork_qact(x, "qact0")
-    x = _fork_qconv(x, params[blocks[3].weight.name], 16, 3, 1, offset=16 * 9)
-    x = bn(x, blocks[4])
-    x = _fork_qact(x, "qact1")
-    x = _fork_qconv(x, params[blocks[5].qconv.weight.name], 33, 3, 1, stride=2, offset=16 * 9)
-    x = bn(x, blocks[6])
-    xnor = blocks[7]
-    y = _fork_qconv(_fork_qact(x, "qact2"), params[xnor.qconv.weight.name], 24, 3, 1,
-                    scale="xnor")
-    a = mx.sym.mean(mx.sym.abs(x), axis=1, keepdims=True)
-    k = mx.sym.Convolution(a, mx.sym.full((1, 1, 3, 3), 1 / 9), kernel=(3, 3), num_filter=1,
-                           no_bias=True, pad=(1, 1), name="scaling_conv")
-    x = bn(mx.sym.broadcast_mul(mx.sym.stop_gradient(k), y), blocks[8])
-    x = _fork_qconv(_fork_qact(x, "qact3"), params[blocks[9].qconv.weight.name], 24, 3, 1,
-                    scale="binet")
-    x = bn(x, blocks[10])
-    x = _fork_qact(x, "qact4")
-    dense = blocks[12]
-    h = mx.sym.FullyConnected(x, mx.sym.det_sign(params[dense.weight.name]), num_hidden=40,
-                              no_bias=True)
-    x = bn((h + 24 * 4 * 4) / 2, blocks[13])
-    last = blocks[14]
-    return mx.sym.FullyConnected(x, params[last.weight.name], params[last.bias.name],
-                                 num_hidden=CLASSES)
+    for i, block in enumerate(net):
+        name = f"b{i}"
+        if isinstance(block, nn.BatchNorm):
+            p = block.prefix
+            x = mx.sym.BatchNorm(x, params[p + "gamma"], params[p + "beta"],
+                                 params[p + "running_mean"], params[p + "running_var"],
+                                 eps=1e-5, momentum=0.9, fix_gamma=False)
+        elif isinstance(block, nn.QActivation):
+            x = _fork_qact(x, name)
+        elif isinstance(block, nn.QConv2D):
+            x = qconv(x, block)
+        elif isinstance(block, nn.ScaledBinaryConv):
+            y = qconv(_fork_qact(x, name), block.qconv, scale="xnor")
+            a = mx.sym.mean(mx.sym.abs(x), axis=1, keepdims=True)
+            k = mx.sym.Convolution(a, mx.sym.full((1, 1, 3, 3), 1 / 9), kernel=(3, 3),
+                                   num_filter=1, no_bias=True, pad=(1, 1),
+                                   name=f"{name}_scaling_conv")
+            x = mx.sym.broadcast_mul(mx.sym.stop_gradient(k), y)
+        elif isinstance(block, nn.ScaledWeightsBinaryConv):
+            x = qconv(_fork_qact(x, name), block.qconv, scale="binet")
+        elif isinstance(block, nn.BinaryConvolution):
+            x = qconv(_fork_qact(x, name), block.qconv)
+        elif isinstance(block, nn.QDense):
+            w = block.weight
+            h = mx.sym.FullyConnected(x, mx.sym.det_sign(params[w.name]), num_hidden=w.shape[0],
+                                      no_bias=True)
+            x = (h + w.shape[1]) / 2
+        elif isinstance(block, nn.Conv2D):
+            x = mx.sym.Convolution(x, params[block.weight.name], params[block.bias.name],
+                                   kernel=block._kwargs["kernel"], pad=block._kwargs["pad"],
+                                   num_filter=block._channels)
+        elif isinstance(block, nn.Dense):
+            x = mx.sym.FullyConnected(x, params[block.weight.name], params[block.bias.name],
+                                      num_hidden=block._units)
+        else:
+            raise AssertionError(f"no fork graph for {block}")
+    return x
 
 
 def _write_fork_model(net, prefix, fork_prefix):
