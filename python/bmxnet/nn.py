@@ -10,8 +10,13 @@ Options (all layers):
   BMXNet v1's ``weight_bit`` / ``act_bit`` are accepted as aliases. 1 uses the named quantizer,
   2..31 DoReFa k-bit quantization simulated in float (as in BMXNet; model-converter leaves
   such layers float and says so), 32 no quantization.
-- ``activation`` / ``weight_quantization``: quantizer names (see ``bmxnet.quantizers``) or
-  callables ``q(F, x, **options)``; default ``"det_sign"``.
+- ``input_quantizer`` / ``kernel_quantizer`` (as in larq): the quantizers of the layer's input
+  and of its weights, names (see ``bmxnet.quantizers``) or callables ``q(F, x, **options)``;
+  default ``"det_sign"``. ``weight_quantization`` (BMXNet's spelling) is an alias of
+  ``kernel_quantizer``; ``QActivation`` takes ``quantizer`` (alias ``activation``).
+- ``activation`` (QConv1D, QConv2D, QDense): Gluon's output activation (``"relu"``, ...), applied
+  after the layer as in Gluon's ``Conv2D`` / ``Dense``; default none. A quantizer name given here
+  is refused with a pointer to ``input_quantizer``.
 - ``clip_threshold``: gradient cancelling of the sign quantizers and of k-bit activations
   (default 1.0; 0 disables).
 - ``scaling``: ``None`` or ``"xnor"`` (XNOR-Net, Rastegari et al. 2016: the output of output
@@ -75,9 +80,17 @@ class _DeferredInputShape:
     def _set_input_shape(self, shape):
         raise NotImplementedError
 
+    def infer_shape(self, *args):
+        """Gluon's infer_shape, with the weight's input dimension taken from the input."""
+        resolve_deferred_shapes(self, *args)
+        return super().infer_shape(*args)
+
 
 def resolve_deferred_shapes(block, *args):
-    """Completes the weight shapes of quantized layers inside `block` for inputs `args`."""
+    """Completes the weight shapes of quantized layers inside `block` for inputs `args`.
+
+    A first forward pass does this by itself; call it before ``block.infer_shape(*args)`` when
+    shapes are wanted without one."""
     layers = []
 
     def collect(b):
@@ -107,15 +120,32 @@ def resolve_deferred_shapes(block, *args):
     block.apply(lambda b: b._clear_cached_op() if isinstance(b, HybridBlock) else None)
 
 
-_gluon_infer_shape = HybridBlock.infer_shape
+def _has_unresolved_layers(block):
+    found = []
+    block.apply(lambda b: found.append(b) if isinstance(b, _DeferredInputShape)
+                and b._shape_unknown() else None)
+    return bool(found)
 
 
-def _infer_shape(self, *args):
+_gluon_deferred_infer_shape = HybridBlock._deferred_infer_shape
+
+
+def _deferred_infer_shape(self, *args):
+    """Gluon's deferred shape inference; when it fails on a block that holds quantized layers
+    with unknown weight shapes, those are resolved from the traced graph and it runs again.
+    Blocks without such layers get Gluon's result (or error) unchanged."""
+    try:
+        return _gluon_deferred_infer_shape(self, *args)
+    except ValueError:
+        if not _has_unresolved_layers(self):
+            raise
     resolve_deferred_shapes(self, *args)
-    return _gluon_infer_shape(self, *args)
+    return _gluon_deferred_infer_shape(self, *args)
 
 
-HybridBlock.infer_shape = _infer_shape
+# Gluon calls this hook, on the outermost hybridized block, when parameters are still
+# deferred at the first forward; that block may be any container of our layers.
+HybridBlock._deferred_infer_shape = _deferred_infer_shape
 
 
 # ------------------------------------------------------------------------------------------
@@ -155,6 +185,26 @@ def _bind(layer, quantizer, bits, mode, clip_threshold):
     return quantize
 
 
+def _one_of(layer, what, values, default="det_sign"):
+    """The one quantizer given under several names (kernel_quantizer / weight_quantization)."""
+    given = {k: v for k, v in values.items() if v is not None}
+    if len({id(v) if callable(v) else v for v in given.values()}) > 1:
+        raise ValueError(f"{layer}: {' and '.join(f'{k}={v!r}' for k, v in given.items())} "
+                         f"disagree; give the {what} quantizer once")
+    return next(iter(given.values())) if given else default
+
+
+def _check_activation(layer, activation):
+    """`activation` is Gluon's output activation; a quantizer there is a mix-up of names."""
+    if activation is None:
+        return
+    if isinstance(activation, str) and activation not in quantizers.names():
+        return
+    raise ValueError(f"{layer}: activation={activation!r} is Gluon's output activation (a name "
+                     f"such as 'relu'); to quantize the layer's input pass "
+                     f"input_quantizer={activation!r}")
+
+
 def _check_pad_value(layer, pad_value):
     if pad_value not in (-1, 0, 1):
         raise ValueError(f"{layer}: pad_value must be -1, 0 or 1, got {pad_value!r}")
@@ -187,16 +237,19 @@ def add_offset(F, h, param, weight):
 class QActivation(HybridBlock):
     """Quantizes activations: sign(x) with a straight-through gradient by default.
 
-    bits (alias bits_a, act_bit): 1 uses `activation`, 2..31 DoReFa, 32 passes x through.
+    quantizer (alias activation): a name from ``bmxnet.quantizers`` or a callable.
+    bits (alias bits_a, act_bit): 1 uses `quantizer`, 2..31 DoReFa, 32 passes x through.
     """
 
-    def __init__(self, activation="det_sign", clip_threshold=1.0, bits=None, bits_a=None,
-                 act_bit=None, **kwargs):
+    def __init__(self, quantizer=None, clip_threshold=1.0, bits=None, bits_a=None,
+                 act_bit=None, activation=None, **kwargs):
         super().__init__(**kwargs)
         self._bits = _width("QActivation", "activation",
                             {"bits": bits, "bits_a": bits_a, "act_bit": act_bit})
         self._clip_threshold = clip_threshold
-        self._quantize = _bind("QActivation", activation, self._bits, "activations",
+        quantizer = _one_of("QActivation", "activation",
+                            {"quantizer": quantizer, "activation": activation})
+        self._quantize = _bind("QActivation", quantizer, self._bits, "activations",
                                clip_threshold)
 
     def hybrid_forward(self, F, x):
@@ -209,17 +262,19 @@ class QActivation(HybridBlock):
 class _QuantizedWeights(_DeferredInputShape):
     """Options common to QConv1D, QConv2D and QDense."""
 
-    def _init_quantization(self, bits, bits_a, weight_bit, act_bit, activation,
-                           weight_quantization, clip_threshold, scaling):
+    def _init_quantization(self, bits, bits_a, weight_bit, act_bit, input_quantizer,
+                           kernel_quantizer, weight_quantization, clip_threshold, scaling):
         name = self.__class__.__name__
         self._bits = _width(name, "weight", {"bits": bits, "weight_bit": weight_bit})
         self._bits_a = _width(name, "activation", {"bits_a": bits_a, "act_bit": act_bit})
         _check_scaling(name, scaling)
         self._scaling = scaling
         self._clip_threshold = clip_threshold
-        self._quantize_input = _bind(name, activation, self._bits_a, "activations",
-                                     clip_threshold)
-        self._quantize_weight = _bind(name, weight_quantization, self._bits, "weights",
+        kernel_quantizer = _one_of(name, "weight", {"kernel_quantizer": kernel_quantizer,
+                                                     "weight_quantization": weight_quantization})
+        self._quantize_input = _bind(name, input_quantizer or "det_sign", self._bits_a,
+                                     "activations", clip_threshold)
+        self._quantize_weight = _bind(name, kernel_quantizer, self._bits, "weights",
                                       clip_threshold)
         # Pad values apply to binarized (+-1) inputs only.
         self._binary_input = self._bits_a == 1 and self._quantize_input.one_bit
@@ -378,16 +433,19 @@ class QConv2D(_QConv, gnn.Conv2D):
     _ndim = 2
 
     def __init__(self, channels, kernel_size, strides=(1, 1), padding=(0, 0), dilation=(1, 1),
-                 groups=1, pad_value=-1, activation="det_sign", weight_quantization="det_sign",
+                 groups=1, pad_value=-1, input_quantizer="det_sign", kernel_quantizer=None,
                  clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bases=1,
-                 act_bases=1, weight_bit=None, act_bit=None, offset=False, **kwargs):
+                 act_bases=1, weight_bit=None, act_bit=None, weight_quantization=None,
+                 activation=None, offset=False, **kwargs):
         layout = kwargs.get("layout", "NCHW")
         if layout != "NCHW":
             raise ValueError("QConv2D: only layout='NCHW' is supported")
+        _check_activation("QConv2D", activation)
         super().__init__(channels, kernel_size, strides=strides, padding=padding,
-                         dilation=dilation, groups=groups, **kwargs)
+                         dilation=dilation, groups=groups, activation=activation, **kwargs)
         self._init_qconv(pad_value, weight_bases, act_bases, bits=bits, bits_a=bits_a,
-                         weight_bit=weight_bit, act_bit=act_bit, activation=activation,
+                         weight_bit=weight_bit, act_bit=act_bit,
+                         input_quantizer=input_quantizer, kernel_quantizer=kernel_quantizer,
                          weight_quantization=weight_quantization,
                          clip_threshold=clip_threshold, scaling=scaling)
         self._init_offset(offset)
@@ -400,16 +458,19 @@ class QConv1D(_QConv, gnn.Conv1D):
     _ndim = 1
 
     def __init__(self, channels, kernel_size, strides=1, padding=0, dilation=1, groups=1,
-                 pad_value=-1, activation="det_sign", weight_quantization="det_sign",
+                 pad_value=-1, input_quantizer="det_sign", kernel_quantizer=None,
                  clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bases=1,
-                 act_bases=1, weight_bit=None, act_bit=None, offset=False, **kwargs):
+                 act_bases=1, weight_bit=None, act_bit=None, weight_quantization=None,
+                 activation=None, offset=False, **kwargs):
         layout = kwargs.get("layout", "NCW")
         if layout != "NCW":
             raise ValueError("QConv1D: only layout='NCW' is supported")
+        _check_activation("QConv1D", activation)
         super().__init__(channels, kernel_size, strides=strides, padding=padding,
-                         dilation=dilation, groups=groups, **kwargs)
+                         dilation=dilation, groups=groups, activation=activation, **kwargs)
         self._init_qconv(pad_value, weight_bases, act_bases, bits=bits, bits_a=bits_a,
-                         weight_bit=weight_bit, act_bit=act_bit, activation=activation,
+                         weight_bit=weight_bit, act_bit=act_bit,
+                         input_quantizer=input_quantizer, kernel_quantizer=kernel_quantizer,
                          weight_quantization=weight_quantization,
                          clip_threshold=clip_threshold, scaling=scaling)
         self._init_offset(offset)
@@ -419,12 +480,14 @@ class QDense(_QuantizedWeights, gnn.Dense):
     """Quantized fully-connected layer: quantize(input) . quantize(weight), as Gluon's Dense
     otherwise (binary by default). See the module docstring for the options."""
 
-    def __init__(self, units, activation="det_sign", weight_quantization="det_sign",
+    def __init__(self, units, input_quantizer="det_sign", kernel_quantizer=None,
                  clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bit=None,
-                 act_bit=None, offset=False, **kwargs):
-        super().__init__(units, **kwargs)
-        self._init_quantization(bits, bits_a, weight_bit, act_bit, activation,
-                                weight_quantization, clip_threshold, scaling)
+                 act_bit=None, weight_quantization=None, activation=None, offset=False,
+                 **kwargs):
+        _check_activation("QDense", activation)
+        super().__init__(units, activation=activation, **kwargs)
+        self._init_quantization(bits, bits_a, weight_bit, act_bit, input_quantizer,
+                                kernel_quantizer, weight_quantization, clip_threshold, scaling)
         self._init_offset(offset)
 
     def _set_input_shape(self, shape):

@@ -392,7 +392,10 @@ def summary(model, input_shape=None, epoch=None, data_name="data", print_fn=None
         net = model
         params = net.collect_params()
         if any(not p.shape or 0 in p.shape for p in params.values()):
-            net.infer_shape(mx.nd.zeros(input_shape))  # completes deferred shapes, no init
+            from .nn import resolve_deferred_shapes
+            x = mx.nd.zeros(input_shape)
+            resolve_deferred_shapes(net, x)  # the weights of quantized layers first
+            net.infer_shape(x)  # completes deferred shapes, no init
         data = mx.sym.var(data_name)
         out = net(data)
         if isinstance(out, (list, tuple)):

@@ -430,6 +430,45 @@ void test_shape_ops() {
   }
 }
 
+// Reads x (logical NCHW, shape s) at box begin..begin+out.
+Vec box(const Vec& x, const Dims& s, const Dims& begin, const Dims& out) {
+  Vec y;
+  for (int64_t n = 0; n < out[0]; ++n)
+    for (int64_t c = 0; c < out[1]; ++c)
+      for (int64_t h = 0; h < out[2]; ++h)
+        for (int64_t w = 0; w < out[3]; ++w)
+          y.push_back(x[(((n + begin[0]) * s[1] + c + begin[1]) * s[2] + h + begin[2]) * s[3] + w + begin[3]]);
+  return y;
+}
+
+void test_slice() {
+  const Dims s = {2, 6, 4, 5};
+  const Vec x = rtest::random_floats(count(s));
+  struct A {
+    const char* axis;
+    const char* begin;
+    const char* end;
+    Dims b, out;
+  };
+  const A axes[] = {
+      {"1", "0", "4", {0, 0, 0, 0}, {2, 4, 4, 5}},
+      {"1", "2", "None", {0, 2, 0, 0}, {2, 4, 4, 5}},
+      {"-1", "1", "-1", {0, 0, 0, 1}, {2, 6, 4, 3}},
+      {"2", "-3", "4", {0, 0, 1, 0}, {2, 6, 3, 5}},
+      {"0", "1", "2", {1, 0, 0, 0}, {1, 6, 4, 5}},
+  };
+  for (const A& t : axes) {
+    Graph g;
+    const int node = g.op("slice_axis", "sl", {{"axis", t.axis}, {"begin", t.begin}, {"end", t.end}}, {g.var("data")});
+    std::string what = std::string("slice_axis axis ") + t.axis + " " + t.begin + ":" + t.end;
+    check(what.c_str(), g.json({node}), Params().bytes(), s, x, t.out, box(x, s, t.b, t.out));
+  }
+  Graph g;
+  const int node = g.op("slice", "sl", {{"begin", "(None, 1, 1)"}, {"end", "(None, 5, -1)"}}, {g.var("data")});
+  check("slice (None, 1, 1):(None, 5, -1)", g.json({node}), Params().bytes(), s, x, {2, 4, 2, 5},
+        box(x, s, {0, 1, 1, 0}, {2, 4, 2, 5}));
+}
+
 void test_softmax() {
   const Dims s = {2, 3, 4, 5};
   const Vec x = rtest::random_floats(count(s), -4.0f, 4.0f);
@@ -553,6 +592,54 @@ void test_graph_outputs_and_reuse() {
         "unknown output key: %s", BMXGetLastError());
 }
 
+// A relu that alone reads a Convolution's or FullyConnected's output is computed by that
+// layer; where the layer's output is also read elsewhere (here: a graph output), it is not.
+void test_relu_fusion() {
+  const ConvCase t = {1, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, true};
+  const Vec x = rtest::random_floats(t.n * t.c * t.h * t.w);
+  const Vec w = rtest::random_floats(t.o * t.c * 9), b = rtest::random_floats(t.o);
+  Params p;
+  p.f32("arg:c_weight", {t.o, t.c, 3, 3}, w);
+  p.f32("arg:c_bias", {t.o}, b);
+  p.f32("arg:fc_weight", {3, 4 * 6 * 5}, rtest::random_floats(3 * 120));
+  const Vec conv = conv_ref(t, x, w, b);
+  Vec relu(conv.size());
+  for (size_t i = 0; i < conv.size(); ++i) relu[i] = conv[i] > 0 ? conv[i] : 0.0f;
+  for (bool conv_is_output : {false, true}) {
+    Graph g;
+    const int c = g.op("Convolution", "c", {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"}, {"num_filter", "4"}},
+                       {g.var("data"), g.var("c_weight"), g.var("c_bias")});
+    const int r = g.op("Activation", "r", {{"act_type", "relu"}}, {c});
+    const int f = g.op("FullyConnected", "fc", {{"num_hidden", "3"}, {"no_bias", "True"}}, {r, g.var("fc_weight")});
+    const int r2 = g.op("relu", "r2", {}, {f});
+    const std::string json = conv_is_output ? g.json({r, c}) : g.json({r, r2});
+    BMXPredictorHandle h = rtest::create(json, p.bytes(), {1, 3, 6, 5});
+    CHECK(h != nullptr, "relu fusion: create: %s", BMXGetLastError());
+    if (!h) continue;
+    Vec y0(relu.size()), y1(conv_is_output ? conv.size() : 3);
+    const char* plan = nullptr;
+    const bool ok = BMXPredSetInput(h, "data", x.data(), static_cast<uint32_t>(x.size())) == 0 &&
+                    BMXPredForward(h) == 0 && BMXPredGetOutput(h, 0, y0.data(), static_cast<uint32_t>(y0.size())) == 0 &&
+                    BMXPredGetOutput(h, 1, y1.data(), static_cast<uint32_t>(y1.size())) == 0 &&
+                    BMXPredGetPlan(h, &plan) == 0;
+    CHECK(ok, "relu fusion: run: %s", BMXGetLastError());
+    CHECK(rtest::max_diff(y0, relu) < 1e-5f, "relu after a conv (conv is an output: %d): diff %g",
+          conv_is_output, rtest::max_diff(y0, relu));
+    if (conv_is_output) {
+      CHECK(rtest::max_diff(y1, conv) < 1e-5f, "the conv output before its relu: diff %g", rtest::max_diff(y1, conv));
+    } else {
+      float worst = 0;
+      for (float v : y1) worst = std::min(worst, v);
+      CHECK(worst >= 0.0f, "relu after a dense layer: min %g", worst);
+    }
+    const std::string text = ok ? plan : "";
+    size_t count_fused = 0;
+    for (size_t at = text.find("\"fused\""); at != std::string::npos; at = text.find("\"fused\"", at + 1)) ++count_fused;
+    CHECK(count_fused == (conv_is_output ? 0u : 2u), "fused relus in the plan: %zu (%s)", count_fused, text.c_str());
+    BMXPredFree(h);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -564,8 +651,10 @@ int main() {
   test_prelu();
   test_binary_elementwise();
   test_shape_ops();
+  test_slice();
   test_softmax();
   test_pad();
   test_graph_outputs_and_reuse();
+  test_relu_fusion();
   return rtest::finish("test_runtime_ops");
 }

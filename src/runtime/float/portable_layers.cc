@@ -45,17 +45,22 @@ struct PackConvRows final : portable::PackA {
       }
       const int64_t m = m0 + r, n = m / (oh * ow), y = m / ow % oh, x = m % ow;
       const float* image = in + n * q.in_h * q.in_w * q.in_channels + channel0;
+      const int64_t y0 = y * q.stride_h - q.pad_h, x0 = x * q.stride_w - q.pad_w;
+      // Walk the taps from the one holding depth k0: tap (ky, kx), channels [c, icg).
+      int64_t c = k0 % icg, ky = k0 / icg / q.kernel_w, kx = k0 / icg % q.kernel_w;
       for (int64_t kk = k0; kk < end;) {
-        const int64_t tap = kk / icg, c = kk % icg, len = std::min(icg - c, end - kk);
-        const int64_t iy = y * q.stride_h - q.pad_h + (tap / q.kernel_w) * q.dilate_h;
-        const int64_t ix = x * q.stride_w - q.pad_w + (tap % q.kernel_w) * q.dilate_w;
+        const int64_t len = std::min(icg - c, end - kk);
+        const int64_t iy = y0 + ky * q.dilate_h, ix = x0 + kx * q.dilate_w;
+        float* dk = d + kk * kMR;
         if (iy >= 0 && iy < q.in_h && ix >= 0 && ix < q.in_w) {
           const float* src = image + (iy * q.in_w + ix) * q.in_channels + c;
-          for (int64_t i = 0; i < len; ++i) d[(kk + i) * kMR] = src[i];
+          for (int64_t i = 0; i < len; ++i) dk[i * kMR] = src[i];
         } else {
-          for (int64_t i = 0; i < len; ++i) d[(kk + i) * kMR] = 0.0f;
+          for (int64_t i = 0; i < len; ++i) dk[i * kMR] = 0.0f;
         }
         kk += len;
+        c = 0;
+        if (++kx == q.kernel_w) kx = 0, ++ky;
       }
     }
   }

@@ -31,6 +31,8 @@ OpSpec make_softmax(PlanContext& ctx);             // softmax.cc
 OpSpec make_softmax_activation(PlanContext& ctx);
 OpSpec make_softmax_output(PlanContext& ctx);
 OpSpec make_pad(PlanContext& ctx);                 // pad.cc
+OpSpec make_slice_axis(PlanContext& ctx);          // slice.cc
+OpSpec make_slice(PlanContext& ctx);
 
 }  // namespace rt
 }  // namespace bmx

@@ -57,6 +57,7 @@ const std::map<std::string, OpFactory>& table() {
       {"SoftmaxActivation", make_softmax_activation},
       {"SoftmaxOutput", make_softmax_output}, {"Softmax", make_softmax_output},
       {"Pad", make_pad}, {"pad", make_pad},
+      {"slice_axis", make_slice_axis}, {"slice", make_slice}, {"crop", make_slice},
   };
   return ops;
 }
