@@ -43,11 +43,9 @@ build: sysdeps $(VENV)/.deps
 
 # Golden inputs and outputs of the x86-64 MXNet path (every zoo model and the MNIST example,
 # converted) for the runtime's equivalence tests, here and under qemu on aarch64.
-# (tests/aarch64/golden_min.py, the binary LeNet alone, stands in while runtime_golden.py is absent.)
 GOLDEN := build/golden
-GOLDEN_GEN := $(firstword $(wildcard tests/runtime_golden.py) tests/aarch64/golden_min.py)
-$(GOLDEN)/.complete: $(VENV)/.bmxnet $(GOLDEN_GEN)
-	$(PY) $(GOLDEN_GEN) --out $(GOLDEN)
+$(GOLDEN)/.complete: $(VENV)/.bmxnet tests/runtime_golden.py
+	$(PY) tests/runtime_golden.py --out $(GOLDEN)
 	touch $@
 golden: $(GOLDEN)/.complete
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sizes of libbmx_runtime.so, stripped, for x86-64 and aarch64, with the float layers on XNNPACK
-# (the libraries it then needs listed beside) and on the portable path alone (no float library).
+# and on the portable path alone (no float library); beside each, the shared libraries it needs
+# beyond the C and C++ standard libraries (XNNPACK and its two, libgomp), stripped, and the total.
 # Builds the runtime in build/size/<arch>-<float> (Release, the flags of cmake/runtime_release.cmake)
 # and strips a copy with strip --strip-unneeded, as cmake --install --strip does.
 # Usage: tools/runtime_size.sh   (aarch64 rows need g++-aarch64-linux-gnu; skipped without it)
@@ -25,32 +26,41 @@ build() {  # arch float -> path of the stripped libbmx_runtime.so
   echo "$tree/libbmx_runtime.stripped.so"
 }
 
-printf '%-8s %-9s %22s  %s\n' arch float "libbmx_runtime.so KiB" "float library beside it (stripped KiB)"
+standard='^(libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|ld-linux[-a-z0-9_]*)\.so'
+printf '%-8s %-9s %10s  %s\n' arch float "KiB" "libraries it needs beyond libc/libm/libstdc++ (stripped KiB)"
 for arch in x86_64 aarch64; do
   if [[ $arch == aarch64 ]]; then
     if ! command -v aarch64-linux-gnu-g++ > /dev/null; then
       echo "aarch64: skipped (apt-get install -y g++-aarch64-linux-gnu)"; continue
     fi
     tools/aarch64_sysroot.sh > /dev/null
-    libdir=build/aarch64-sysroot/usr/lib/aarch64-linux-gnu
-    strip=aarch64-linux-gnu-strip
+    libdirs=(build/aarch64-sysroot/usr/lib/aarch64-linux-gnu /usr/aarch64-linux-gnu/lib)
+    strip=aarch64-linux-gnu-strip readelf=aarch64-linux-gnu-readelf
   else
-    libdir=/usr/lib/x86_64-linux-gnu
-    strip=strip
+    libdirs=(/usr/lib/x86_64-linux-gnu /lib/x86_64-linux-gnu)
+    strip=strip readelf=readelf
   fi
   for float in portable xnnpack; do
     so=$(build "$arch" "$float")
-    extra=""
-    if [[ $float == xnnpack ]]; then
-      total=$(stat -c %s "$so")
-      for lib in libXNNPACK.so.0 libpthreadpool.so.0 libcpuinfo.so.0; do
-        "$strip" --strip-unneeded "$(readlink -f "$libdir/$lib")" -o "$ROOT/$arch.$lib"
-        size=$(stat -c %s "$ROOT/$arch.$lib")
-        total=$(( total + size ))
-        extra+="$lib $(kib "$size"), "
+    total=$(stat -c %s "$so") extra=""
+    todo=("$so") seen=" "
+    while (( ${#todo[@]} )); do
+      obj=${todo[0]}; todo=("${todo[@]:1}")
+      for lib in $("$readelf" -d "$obj" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+        [[ "$lib" =~ $standard || "$seen" == *" $lib "* ]] && continue
+        seen+="$lib "
+        for dir in "${libdirs[@]}"; do
+          if [[ -e "$dir/$lib" ]]; then
+            "$strip" --strip-unneeded "$(readlink -f "$dir/$lib")" -o "$ROOT/$arch.$lib"
+            size=$(stat -c %s "$ROOT/$arch.$lib")
+            total=$(( total + size )) extra+="$lib $(kib "$size"), "
+            todo+=("$ROOT/$arch.$lib")
+            break
+          fi
+        done
       done
-      extra+="total with them $(kib "$total")"
-    fi
-    printf '%-8s %-9s %22s  %s\n' "$arch" "$float" "$(kib "$(stat -c %s "$so")")" "$extra"
+    done
+    printf '%-8s %-9s %10s  %s\n' "$arch" "$float" "$(kib "$(stat -c %s "$so")")" \
+      "${extra}total $(kib "$total")"
   done
 done

@@ -17,7 +17,8 @@ Options (all layers):
 - ``activation`` (QConv1D, QConv2D, QDense): Gluon's output activation (``"relu"``, ...), applied
   after the layer as in Gluon's ``Conv2D`` / ``Dense``; default none. A quantizer name given here
   is refused with a pointer to ``input_quantizer``.
-- ``clip_threshold``: gradient cancelling of the sign quantizers (default 1.0; 0 disables).
+- ``clip_threshold``: gradient cancelling of the sign quantizers and of k-bit activations
+  (default 1.0; 0 disables).
 - ``scaling``: ``None`` or ``"xnor"`` (XNOR-Net, Rastegari et al. 2016: the output of output
   channel o is multiplied by ``mean(|W[o]|)``, the mean magnitude of its latent weights, with the
   gradient stopped through the mean as larq's ``MagnitudeAwareSign``).
@@ -25,6 +26,11 @@ Options (all layers):
   as BMXNet v2) or +1 cost nothing at inference; 0 is plain zero padding, corrected exactly at
   inference. It applies when the input is binarized (``bits_a == 1``); otherwise the
   convolution zero-pads as in Gluon.
+- ``offset`` (default False): return ``(h + K) / 2`` instead of the +-1 dot product ``h``,
+  where ``K`` is the fan-in (weights per output): the xnor-popcount count, as BMXNet v2's
+  layers return it (its ``no_offset=False``). Needs 1-bit sign quantizers for weights and
+  input, and excludes ``scaling`` and ABC-Net, as in v2. Exported as
+  ``_div_scalar(_plus_scalar(y, scalar=K), scalar=2)``, which model-converter folds exactly.
 - ``weight_bases`` / ``act_bases`` (QConv1D/QConv2D): ABC-Net (Lin et al. 2017, "Towards
   Accurate Binary Convolutional Network"): the weights are approximated by M binary bases
   ``B_m = sign(W - mean(W) + u_m std(W))``, ``u_m = -1 + 2 m / (M - 1)`` (``u = 0`` when M = 1),
@@ -45,7 +51,8 @@ from mxnet.gluon.block import _flatten
 
 from . import quantizers
 
-__all__ = ["QActivation", "QConv1D", "QConv2D", "QDense", "resolve_deferred_shapes"]
+__all__ = ["QActivation", "QConv1D", "QConv2D", "QDense", "resolve_deferred_shapes",
+           "add_offset"]
 
 _trace_counter = itertools.count()
 
@@ -214,6 +221,25 @@ def _check_scaling(layer, scaling):
         raise ValueError(f"{layer}: scaling must be None or 'xnor', got {scaling!r}")
 
 
+def _fan_in(shape):
+    """prod(shape[1:]), or None while the shape is not known yet."""
+    if not shape or any(d <= 0 for d in shape):
+        return None
+    return int(np.prod(shape[1:], dtype=np.int64))
+
+
+def add_offset(F, h, param, weight):
+    """(h + K) / 2 with K the fan-in of weight parameter `param` (`weight`: its value in the
+    graph). While Gluon traces a graph only to infer the deferred weight shape (that trace also
+    runs the first call), K is counted in the graph; once the shape is known it is a constant,
+    as in the exported graph."""
+    k = _fan_in(param.shape if F is symbol else weight.shape)
+    if k is not None:
+        return (h + k) / 2
+    k = F.sum(F.ones_like(F.slice_axis(weight, axis=0, begin=0, end=1)))
+    return F.broadcast_add(h, k) / 2
+
+
 class QActivation(HybridBlock):
     """Quantizes activations: sign(x) with a straight-through gradient by default.
 
@@ -258,6 +284,26 @@ class _QuantizedWeights(_DeferredInputShape):
                                       clip_threshold)
         # Pad values apply to binarized (+-1) inputs only.
         self._binary_input = self._bits_a == 1 and self._quantize_input.one_bit
+        self._offset = False
+
+    def _init_offset(self, offset):
+        name = self.__class__.__name__
+        if offset not in (True, False):
+            raise ValueError(f"{name}: offset must be True or False, got {offset!r}")
+        if offset and not (self._binary_input and self._bits == 1
+                           and self._quantize_weight.one_bit):
+            raise ValueError(f"{name}: offset=True needs 1-bit sign quantizers for weights and "
+                             f"input (bits=1, bits_a=1); the offset (h + K) / 2 counts "
+                             f"agreeing signs")
+        if offset and (self._scaling or getattr(self, "_abc", False)):
+            raise ValueError(f"{name}: offset=True excludes scaling and weight_bases/act_bases "
+                             f"(as in BMXNet v2, scaled outputs have no offset)")
+        self._offset = bool(offset)
+
+    def _finish(self, F, out, weight):
+        if self._offset:
+            out = add_offset(F, out, self.weight, weight)
+        return self.act(out) if self.act is not None else out
 
     def _scale(self, F, out, weight, bias, out_ndim):
         """out * mean|W| per output channel (XNOR-Net), then the bias."""
@@ -274,6 +320,8 @@ class _QuantizedWeights(_DeferredInputShape):
         s = f", bits={self._bits}, bits_a={self._bits_a}"
         if self._scaling:
             s += f", scaling={self._scaling!r}"
+        if self._offset:
+            s += ", offset=True"
         return s
 
 
@@ -350,7 +398,7 @@ class _QConv(_QuantizedWeights):
                 out = F.Convolution(x, w, name="fwd", **kwargs)
             else:
                 out = F.Convolution(x, w, bias, name="fwd", **kwargs)
-        return self.act(out) if self.act is not None else out
+        return self._finish(F, out, weight)
 
     def _abc_forward(self, F, x, weight, weight_coef, act_coef, act_shift, kwargs):
         kwargs["no_bias"] = True
@@ -394,7 +442,7 @@ class QConv2D(_QConv, gnn.Conv2D):
                  groups=1, pad_value=-1, input_quantizer="det_sign", kernel_quantizer=None,
                  clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bases=1,
                  act_bases=1, weight_bit=None, act_bit=None, weight_quantization=None,
-                 activation=None, **kwargs):
+                 activation=None, offset=False, **kwargs):
         layout = kwargs.get("layout", "NCHW")
         if layout != "NCHW":
             raise ValueError("QConv2D: only layout='NCHW' is supported")
@@ -406,6 +454,7 @@ class QConv2D(_QConv, gnn.Conv2D):
                          input_quantizer=input_quantizer, kernel_quantizer=kernel_quantizer,
                          weight_quantization=weight_quantization,
                          clip_threshold=clip_threshold, scaling=scaling)
+        self._init_offset(offset)
 
 
 class QConv1D(_QConv, gnn.Conv1D):
@@ -418,7 +467,7 @@ class QConv1D(_QConv, gnn.Conv1D):
                  pad_value=-1, input_quantizer="det_sign", kernel_quantizer=None,
                  clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bases=1,
                  act_bases=1, weight_bit=None, act_bit=None, weight_quantization=None,
-                 activation=None, **kwargs):
+                 activation=None, offset=False, **kwargs):
         layout = kwargs.get("layout", "NCW")
         if layout != "NCW":
             raise ValueError("QConv1D: only layout='NCW' is supported")
@@ -430,6 +479,7 @@ class QConv1D(_QConv, gnn.Conv1D):
                          input_quantizer=input_quantizer, kernel_quantizer=kernel_quantizer,
                          weight_quantization=weight_quantization,
                          clip_threshold=clip_threshold, scaling=scaling)
+        self._init_offset(offset)
 
 
 class QDense(_QuantizedWeights, gnn.Dense):
@@ -438,11 +488,13 @@ class QDense(_QuantizedWeights, gnn.Dense):
 
     def __init__(self, units, input_quantizer="det_sign", kernel_quantizer=None,
                  clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bit=None,
-                 act_bit=None, weight_quantization=None, activation=None, **kwargs):
+                 act_bit=None, weight_quantization=None, activation=None, offset=False,
+                 **kwargs):
         _check_activation("QDense", activation)
         super().__init__(units, activation=activation, **kwargs)
         self._init_quantization(bits, bits_a, weight_bit, act_bit, input_quantizer,
                                 kernel_quantizer, weight_quantization, clip_threshold, scaling)
+        self._init_offset(offset)
 
     def _set_input_shape(self, shape):
         in_units = 1
@@ -461,7 +513,7 @@ class QDense(_QuantizedWeights, gnn.Dense):
         else:
             out = F.FullyConnected(x, w, bias, no_bias=bias is None, num_hidden=self._units,
                                    flatten=self._flatten, name="fwd")
-        return self.act(out) if self.act is not None else out
+        return self._finish(F, out, weight)
 
     def __repr__(self):
         s = super().__repr__()

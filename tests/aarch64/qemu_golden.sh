@@ -4,7 +4,8 @@
 # runtime-aarch64), compiles tests/aarch64/run_golden.c against that folder as a user's program
 # would (no rpath: LD_LIBRARY_PATH=build/aarch64 is all it gets) and runs it on every model.
 # Passes when every output matches (max |diff| <= 1e-4 * max |expected|, same argmax) and the
-# binary layers ran the NEON kernels. Says plainly and exits 0 (or $AARCH64_SKIP_STATUS) when
+# binary layers ran the NEON kernels, and bmx_run from the folder runs without LD_LIBRARY_PATH
+# (its RPATH finds the libraries beside it). Says plainly and exits 0 (or $AARCH64_SKIP_STATUS) when
 # the cross compiler or qemu-aarch64 is missing.
 # Usage: tests/aarch64/qemu_golden.sh [GOLDEN_DIR]   (default build/golden)
 set -euo pipefail
@@ -48,6 +49,19 @@ for shape in "${models[@]}"; do
     status=1
   fi
 done
+# bmx_run finds its libraries beside it (RPATH $ORIGIN): no LD_LIBRARY_PATH here.
+if [[ -x "$OUT/bmx_run" ]]; then
+  prefix=${models[0]%.shape}
+  if out=$(env QEMU_LD_PREFIX="$CROSS_ROOT" qemu-aarch64 "$OUT/bmx_run" "$prefix" \
+             "$prefix.input.f32" --shape "$(tr -d ' \n' < "${models[0]}")" 2>&1) \
+     && grep -q "top-5" <<< "$out"; then
+    echo "bmx_run (aarch64, no LD_LIBRARY_PATH): ok: $(grep -m1 top-5 <<< "$out")"
+  else
+    echo "$out"
+    echo "bmx_run (aarch64, no LD_LIBRARY_PATH): FAIL"
+    status=1
+  fi
+fi
 if (( status )); then echo "aarch64 runtime test FAILED"; else
   echo "aarch64 runtime test passed: ${#models[@]} models under qemu-aarch64"; fi
 exit $status

@@ -172,6 +172,7 @@ void test_conv() {
       {1, 10, 9, 16, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, true, true},
       {1, 13, 10, 64, 65, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, true},  // depth > one block, N tail
       {1, 12, 11, 64, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1, false, true},
+      {2, 5, 6, 300, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, true},    // 1x1, depth > one block
       {2, 12, 11, 64, 64, 1, 1, 2, 2, 0, 0, 1, 1, 1, true, false},  // 1x1/2 projection
       {1, 7, 7, 16, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1, false, true},    // dilation 2
       {1, 15, 13, 3, 7, 7, 7, 2, 2, 3, 3, 2, 2, 1, true, true},     // 7x7, dilation and stride

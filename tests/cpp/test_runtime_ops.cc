@@ -3,6 +3,8 @@
 // odd sizes, padding, groups, broadcasting, axes).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "runtime_test_util.h"
 
@@ -469,6 +471,95 @@ void test_slice() {
         box(x, s, {0, 1, 1, 0}, {2, 4, 2, 5}));
 }
 
+void test_transpose_and_axes() {
+  const Dims s = {2, 3, 4, 5};
+  const Vec x = rtest::random_floats(count(s));
+  const std::vector<std::vector<int>> perms = {{0, 2, 3, 1}, {0, 3, 1, 2}, {3, 2, 1, 0}, {1, 0, 2, 3}};
+  for (const auto& perm : perms) {
+    Graph g;
+    const std::string axes = "(" + str(perm[0]) + ", " + str(perm[1]) + ", " + str(perm[2]) + ", " + str(perm[3]) + ")";
+    const int node = g.op("transpose", "t", {{"axes", axes}}, {g.var("data")});
+    Dims out;
+    for (int a : perm) out.push_back(s[a]);
+    Vec y(x.size());
+    int64_t i = 0;
+    int64_t idx[4];
+    for (idx[0] = 0; idx[0] < out[0]; ++idx[0])
+      for (idx[1] = 0; idx[1] < out[1]; ++idx[1])
+        for (idx[2] = 0; idx[2] < out[2]; ++idx[2])
+          for (idx[3] = 0; idx[3] < out[3]; ++idx[3]) {
+            int64_t in_idx[4];
+            for (int a = 0; a < 4; ++a) in_idx[perm[a]] = idx[a];
+            y[i++] = x[((in_idx[0] * s[1] + in_idx[1]) * s[2] + in_idx[2]) * s[3] + in_idx[3]];
+          }
+    std::string what = "transpose " + axes;
+    check(what.c_str(), g.json({node}), Params().bytes(), s, x, out, y);
+    if (perm == std::vector<int>{1, 0, 2, 3}) {
+      Graph g2;
+      const int sw = g2.op("SwapAxis", "sw", {{"dim1", "0"}, {"dim2", "1"}}, {g2.var("data")});
+      check("SwapAxis 0 1", g2.json({sw}), Params().bytes(), s, x, out, y);
+    }
+  }
+  {
+    Graph g;
+    const int e = g.op("expand_dims", "e", {{"axis", "2"}}, {g.var("data")});
+    const int q = g.op("squeeze", "q", {{"axis", "(2,)"}}, {e});
+    const int e2 = g.op("expand_dims", "e2", {{"axis", "-1"}}, {q});
+    check("expand_dims 2, squeeze 2, expand_dims -1", g.json({e2}), Params().bytes(), s, x, {2, 3, 4, 5, 1}, x);
+    Graph g2;
+    const int q2 = g2.op("squeeze", "q", {}, {g2.var("data")});
+    check("squeeze all", g2.json({q2}), Params().bytes(), {1, 3, 1, 5}, Vec(x.begin(), x.begin() + 15), {3, 5},
+          Vec(x.begin(), x.begin() + 15));
+  }
+}
+
+void test_reduce() {
+  const Dims s = {2, 3, 4, 5};
+  const Vec x = rtest::random_floats(count(s));
+  struct R {
+    const char* op;
+    Attrs attrs;
+    std::vector<bool> reduced;
+    Dims out;
+  };
+  const R cases[] = {
+      {"mean", {{"axis", "(2, 3)"}, {"keepdims", "True"}}, {false, false, true, true}, {2, 3, 1, 1}},
+      {"sum", {{"axis", "1"}}, {false, true, false, false}, {2, 4, 5}},
+      {"max", {}, {true, true, true, true}, {1}},
+      {"mean", {{"axis", "1"}, {"exclude", "True"}}, {true, false, true, true}, {3}},
+      {"min", {{"axis", "-1"}}, {false, false, false, true}, {2, 3, 4}},
+  };
+  for (const R& t : cases) {
+    Graph g;
+    const int node = g.op(t.op, "r", t.attrs, {g.var("data")});
+    // Expected: walk the input, accumulate into the kept axes' row-major index.
+    const int64_t n_out = count(t.out);
+    std::vector<double> acc(n_out, std::string(t.op) == "max" ? -1e30 : std::string(t.op) == "min" ? 1e30 : 0.0);
+    int64_t per = 1;
+    for (int a = 0; a < 4; ++a) per *= t.reduced[a] ? s[a] : 1;
+    for (int64_t i = 0; i < count(s); ++i) {
+      int64_t rem = i, o = 0, mul = 1;
+      for (int a = 3; a >= 0; --a) {
+        const int64_t idx = rem % s[a];
+        rem /= s[a];
+        if (!t.reduced[a]) {
+          o += idx * mul;
+          mul *= s[a];
+        }
+      }
+      const double v = x[i];
+      if (std::string(t.op) == "max") acc[o] = std::max(acc[o], v);
+      else if (std::string(t.op) == "min") acc[o] = std::min(acc[o], v);
+      else acc[o] += v;
+    }
+    Vec y(n_out);
+    for (int64_t i = 0; i < n_out; ++i) y[i] = static_cast<float>(std::string(t.op) == "mean" ? acc[i] / per : acc[i]);
+    std::string what = std::string("reduce ") + t.op;
+    for (const auto& kv : t.attrs) what += " " + kv.first + "=" + kv.second;
+    check(what.c_str(), g.json({node}), Params().bytes(), s, x, t.out, y);
+  }
+}
+
 void test_softmax() {
   const Dims s = {2, 3, 4, 5};
   const Vec x = rtest::random_floats(count(s), -4.0f, 4.0f);
@@ -640,6 +731,42 @@ void test_relu_fusion() {
   }
 }
 
+// Reads "arena_bytes" from a plan description.
+long long arena_bytes(BMXPredictorHandle h) {
+  const char* plan = nullptr;
+  if (BMXPredGetPlan(h, &plan) != 0) return -1;
+  const char* at = std::strstr(plan, "\"arena_bytes\":");
+  return at ? std::atoll(at + 14) : -1;
+}
+
+// Long chains reuse memory: elementwise ops run in place, and ops that cannot (pooling) take
+// a buffer freed by an earlier node, so the arena does not grow with the depth of the graph.
+void test_memory_reuse() {
+  const Dims s = {1, 8, 16, 16};
+  const long long tensor = count(s) * 4;
+  for (const char* op : {"Activation", "Pooling"}) {
+    Graph g;
+    int v = g.var("data");
+    for (int i = 0; i < 12; ++i) {
+      const std::string name = "n" + std::to_string(i);
+      if (std::string(op) == "Activation") {
+        v = g.op("Activation", name, {{"act_type", i % 2 ? "relu" : "tanh"}}, {v});
+      } else {
+        v = g.op("Pooling", name, {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"}, {"pool_type", "max"}}, {v});
+      }
+    }
+    BMXPredictorHandle h = rtest::create(g.json({v}), Params().bytes(), u32(s));
+    CHECK(h != nullptr, "chain of %s: %s", op, BMXGetLastError());
+    if (!h) continue;
+    // Input and output keep their own buffers; a pooling chain needs one more in between.
+    const long long limit = (std::string(op) == "Activation" ? 3 : 4) * tensor;
+    const long long arena = arena_bytes(h);
+    CHECK(arena > 0 && arena <= limit, "chain of 12 %s: arena %lld bytes, expected at most %lld",
+          op, arena, limit);
+    BMXPredFree(h);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -652,9 +779,12 @@ int main() {
   test_binary_elementwise();
   test_shape_ops();
   test_slice();
+  test_transpose_and_axes();
+  test_reduce();
   test_softmax();
   test_pad();
   test_graph_outputs_and_reuse();
   test_relu_fusion();
+  test_memory_reuse();
   return rtest::finish("test_runtime_ops");
 }

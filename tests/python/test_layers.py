@@ -117,6 +117,31 @@ def test_qactivation():
     np.testing.assert_array_equal(x.grad.asnumpy(), np.abs(x.asnumpy()) <= 0.7)
 
 
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_kbit_qactivation_cancels_the_gradient_beyond_clip_threshold(hybridize):
+    layer = QActivation(bits=2, clip_threshold=0.2)
+    if hybridize:
+        layer.hybridize()
+    x = mx.nd.array([0.1, 0.5, 0.9])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = layer(x)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), [1, 0, 0])
+    np.testing.assert_array_equal(y.asnumpy(), quantizers.dorefa(mx.nd, x, bits=2).asnumpy())
+
+
+def test_kbit_layer_input_cancels_the_gradient_beyond_clip_threshold():
+    layer = QDense(3, bits=32, bits_a=2, clip_threshold=0.4, in_units=4)
+    layer.initialize(mx.init.One())
+    x = mx.nd.array([[0.1, 0.3, 0.5, 0.9]])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = layer(x)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), [[3, 3, 0, 0]])
+
+
 def test_binary_gradients_equal_their_definition():
     """QDense(1 bit): y = sign(x) sign(W)^T; dL/dW = (dL/dy)^T sign(x) where |W| <= clip,
     dL/dx = (dL/dy) sign(W) where |x| <= clip."""
@@ -375,3 +400,37 @@ def test_exported_graph_patterns(tmp_path):
     ops = ops_of(QConv2D(4, 3, weight_bases=2, act_bases=3, use_bias=False), (1, 2, 5, 5))
     assert ops.count("Convolution") == 6 and ops.count("add_n") == 1
     assert ops.count("bmx_det_sign") == 2 + 3
+
+
+def test_offset_returns_the_xnor_count():
+    layer = QDense(1, use_bias=False, in_units=4, offset=True)
+    layer.initialize(mx.init.One())
+    x = mx.nd.array([[1, 1, 1, -1]])
+    assert layer(x).asscalar() == 3.0
+    plain = QDense(1, use_bias=False, in_units=4, params=layer.collect_params())
+    assert plain(x).asscalar() == 2.0
+
+
+@pytest.mark.parametrize("ndim", [1, 2])
+def test_offset_convolution_equals_its_definition_and_exports_k(tmp_path, ndim):
+    cls = QConv1D if ndim == 1 else QConv2D
+    layer = cls(6, 3, padding=1, groups=2, offset=True)
+    x = _rand((2, 4) + (5,) * ndim, seed=4)
+    layer.initialize(mx.init.Uniform(1.0))
+    layer.hybridize()
+    first = layer(x).asnumpy()  # the call that completes the deferred weight shape
+    plain = cls(6, 3, padding=1, groups=2, params=layer.collect_params())
+    fan_in = 2 * 3 ** ndim
+    np.testing.assert_array_equal(first, (plain(x).asnumpy() + fan_in) / 2)
+    np.testing.assert_array_equal(layer(x).asnumpy(), first)
+    layer.export(str(tmp_path / "m"))
+    nodes = json.load(open(tmp_path / "m-symbol.json"))["nodes"]
+    assert [float(n["attrs"]["scalar"]) for n in nodes if n["op"] == "_plus_scalar"] == [fan_in]
+
+
+@pytest.mark.parametrize("options", [{"bits": 2}, {"bits_a": 32}, {"scaling": "xnor"},
+                                     {"weight_bases": 2}, {"offset": "yes"}])
+def test_offset_is_refused_where_it_counts_nothing(options):
+    options = {"offset": True, **options}
+    with pytest.raises(ValueError, match="offset"):
+        QConv2D(4, 3, **options)

@@ -10,11 +10,12 @@ from .files import input_paths
 from .pipeline import convert
 
 _DESCRIPTION = """\
-Convert a model trained with bmxnet layers (QConv1D, QConv2D, QDense) and exported with
-HybridBlock.export into a deployable binary model: every binary layer (each of the M x N
-convolutions of an ABC-Net layer too) becomes one bmx_binary_conv2d / bmx_binary_dense op
-with bit-packed int32 weights, XNOR scaling and a BatchNorm that follow a binary layer are
-folded into it, and everything else (float and k-bit layers) stays as it was."""
+Convert a model trained with bmxnet layers (QConv1D, QConv2D, QDense), with bmxnet.v2 or
+with the BMXNet v2 fork, and exported with HybridBlock.export, into a deployable binary model:
+every binary layer (each of the M x N convolutions of an ABC-Net layer too) becomes one
+bmx_binary_conv2d / bmx_binary_dense op with bit-packed int32 weights, XNOR scaling, BMXNet
+v2's offset and a BatchNorm that follow a binary layer are folded into it, and everything else
+(float and k-bit layers) stays as it was."""
 
 _EPILOG = """\
 examples:

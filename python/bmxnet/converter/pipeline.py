@@ -11,6 +11,7 @@ from .files import (check_out_prefix, check_outputs, make_output_dir, output_pat
 from .params import check_params
 from .report import ConversionReport
 from .rewrite import Rewrite
+from .v2_patterns import normalize_fork_ops
 
 
 PACKED_OPS = ("bmx_binary_conv2d", "bmx_binary_dense")
@@ -33,6 +34,7 @@ def convert(symbol_path, params_path, out_prefix=None, verbose=True,
     # 1. read and validate the exported model
     graph, params, sym_size, params_size = read_model(symbol_path, params_path)
     check_params(graph, params, symbol_path)
+    normalize_fork_ops(graph)  # BMXNet v2's op names; forward-identity gradient shaping
     # 2. choose the output files before any work
     sym_out, params_out = output_paths(symbol_path, params_path, out_prefix)
     check_outputs((sym_out, params_out), (symbol_path, params_path))

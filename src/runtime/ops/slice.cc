@@ -10,43 +10,11 @@ namespace bmx {
 namespace rt {
 namespace {
 
-constexpr size_t kMaxAxes = 8;
-
-// Copies out[i] = in[first + sum_d idx_d * stride_d] over the output's storage order.
-class StridedCopy : public Op {
- public:
-  StridedCopy(std::vector<int64_t> dims, std::vector<int64_t> strides, int64_t first)
-      : dims_(std::move(dims)), strides_(std::move(strides)), first_(first) {
-    for (int64_t d : dims_) n_ *= d;
-  }
-  void run(const RunContext& ctx) override {
-    const float* x = ctx.in[0];
-    float* y = ctx.out[0];
-    const size_t nd = dims_.size();
-    const int64_t inner = dims_[nd - 1], step = strides_[nd - 1];
-    int64_t index[kMaxAxes] = {0};
-    int64_t at = first_;
-    for (int64_t done = 0; done < n_; done += inner) {
-      for (int64_t i = 0; i < inner; ++i) y[done + i] = x[at + i * step];
-      for (size_t d = nd - 1; d-- > 0;) {
-        at += strides_[d];
-        if (++index[d] < dims_[d]) break;
-        at -= strides_[d] * dims_[d];
-        index[d] = 0;
-      }
-    }
-  }
-
- private:
-  std::vector<int64_t> dims_, strides_;
-  int64_t first_, n_ = 1;
-};
-
 // The spec of the box begin[a] + k * step[a], k < out[a], for every logical axis a.
 OpSpec box_spec(PlanContext& ctx, const std::vector<int64_t>& begin,
                 const std::vector<int64_t>& step, const Shape& out) {
   const Shape& in = ctx.in_shapes[0];
-  if (in.size() > kMaxAxes) ctx.fail("slicing more than 8 axes is not supported");
+  if (in.size() > kMaxCopyAxes) ctx.fail("slicing more than 8 axes is not supported");
   for (int64_t d : out) {
     if (d < 1) ctx.fail("the slice of input shape " + shape_str(in) + " is empty");
   }
@@ -60,7 +28,7 @@ OpSpec box_spec(PlanContext& ctx, const std::vector<int64_t>& begin,
     strides.push_back(step[a] * in_strides[a]);
   }
   ctx.read(0);
-  return {{out}, std::make_unique<StridedCopy>(dims, strides, first)};
+  return {{out}, strided_copy(dims, strides, first)};
 }
 
 // Resolves MXNet's begin/end (negative from the end, None open) for one axis with step 1.
