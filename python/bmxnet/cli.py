@@ -121,8 +121,9 @@ def _load_inputs(path, shape, mean, std):
             return x[None]
         if x.ndim == len(sample) + 1 and x.shape[1:] == sample and len(x):
             return x
-        raise ValueError(f"{path}: array of shape {x.shape}; the model takes samples of "
-                         f"shape {sample}, so give one of them or a batch (N,) + {sample}")
+        raise ValueError(f"{path}: array of shape {x.shape} does not fit the model's samples "
+                         f"of shape {sample}; give one sample or a batch (N,) + {sample} (or "
+                         f"pass --input-shape)")
     channels, height, width = shape[1:]
     img = _decode_image(path, channels, height, width).astype(np.float32) / 255.0
     img = img.transpose((2, 0, 1))

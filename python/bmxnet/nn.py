@@ -134,8 +134,14 @@ def _deferred_infer_shape(self, *args):
     """Gluon's deferred shape inference; when it fails on a block that holds quantized layers
     with unknown weight shapes, those are resolved from the traced graph and it runs again.
     Blocks without such layers get Gluon's result (or error) unchanged."""
+    import contextlib
+    import io
+
     try:
-        return _gluon_deferred_infer_shape(self, *args)
+        # MXNet prints "infer_shape error. Arguments: ..." before raising; the retry below
+        # is the expected path for such layers, so that print is not shown.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return _gluon_deferred_infer_shape(self, *args)
     except ValueError:
         if not _has_unresolved_layers(self):
             raise
