@@ -15,6 +15,7 @@ namespace bmx {
 namespace {
 
 std::atomic<int> thread_override{0};
+std::atomic<ParallelRunner> installed_runner{nullptr};
 
 int env_threads() {
   static const int n = [] {
@@ -38,6 +39,8 @@ int kernel_threads() {
 
 void set_kernel_threads(int n) { thread_override.store(n > 0 ? n : 0); }
 
+void set_parallel_runner(ParallelRunner runner) { installed_runner.store(runner); }
+
 void parallel_for(int64_t tasks, int threads, const std::function<void(int64_t, int64_t)>& body) {
   if (tasks <= 0) return;
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, tasks)));
@@ -55,6 +58,18 @@ void parallel_for(int64_t tasks, int threads, const std::function<void(int64_t, 
       if (begin < end) body(begin, end);
     }
   };
+  if (const ParallelRunner runner = installed_runner.load(std::memory_order_acquire)) {
+    struct Job {
+      const std::function<void(int64_t, int64_t)>* body;
+      int64_t tasks, chunks;
+    } job{&body, tasks, chunks};
+    runner(nt, chunks, [](void* ctx, int64_t c) {
+      const Job& j = *static_cast<const Job*>(ctx);
+      const int64_t begin = j.tasks * c / j.chunks, end = j.tasks * (c + 1) / j.chunks;
+      if (begin < end) (*j.body)(begin, end);
+    }, &job);
+    return;
+  }
 #ifdef _OPENMP
   // The same OpenMP runtime as MXNet's own operators (libgomp), so both share one pool.
 #pragma omp parallel num_threads(nt)

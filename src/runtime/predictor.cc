@@ -22,15 +22,18 @@ Predictor::Predictor(const char* symbol_json, const void* params, size_t params_
   Symbol symbol = parse_symbol(symbol_json);
   if (params == nullptr && params_size > 0) fail("the params data is a null pointer.");
   std::vector<ParamArray> arrays = parse_params(params, params_size);
+  use_one_thread_pool();
   plan_ = build_plan(std::move(symbol), std::move(arrays), inputs, output_keys, default_isa());
   threads_ = kernel_threads();
   if (plan_->arena_bytes > 0) {
-    uint8_t* p = static_cast<uint8_t*>(std::aligned_alloc(64, plan_->arena_bytes));
+    // 64 bytes of slack behind the last buffer: XNNPACK may read a few bytes past an input.
+    const size_t bytes = (plan_->arena_bytes + 63) / 64 * 64 + 64;
+    uint8_t* p = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
     if (p == nullptr) {
       fail("not enough memory for the activations (" + std::to_string(plan_->arena_bytes) +
            " bytes).");
     }
-    std::memset(p, 0, plan_->arena_bytes);
+    std::memset(p, 0, bytes);
     arena_.reset(p);
   }
   for (const auto& step : plan_->steps) {

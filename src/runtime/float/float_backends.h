@@ -13,6 +13,9 @@ namespace rt {
 
 // XNNPACK (only in builds with BMX_HAVE_XNNPACK; elsewhere these return null).
 bool xnnpack_available();  // built in and initialised on this CPU
+// Makes the kernels' parallel_for (binary layers, portable float layers) run on XNNPACK's
+// thread pool, so that the whole graph uses one set of threads; false without XNNPACK.
+bool share_xnnpack_threads();
 std::unique_ptr<FloatLayer> make_conv2d_xnnpack(const Conv2DParams& p, const float* weight,
                                                 const float* bias);
 std::unique_ptr<FloatLayer> make_dense_xnnpack(int64_t rows, int64_t in_features,

@@ -61,6 +61,11 @@ std::unique_ptr<FloatLayer> make_pool2d(const Pool2DParams& p) {
   return make_pool2d_portable(p);
 }
 
+void use_one_thread_pool() {
+  static const bool shared = share_xnnpack_threads();
+  (void)shared;
+}
+
 const char* float_backend_name() {
   switch (choice()) {
     case Choice::kXnnpack: return "xnnpack";

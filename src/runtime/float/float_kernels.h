@@ -56,6 +56,11 @@ std::unique_ptr<FloatLayer> make_dense(int64_t rows, int64_t in_features, int64_
                                        FusedActivation activation = FusedActivation::kNone);
 std::unique_ptr<FloatLayer> make_pool2d(const Pool2DParams& p);
 
+// Lets the kernels' threads (binary layers, portable float layers) be the float backend's own
+// where it has a pool (XNNPACK's pthreadpool), so that a graph runs on one set of threads.
+// The runtime calls it before it plans a graph; calling it again changes nothing.
+void use_one_thread_pool();
+
 // The backend that make_* prefers in this build: "xnnpack" or "portable".
 const char* float_backend_name();
 

@@ -55,7 +55,7 @@ class ConvReference : public FloatLayer {
       }
     }
   }
-  const char* backend() const override { return "portable"; }
+  const char* backend() const override { return "reference"; }
 
  private:
   Conv2DParams p_;
@@ -82,7 +82,7 @@ class DenseReference : public FloatLayer {
       }
     }
   }
-  const char* backend() const override { return "portable"; }
+  const char* backend() const override { return "reference"; }
 
  private:
   int64_t rows_, k_, n_;
@@ -125,7 +125,7 @@ class PoolReference : public FloatLayer {
       }
     }
   }
-  const char* backend() const override { return "portable"; }
+  const char* backend() const override { return "reference"; }
 
  private:
   Pool2DParams p_;

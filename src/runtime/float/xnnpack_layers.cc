@@ -17,6 +17,8 @@
 
 #include <xnnpack.h>
 
+#include "parallel.h"
+
 #include <cmath>
 #include <limits>
 #include <map>
@@ -108,6 +110,25 @@ int64_t far_padding(int64_t in, int64_t pad, int64_t kernel, int64_t stride, int
 bool xnnpack_available() {
   static const bool ok = xnn_initialize(nullptr) == xnn_status_success;
   return ok;
+}
+
+bool share_xnnpack_threads() {
+  if (!xnnpack_available()) return false;
+  bmx::set_parallel_runner([](int threads, int64_t chunks, void (*chunk)(void*, int64_t),
+                              void* ctx) {
+    struct Task {
+      void (*chunk)(void*, int64_t);
+      void* ctx;
+    } task{chunk, ctx};
+    pthreadpool_parallelize_1d(
+        thread_pool(threads),
+        [](void* t, size_t c) {
+          const Task& k = *static_cast<const Task*>(t);
+          k.chunk(k.ctx, static_cast<int64_t>(c));
+        },
+        &task, static_cast<size_t>(chunks), 0);
+  });
+  return true;
 }
 
 std::unique_ptr<FloatLayer> make_conv2d_xnnpack(const Conv2DParams& p, const float* weight,
@@ -221,6 +242,7 @@ namespace bmx {
 namespace rt {
 
 bool xnnpack_available() { return false; }
+bool share_xnnpack_threads() { return false; }
 std::unique_ptr<FloatLayer> make_conv2d_xnnpack(const Conv2DParams&, const float*,
                                                 const float*) {
   return nullptr;
