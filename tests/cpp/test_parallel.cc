@@ -8,23 +8,10 @@
 #include "bconv2d.h"
 #include "bitpack.h"
 #include "fast_kernels.h"
+#include "fast_test_util.h"
 #include "parallel.h"
 
 namespace {
-
-int passed = 0, failed = 0;
-
-#define CHECK(cond, ...)                               \
-  do {                                                 \
-    if (cond) {                                        \
-      ++passed;                                        \
-    } else {                                           \
-      ++failed;                                        \
-      std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::printf(__VA_ARGS__);                        \
-      std::printf("\n");                               \
-    }                                                  \
-  } while (0)
 
 std::atomic<int> runner_calls{0};
 std::atomic<int> runner_threads{0};
@@ -82,6 +69,6 @@ int main() {
   CHECK(runner_calls.load() == calls, "the runner was still called after it was removed");
   CHECK(conv_output(2) == expected, "conv on OpenMP differs from 1 thread");
 
-  std::printf("test_parallel: %d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  std::printf("test_parallel: %d passed, %d failed\n", test::passed, test::failed);
+  return test::failed == 0 ? 0 : 1;
 }
