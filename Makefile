@@ -11,9 +11,12 @@ BENCHES ?= OFF
 SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2>/dev/null) \
            CMakeLists.txt setup.py pyproject.toml
 
-.PHONY: all demo test test-cpp test-python test-neon bench bench-runtime build install clean
+.PHONY: web-if-available all demo test test-cpp test-python test-neon bench bench-runtime build install clean
 
 all: install build
+
+# make web, web-test-cpp, web-demo, bench-web: the WebAssembly build and its tests (web/web.mk).
+include web/web.mk
 
 $(VENV)/.deps: requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 8), "need Python >= 3.8 (3.11 recommended)"'
@@ -38,7 +41,7 @@ build: $(VENV)/.deps
 test-cpp: build
 	ctest --test-dir $(BUILD) --output-on-failure
 
-test-python: install build
+test-python: install build web-if-available
 	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) -m pytest -q tests/python
 
 test: test-cpp test-python
