@@ -11,7 +11,8 @@ BENCHES ?= OFF
 SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2>/dev/null) \
            CMakeLists.txt setup.py pyproject.toml
 
-.PHONY: web-if-available all demo test test-cpp test-python test-neon bench bench-runtime build install clean
+.PHONY: all demo test test-cpp test-python test-neon test-sanitize bench bench-runtime build install clean \
+        sysdeps golden runtime-aarch64 fuzz web-if-available
 
 all: install build
 
@@ -26,25 +27,39 @@ $(VENV)/.deps: requirements.txt constraints.txt
 	touch $@
 
 # The package and its op library, built by CMake through pip.
-$(VENV)/.bmxnet: $(VENV)/.deps $(SOURCES)
+$(VENV)/.bmxnet: $(VENV)/.deps $(SOURCES) | sysdeps
 	$(PY) -m pip install -q --no-build-isolation --no-deps --force-reinstall .
 	touch $@
 
 install: $(VENV)/.bmxnet
 
+# System packages (tools/system-packages.txt): installed when run as root; otherwise one line
+# says what to install.
+sysdeps:
+	@tools/sysdeps.sh
+
 # Kernel tests, the op library and the C predict example, in one CMake tree.
-build: $(VENV)/.deps
+build: sysdeps $(VENV)/.deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DBMX_BUILD_BENCHES=$(BENCHES) \
 	  -DPython3_EXECUTABLE=$(abspath $(PY)) > /dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
-test-cpp: build
+# Golden inputs and outputs of the x86-64 MXNet path (every zoo model and the MNIST example,
+# converted) for the runtime's equivalence tests, here and under qemu on aarch64.
+GOLDEN := build/golden
+$(GOLDEN)/.complete: $(VENV)/.bmxnet tests/runtime_golden.py
+	$(PY) tests/runtime_golden.py --out $(GOLDEN)
+	touch $@
+golden: $(GOLDEN)/.complete
+
+# CTest includes test_runtime_aarch64_qemu (on the golden files) and a 30 s fuzz run.
+test-cpp: build golden
 	ctest --test-dir $(BUILD) --output-on-failure
 
 test-python: install build web-if-available
 	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) -m pytest -q tests/python
 
-test: test-cpp test-python
+test: sysdeps test-cpp test-python
 
 # Kernels vs MXNet's own fp32 operators, same shapes, same threads, one run (DESIGN.md 5).
 bench: install
@@ -62,7 +77,28 @@ bench-runtime: install build
 test-neon:
 	tests/cpp/neon.sh build/neon
 
-demo: install build
+# The runtime for aarch64 (NEON kernels, XNNPACK), self-contained in build/aarch64 (DESIGN.md 4).
+runtime-aarch64: sysdeps
+	tools/build_aarch64.sh build/aarch64
+
+# libFuzzer over the runtime's model loader (clang, ASan, UBSan), FUZZ_SECONDS long.
+FUZZ_SECONDS ?= 300
+fuzz: sysdeps
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz
+
+# The C++ tests (kernels, runtime, float layers) under AddressSanitizer + UndefinedBehaviorSanitizer,
+# leak checking on, stopping at the first report; no MXNet in this tree.
+SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+test-sanitize: sysdeps
+	cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBMX_BUILD_OPS=OFF \
+	  -DBMX_BUILD_EXAMPLES=OFF -DCMAKE_C_FLAGS="$(SANITIZE_FLAGS)" -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$(SANITIZE_FLAGS)" -DCMAKE_SHARED_LINKER_FLAGS="$(SANITIZE_FLAGS)" > /dev/null
+	cmake --build build/sanitize -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --test-dir build/sanitize --output-on-failure -E 'qemu|smt_probe'
+
+demo: sysdeps install build
 	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) examples/demo.py --out out/demo
 
 clean:

@@ -25,7 +25,7 @@ done
 "$BUILD/bmx_kernel_bench" --scaling 2 | tee "$R/kernel_scaling.txt"
 # 1c. whether the VM's two CPUs share a physical core at times (SMT siblings on the host)
 [ -x "$BUILD/bmx_smt_probe" ] && "$BUILD/bmx_smt_probe" 60 | tee "$R/smt_probe.txt"
-# 2. the issue's table against MXNet's own fp32 operators (default path, then AVX2 only)
+# 2. the targets' table against MXNet's own fp32 operators (default path, then AVX2 only)
 "$PY" smd_hpi/benchmark.py --runs 3 --threads 1 2 --json "$R/bench.json" --png "$R/bench.png" | tee "$R/bench.txt"
 "$PY" smd_hpi/benchmark.py --runs 3 --threads 1 2 --isa avx2 --json "$R/bench_avx2.json" \
   --png "$R/bench_avx2.png" | tee "$R/bench_avx2.txt"

@@ -18,7 +18,7 @@ sides measured in the same child, their calls interleaved so that drift hits bot
 Times are medians over --samples calls; ratio = MXNet / runtime. Then size and memory: the
 stripped libbmx_runtime.so (and its float library's shared objects), and the peak RSS of a
 process that loads and runs the converted LeNet and ResNet-18 once through ``bmx_run`` vs
-through MXNet's C predict API (``bmx_predict``).
+through MXNet's C predict API (``bmx_predict``), from ``/usr/bin/time``.
 
     python smd_hpi/runtime_bench.py --threads 1 2 --json out/bench/runtime_bench.json \\
         --png out/bench/runtime_bench.png
@@ -191,15 +191,20 @@ def child(args):
 # ---- size and memory (parent) --------------------------------------------------------------
 
 def _peak_rss_kib(cmd, env=None):
-    """Peak resident memory of the process `cmd` (KiB), from wait4's rusage."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed: {err.strip()}")
-    return usage.ru_maxrss
+    """Peak resident memory of the process `cmd` (KiB), as /usr/bin/time -v reports it.
+
+    (Not this process's wait4 rusage: a forked child starts with this Python's pages as its
+    high-water mark, which exec does not reset.)"""
+    if not os.access("/usr/bin/time", os.X_OK):
+        raise RuntimeError("/usr/bin/time is missing (apt-get install time); "
+                           "or pass --no-memory")
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as out:
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", out.name, *map(str, cmd)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              env=env)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(map(str, cmd))} failed: {proc.stderr.strip()}")
+        return int(out.read().split()[-1])
 
 
 def _stripped_size(path, tmp):
@@ -211,7 +216,7 @@ def _stripped_size(path, tmp):
 def _dependencies(path):
     """The shared objects `path` needs beyond the C/C++/OpenMP runtimes (ldd)."""
     base = ("libc.so", "libm.so", "libstdc++", "libgcc_s", "libgomp", "ld-linux", "linux-vdso",
-            "libpthread", "libdl", "librt")
+            "libpthread.so", "libdl.so", "librt.so")
     found = {}
     for line in subprocess.run(["ldd", path], capture_output=True, text=True).stdout.splitlines():
         parts = line.split("=>")

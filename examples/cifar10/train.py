@@ -31,7 +31,7 @@ def parse_args(argv=None):
                            lr=1e-3, optimizer="adam", lr_mode="cosine",
                            save_dir="out/cifar10", data_dir=os.path.join(HERE, "data"))
     p.add_argument("--no-augment", action="store_true", help="no random crops and flips")
-    return p.parse_args(argv)
+    return training.parse_args(p, argv)
 
 
 def _find(data_dir, names):
@@ -118,7 +118,13 @@ def train(args):
 
 
 def main(argv=None):
-    train(parse_args(argv))
+    args = parse_args(argv)
+    try:
+        train(args)
+    except FileNotFoundError as e:  # data missing in --data-dir: a usage error
+        print(f"{os.path.basename(sys.argv[0])}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

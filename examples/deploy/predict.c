@@ -3,7 +3,7 @@
  * through MXNet's C predict API (mxnet/c_predict_api.h) and the stock libmxnet.so.
  *
  *   bmx_predict [--lib libbmxnet_ops.so] --symbol S.json --params P.params
- *               --input IN.bin --shape N,C,H,W [--output OUT.bin] [--top K]
+ *               --input IN.bin [--shape N,C,H,W] [--output OUT.bin] [--top K]
  *
  * Built with -DBMX_RUNTIME (CMake target bmx_predict_runtime), the same program runs a
  * converted model through libbmx_runtime instead (bmx_predict.h, no MXNet): its BMXPred*
@@ -11,7 +11,11 @@
  * build has no --lib (the runtime has the bmx_ ops built in).
  *
  * IN.bin holds raw little-endian float32 values of the given shape (the first dimension
- * is the batch). Prints the output shape, then one line per sample with its top-K classes
+ * is the batch). Without --shape, the shape recorded in the symbol at export or conversion
+ * (the input node's "bmx_input_shape" attribute, e.g. "(1, 1, 28, 28)") is used, with as many
+ * samples as IN.bin holds. Before MXNet sees the model, the names in P.params are checked
+ * against the symbol's variables (the same sentence as model-converter and bmxnet predict).
+ * Prints the output shape, then one line per sample with its top-K classes
  * and their scores as the model produces them (no softmax is added). --output writes the
  * first output of the model as raw little-endian float32.
  *
@@ -49,6 +53,9 @@ typedef BMXPredictorHandle PredictorHandle;
 /* From mxnet/c_api.h, which cannot be included next to c_predict_api.h in C99: both
  * typedef mx_uint, mx_float and NDArrayHandle, and C99 forbids repeating a typedef. */
 int MXLoadLib(const char *path, unsigned verbose);
+int MXNDArrayLoadFromBuffer(const void *buffer, size_t size, uint32_t *out_size,
+                            void ***out_arrays, uint32_t *out_name_size, const char ***out_names);
+int MXNDArrayFree(void *handle);
 #endif
 
 #define MAX_DIMS 8
@@ -69,13 +76,14 @@ static const char *g_prog = "bmx_predict";
 static void usage(FILE *out) {
   fprintf(out,
           "usage: %s " LIB_USAGE "--symbol S.json --params P.params\n"
-          "       %*s --input IN.bin --shape N,C,H,W [--output OUT.bin] [--top K]\n"
+          "       %*s --input IN.bin [--shape N,C,H,W] [--output OUT.bin] [--top K]\n"
           "\n"
           LIB_HELP
           "  --symbol  model graph, <prefix>-symbol.json\n"
           "  --params  model parameters, <prefix>-NNNN.params\n"
           "  --input   raw little-endian float32 input of shape --shape\n"
-          "  --shape   input shape, comma separated, batch first (e.g. 1,3,32,32)\n"
+          "  --shape   input shape, comma separated, batch first (e.g. 1,3,32,32);\n"
+          "            default: the shape recorded in the symbol, batch from --input's size\n"
           "  --output  write the raw float32 output here\n"
           "  --top     classes to print per sample (default 5)\n",
           g_prog, (int)strlen(g_prog), "");
@@ -226,6 +234,213 @@ static uint32_t parse_shape(const char *text, uint32_t *dims) {
   return 0;
 }
 
+/* ---- The symbol file, read just enough: the variable nodes' names and the input shape ---- */
+
+#define MAX_NAME 512
+
+typedef struct {
+  const char *p, *end;
+} JsonCursor;
+
+typedef struct {
+  char **names; /* the variable nodes (op "null"), in file order */
+  size_t count, cap;
+  char input_shape[128]; /* the input node's bmx_input_shape, "" when not recorded */
+} SymbolInfo;
+
+static void json_ws(JsonCursor *c) {
+  while (c->p < c->end && isspace((unsigned char)*c->p)) ++c->p;
+}
+
+static int json_expect(JsonCursor *c, char ch) {
+  json_ws(c);
+  if (c->p < c->end && *c->p == ch) {
+    ++c->p;
+    return 1;
+  }
+  return 0;
+}
+
+/* A string into out (truncated to cap - 1; escapes kept as the escaped character). */
+static int json_string(JsonCursor *c, char *out, size_t cap) {
+  size_t n = 0;
+  if (!json_expect(c, '"')) return 0;
+  while (c->p < c->end && *c->p != '"') {
+    char ch = *c->p++;
+    if (ch == '\\' && c->p < c->end) ch = *c->p++;
+    if (out != NULL && n + 1 < cap) out[n++] = ch;
+  }
+  if (out != NULL && cap > 0) out[n] = '\0';
+  return json_expect(c, '"');
+}
+
+static int json_skip(JsonCursor *c, int depth) {
+  json_ws(c);
+  if (c->p >= c->end || depth > 64) return 0;
+  if (*c->p == '"') return json_string(c, NULL, 0);
+  if (*c->p == '{' || *c->p == '[') {
+    char close = *c->p == '{' ? '}' : ']';
+    ++c->p;
+    if (json_expect(c, close)) return 1;
+    do {
+      if (close == '}' && (!json_string(c, NULL, 0) || !json_expect(c, ':'))) return 0;
+      if (!json_skip(c, depth + 1)) return 0;
+    } while (json_expect(c, ','));
+    return json_expect(c, close);
+  }
+  while (c->p < c->end && (isalnum((unsigned char)*c->p) || strchr("+-.", *c->p))) ++c->p;
+  return 1;
+}
+
+/* One node object: its op, its name and (attrs or attr).bmx_input_shape. */
+static int json_node(JsonCursor *c, char *op, char *name, char *shape, size_t shape_cap) {
+  char key[64];
+  op[0] = name[0] = shape[0] = '\0';
+  if (!json_expect(c, '{')) return 0;
+  if (json_expect(c, '}')) return 1;
+  do {
+    if (!json_string(c, key, sizeof key) || !json_expect(c, ':')) return 0;
+    if (strcmp(key, "op") == 0) {
+      if (!json_string(c, op, MAX_NAME)) return 0;
+    } else if (strcmp(key, "name") == 0) {
+      if (!json_string(c, name, MAX_NAME)) return 0;
+    } else if (strcmp(key, "attrs") == 0 || strcmp(key, "attr") == 0) {
+      char attr[64];
+      if (!json_expect(c, '{')) return 0;
+      if (!json_expect(c, '}')) {
+        do {
+          if (!json_string(c, attr, sizeof attr) || !json_expect(c, ':')) return 0;
+          if (strcmp(attr, "bmx_input_shape") == 0) {
+            if (!json_string(c, shape, shape_cap)) return 0;
+          } else if (!json_skip(c, 1)) {
+            return 0;
+          }
+        } while (json_expect(c, ','));
+        if (!json_expect(c, '}')) return 0;
+      }
+    } else if (!json_skip(c, 1)) {
+      return 0;
+    }
+  } while (json_expect(c, ','));
+  return json_expect(c, '}');
+}
+
+/* The variable names and the recorded shape of input `input`; dies if the file is not a
+ * symbol's JSON. */
+static void read_symbol_info(const char *json, size_t size, const char *path, const char *input,
+                             SymbolInfo *info) {
+  JsonCursor c = {json, json + size};
+  char key[64], op[MAX_NAME], name[MAX_NAME], shape[128];
+  int found_nodes = 0;
+
+  memset(info, 0, sizeof *info);
+  if (!json_expect(&c, '{')) die("%s is not an MXNet symbol file (not a JSON object)", path);
+  if (!json_expect(&c, '}')) {
+    do {
+      if (!json_string(&c, key, sizeof key) || !json_expect(&c, ':')) break;
+      if (strcmp(key, "nodes") != 0) {
+        if (!json_skip(&c, 0)) break;
+        continue;
+      }
+      found_nodes = 1;
+      if (!json_expect(&c, '[')) break;
+      if (json_expect(&c, ']')) continue;
+      do {
+        if (!json_node(&c, op, name, shape, sizeof shape)) die("%s: malformed node list", path);
+        if (strcmp(op, "null") != 0) continue;
+        if (info->count == info->cap) {
+          char **grown;
+          info->cap = info->cap ? 2 * info->cap : 64;
+          grown = realloc(info->names, info->cap * sizeof *grown);
+          if (grown == NULL) die("out of memory reading %s", path);
+          info->names = grown;
+        }
+        info->names[info->count] = malloc(strlen(name) + 1);
+        if (info->names[info->count] == NULL) die("out of memory reading %s", path);
+        strcpy(info->names[info->count++], name);
+        if (strcmp(name, input) == 0) snprintf(info->input_shape, sizeof info->input_shape, "%s", shape);
+      } while (json_expect(&c, ','));
+      if (!json_expect(&c, ']')) die("%s: malformed node list", path);
+    } while (json_expect(&c, ','));
+  }
+  if (!found_nodes) die("%s is not an MXNet symbol file (no \"nodes\" list)", path);
+}
+
+#ifndef BMX_RUNTIME
+static int symbol_has(const SymbolInfo *info, const char *name) {
+  size_t i;
+  for (i = 0; i < info->count; ++i)
+    if (strcmp(info->names[i], name) == 0) return 1;
+  return 0;
+}
+
+static const char *param_name(const char *key) {
+  return strncmp(key, "arg:", 4) == 0 || strncmp(key, "aux:", 4) == 0 ? key + 4 : key;
+}
+
+/* Dies with the converter's sentence when the params file does not belong to the symbol:
+ * parameters the symbol does not have, or a variable (other than the input) without one. */
+static void check_params_match(const char *params, size_t params_size, const char *params_path,
+                               const char *symbol_path, const SymbolInfo *info,
+                               const char *input) {
+  uint32_t n_arrays = 0, n_names = 0, i, extra = 0;
+  void **arrays = NULL;
+  const char **names = NULL;
+  char shown[1024] = "";
+  const char *missing = NULL;
+  size_t k, used = 0;
+
+  check_mx(MXNDArrayLoadFromBuffer(params, params_size, &n_arrays, &arrays, &n_names, &names),
+           "reading --params");
+  for (i = 0; i < n_names; ++i) {
+    if (symbol_has(info, param_name(names[i]))) continue;
+    if (extra < 3 && used < sizeof shown)
+      used += (size_t)snprintf(shown + used, sizeof shown - used, "%s%s", extra ? ", " : "",
+                               names[i]);
+    ++extra;
+  }
+  if (extra > 3 && used < sizeof shown) snprintf(shown + used, sizeof shown - used, ", ...");
+  if (extra == 0) {
+    for (k = 0; k < info->count; ++k) {
+      const char *var = info->names[k];
+      int have = strcmp(var, input) == 0;
+      for (i = 0; i < n_names && !have; ++i) have = strcmp(param_name(names[i]), var) == 0;
+      if (!have && (missing == NULL || strcmp(var, missing) < 0)) missing = var;
+    }
+  }
+  if (extra > 0)
+    die("%s does not match %s: %u of its %u parameters are not in the symbol (%s); the two "
+        "files seem to come from different models, pass the .params file exported together "
+        "with this symbol", params_path, symbol_path, extra, n_names, shown);
+  if (missing != NULL)
+    die("%s does not match %s: parameter %s is missing; the two files seem to come from "
+        "different models, pass the .params file exported together with this symbol",
+        params_path, symbol_path, missing);
+  for (i = 0; i < n_arrays; ++i) MXNDArrayFree(arrays[i]);
+}
+#endif
+
+/* The recorded "(1, 1, 28, 28)" as "1,1,28,28" for parse_shape; dies if malformed. */
+static void recorded_shape_text(const char *recorded, const char *symbol_path, char *out,
+                                size_t cap) {
+  size_t n = 0;
+  const char *p = recorded;
+  if (*p++ != '(') goto bad;
+  for (; *p && *p != ')'; ++p) {
+    if (isspace((unsigned char)*p)) continue;
+    if (!isdigit((unsigned char)*p) && *p != ',') goto bad;
+    if (n + 1 >= cap) goto bad;
+    out[n++] = *p;
+  }
+  if (*p != ')' || n == 0) goto bad;
+  if (out[n - 1] == ',') --n;
+  out[n] = '\0';
+  return;
+bad:
+  die("%s records the input shape as '%s'; expected the form (1, 3, 32, 32)", symbol_path,
+      recorded);
+}
+
 static int parse_top(const char *text) {
   char *end;
   long v;
@@ -300,7 +515,9 @@ int main(int argc, char **argv) {
   uint32_t *out_dims, out_ndim, out_count, batch, classes;
   uint32_t indptr[2];
   const char *input_keys[1] = {"data"};
-  char *symbol_json, *params, *input;
+  char *symbol_json, *params, *input, recorded[128];
+  SymbolInfo info;
+  size_t k;
   float *output;
   size_t symbol_size, params_size, input_size;
   PredictorHandle pred = NULL;
@@ -324,11 +541,8 @@ int main(int argc, char **argv) {
     if (dest != NULL) *dest = argv[++i];
     else top = parse_top(argv[++i]);
   }
-  if (!symbol_path || !params_path || !input_path || !shape_text)
-    die("--symbol, --params, --input and --shape are required (see %s --help)", g_prog);
-
-  in_ndim = parse_shape(shape_text, in_dims);
-  in_count = element_count(in_dims, in_ndim, "the input");
+  if (!symbol_path || !params_path || !input_path)
+    die("--symbol, --params and --input are required (see %s --help)", g_prog);
 
 #ifdef BMX_RUNTIME
   if (lib != NULL)
@@ -340,6 +554,27 @@ int main(int argc, char **argv) {
   params = read_file(params_path, "params", &params_size);
   input = read_file(input_path, "input", &input_size);
   if (params_size > INT_MAX) die("params file %s is too large (over 2 GiB)", params_path);
+  read_symbol_info(symbol_json, symbol_size, symbol_path, input_keys[0], &info);
+
+  if (shape_text == NULL) {
+    /* The recorded shape, with the batch that the input file holds. */
+    uint32_t sample;
+    if (info.input_shape[0] == '\0')
+      die("%s does not record its input shape (exported before bmxnet recorded it); pass "
+          "--shape N,C,H,W", symbol_path);
+    recorded_shape_text(info.input_shape, symbol_path, recorded, sizeof recorded);
+    in_ndim = parse_shape(recorded, in_dims);
+    sample = element_count(in_dims + 1, in_ndim - 1, "a sample");
+    if (input_size == 0 || input_size % ((size_t)sample * sizeof(float)) != 0)
+      die("input file %s has %lu bytes, not a whole number of samples of shape %s "
+          "(%lu bytes of float32 each); pass --shape if the model takes another", input_path,
+          (unsigned long)input_size, info.input_shape, (unsigned long)sample * sizeof(float));
+    in_dims[0] = (uint32_t)(input_size / ((size_t)sample * sizeof(float)));
+    shape_text = info.input_shape;
+  } else {
+    in_ndim = parse_shape(shape_text, in_dims);
+  }
+  in_count = element_count(in_dims, in_ndim, "the input");
   if (input_size != (size_t)in_count * sizeof(float))
     die("input file %s has %lu bytes, but shape %s needs %lu (float32)", input_path,
         (unsigned long)input_size, shape_text, (unsigned long)in_count * sizeof(float));
@@ -348,6 +583,8 @@ int main(int argc, char **argv) {
 #ifndef BMX_RUNTIME
   /* Register the library's operators (bmx_*) before the graph that uses them is parsed. */
   if (lib != NULL) load_library(lib);
+  /* The runtime checks the names itself when it reads the params. */
+  check_params_match(params, params_size, params_path, symbol_path, &info, input_keys[0]);
 #endif
 
   indptr[0] = 0;
@@ -391,5 +628,7 @@ int main(int argc, char **argv) {
   free(input);
   free(params);
   free(symbol_json);
+  for (k = 0; k < info.count; ++k) free(info.names[k]);
+  free(info.names);
   return 0;
 }

@@ -25,19 +25,20 @@ STD = (0.229, 0.224, 0.225)
 
 def parse_args(argv=None):
     from bmxnet import training
+    from bmxnet.argtypes import int_range
 
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     training.add_arguments(p, model="binary_resnet18_v1", epochs=60, batch_size=256, lr=2e-3,
                            optimizer="adam", lr_mode="cosine", save_dir="out/imagenet",
                            data_dir="data/imagenet")
-    p.add_argument("--classes", type=int, default=1000)
-    p.add_argument("--input-size", type=int, default=224, help="training crop size")
-    p.add_argument("--num-data-workers", type=int, default=4,
+    p.add_argument("--classes", type=int_range(2), default=1000)
+    p.add_argument("--input-size", type=int_range(8), default=224, help="training crop size")
+    p.add_argument("--num-data-workers", type=int_range(0), default=4,
                    help="processes decoding images (0: in the training process)")
     p.add_argument("--rec-train", default=None, help="default: DATA_DIR/train.rec")
     p.add_argument("--rec-val", default=None, help="default: DATA_DIR/val.rec")
-    return p.parse_args(argv)
+    return training.parse_args(p, argv)
 
 
 class ShardSampler:
@@ -119,7 +120,13 @@ def train(args):
 
 
 def main(argv=None):
-    train(parse_args(argv))
+    args = parse_args(argv)
+    try:
+        train(args)
+    except FileNotFoundError as e:  # data missing in --data-dir: a usage error
+        print(f"{os.path.basename(sys.argv[0])}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

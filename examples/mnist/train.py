@@ -5,6 +5,9 @@ Input convention: pixels / 255 as float32 NCHW (1, 28, 28), no other normalizati
 Without t10k-* test files, the last --val-count training images are held out for validation.
 Training augments with random shifts of up to --shift pixels (0 disables).
 
+Output: --prefix (default: SAVE_DIR/binary_lenet, SAVE_DIR default out/mnist) names the
+export; --save-dir (default: the folder of --prefix) gets the checkpoints and metrics.
+
     python examples/mnist/train.py --epochs 20 --prefix out/mnist/binary_lenet
     bmxnet launch -n 2 -s 1 --launcher local \\
         python examples/mnist/train.py --kvstore dist_sync --save-dir out/mnist-dist
@@ -20,24 +23,40 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def parse_args(argv=None):
     from bmxnet import training
+    from bmxnet.argtypes import int_range
 
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
     training.add_arguments(p, model="binary_lenet", epochs=8, batch_size=64, lr=2e-3,
                            optimizer="adam", lr_mode="cosine", save_dir=None,
                            data_dir=os.path.join(HERE, "data"))
-    p.add_argument("--prefix", default="out/mnist/binary_lenet",
-                   help="export to PREFIX-symbol.json / PREFIX-0000.params")
-    p.add_argument("--val-count", type=int, default=1000,
+    p.add_argument("--prefix", default=None,
+                   help="export to PREFIX-symbol.json / PREFIX-0000.params "
+                        "(default: SAVE_DIR/binary_lenet, SAVE_DIR default out/mnist)")
+    p.add_argument("--val-count", type=int_range(1), default=1000,
                    help="held-out images when there is no t10k split")
-    p.add_argument("--train-count", type=int, default=0,
+    p.add_argument("--train-count", type=int_range(0), default=0,
                    help="use only the first N training images (0: all)")
-    p.add_argument("--shift", type=int, default=2,
+    p.add_argument("--shift", type=int_range(0), default=2,
                    help="augmentation: random shifts of up to this many pixels")
-    args = p.parse_args(argv)
+    args = training.parse_args(p, argv, name_of=_name)
+    if args.prefix is None:
+        args.prefix = os.path.join(args.save_dir or DEFAULT_SAVE_DIR, DEFAULT_NAME)
     if args.save_dir is None:
         args.save_dir = os.path.dirname(os.path.abspath(args.prefix))
     return args
+
+
+DEFAULT_SAVE_DIR, DEFAULT_NAME = "out/mnist", "binary_lenet"
+
+
+def _name(args):
+    """The checkpoint and export name: the basename of --prefix."""
+    return os.path.basename(args.prefix) if args.prefix else DEFAULT_NAME
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
+                     argparse.RawDescriptionHelpFormatter):
+    """Defaults in the help, the description's examples kept as written."""
 
 
 def evaluate(net, x, y, batch_size=500):
@@ -118,7 +137,13 @@ def train(args):
 
 
 def main(argv=None):
-    train(parse_args(argv))
+    args = parse_args(argv)
+    try:
+        train(args)
+    except FileNotFoundError as e:  # data missing in --data-dir: a usage error
+        print(f"{os.path.basename(sys.argv[0])}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

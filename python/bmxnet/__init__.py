@@ -24,5 +24,6 @@ if HAVE_MXNET:
 
     from . import quantizers, nn, model_zoo, training  # noqa: E402  (need the ops registered)
     from .summary import summary  # noqa: E402
+    from .export import export  # noqa: E402
 
-    __all__ += ["quantizers", "nn", "model_zoo", "training", "summary"]
+    __all__ += ["quantizers", "nn", "model_zoo", "training", "summary", "export"]

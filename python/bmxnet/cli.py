@@ -13,34 +13,22 @@ bytes, instruction set and float backend. Neither imports MXNet.
 """
 import argparse
 import json
-import os
 import sys
+
+from .argtypes import int_range, one_line_errors, shape
 
 __all__ = ["main"]
 
 
-def _shape(text):
-    try:
-        shape = tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
-    if not shape or any(d <= 0 for d in shape):
-        raise argparse.ArgumentTypeError(f"expected positive dimensions, got {text!r}")
-    return shape
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _floats(text):
-    return tuple(float(v) for v in text.split(","))
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or any(v != v or abs(v) == float("inf") for v in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers (one per channel), "
+                                         f"got {text!r}")
+    return values
 
 
 def _cmd_summary(args):
@@ -72,7 +60,7 @@ def _runtime_summary(args):
         return "  ".join(c.rjust(w) if i in (0, 5) else c.ljust(w)
                          for i, (c, w) in enumerate(zip(row, widths))).rstrip()
     rule = "-" * len(line(head))
-    note = "" if args.input_shape else " (assumed; pass --input-shape)"
+    note = ""
     print("\n".join([f"{pred.symbol_file} through libbmx_runtime: input "
                      f"{_shape(pred.input_shape)}{note}", rule, line(head), rule]
                     + [line(row) for row in body] + [rule, line(total), rule]))
@@ -117,18 +105,24 @@ def _decode_image(path, channels, height, width):
     return np.asarray(img).reshape(height, width, -1)
 
 
-def _load_input(path, shape, mean, std):
-    """One input (C, H, W) float32 from an image or a .npy file, as the model expects it."""
+def _load_inputs(path, shape, mean, std):
+    """The samples (N, C, H, W) float32 in one input file: an image (one sample, decoded,
+    resized to the model's H x W, pixels / 255, then `mean` / `std`) or a .npy array (one
+    sample shaped as the model's input without the batch axis, or a batch of them)."""
     import numpy as np
 
     if path.endswith(".npy"):
-        x = np.load(path).astype(np.float32)
-        if x.ndim == len(shape):
-            x = x[0]
-        if x.size != int(np.prod(shape[1:])):
-            raise ValueError(f"{path}: array of shape {x.shape} does not fit the input "
-                             f"{tuple(shape[1:])} (pass --input-shape)")
-        return x.reshape(shape[1:])
+        try:
+            x = np.load(path).astype(np.float32)
+        except (ValueError, OSError) as e:
+            raise ValueError(f"{path}: not a .npy array numpy can read ({e})") from None
+        sample = tuple(shape[1:])
+        if x.shape == sample:
+            return x[None]
+        if x.ndim == len(sample) + 1 and x.shape[1:] == sample and len(x):
+            return x
+        raise ValueError(f"{path}: array of shape {x.shape}; the model takes samples of "
+                         f"shape {sample}, so give one of them or a batch (N,) + {sample}")
     channels, height, width = shape[1:]
     img = _decode_image(path, channels, height, width).astype(np.float32) / 255.0
     img = img.transpose((2, 0, 1))
@@ -136,7 +130,37 @@ def _load_input(path, shape, mean, std):
         img -= np.asarray(mean, np.float32).reshape(-1, 1, 1)
     if std:
         img /= np.asarray(std, np.float32).reshape(-1, 1, 1)
-    return img
+    return img[None]
+
+
+def _input_shape(args, graph, sym_file, params_file, what):
+    """--input-shape, else the shape recorded at export / conversion, else a guess (said on
+    stderr)."""
+    from .export import recorded_input_shape
+
+    if args.input_shape is not None:
+        return args.input_shape
+    shape = recorded_input_shape(graph)
+    if shape is None:
+        from .runtime import _guess_input_shape
+
+        shape = _guess_input_shape(sym_file, params_file)
+        print(f"{what}: input shape {shape} guessed: {sym_file} does not record it (exported "
+              f"before bmxnet recorded input shapes); pass --input-shape to be sure",
+              file=sys.stderr)
+    return shape
+
+
+def _check_params_match(graph, sym_file, params_file):
+    """The converter's sentence when the params file does not belong to the symbol."""
+    from . import params_io
+
+    variables = [n["name"] for n in graph.get("nodes", []) if n.get("op") == "null"]
+    loaded = params_io.load(params_file)
+    keys = list(loaded) if isinstance(loaded, dict) else []
+    mismatch = params_io.mismatch_message(params_file, sym_file, keys, variables)
+    if mismatch:
+        raise ValueError(mismatch)
 
 
 def _cmd_predict(args):
@@ -145,18 +169,23 @@ def _cmd_predict(args):
     from .summary import resolve_prefix
 
     sym_file, params_file = resolve_prefix(args.prefix, args.epoch)
-    shape = args.input_shape
-    if shape is None:
-        from .runtime import _guess_input_shape
-
-        shape = _guess_input_shape(sym_file, params_file)
-        print(f"input shape {shape} (assumed; pass --input-shape)", file=sys.stderr)
+    with open(sym_file) as f:
+        graph = json.load(f)
+    _check_params_match(graph, sym_file, params_file)
+    shape = _input_shape(args, graph, sym_file, params_file, "bmxnet predict")
     if len(shape) != 4:
-        raise ValueError(f"--input-shape must be N,C,H,W for images, got {shape}")
+        raise ValueError(f"the model's input shape is {shape}; bmxnet predict classifies "
+                         f"images, N,C,H,W (pass --input-shape if this is wrong)")
     labels = None
     if args.labels:
         labels = [line.strip() for line in open(args.labels) if line.strip()]
-    batch = np.stack([_load_input(p, shape, args.mean, args.std) for p in args.inputs])
+    names, samples = [], []
+    for path in args.inputs:
+        batch = _load_inputs(path, shape, args.mean, args.std)
+        samples.append(batch)
+        names += [path] if len(batch) == 1 and not path.endswith(".npy") else \
+            [f"{path}[{i}]" for i in range(len(batch))]
+    batch = np.concatenate(samples)
     if args.runtime:
         from . import runtime
 
@@ -168,40 +197,34 @@ def _cmd_predict(args):
     if args.softmax:
         e = np.exp(out - out.max(axis=1, keepdims=True))
         out = e / e.sum(axis=1, keepdims=True)
-    for path, scores in zip(args.inputs, out):
+    for name, scores in zip(names, out):
         top = np.argsort(-scores)[:args.top]
         ranked = ", ".join(f"{labels[i] if labels and i < len(labels) else i} "
                            f"({scores[i]:.3f})" for i in top)
-        print(f"{path}: {ranked}")
+        print(f"{name}: {ranked}")
     return 0
 
 
 def _mxnet_outputs(sym_file, params_file, batch):
-    """The model's first output for `batch` through MXNet's executor with the bmx_ ops."""
+    """The model's first output for `batch` through MXNet with the bmx_ ops, the graph run as
+    trained, op by op through a CachedOp: MXNet's executor would apply oneDNN's graph fusion,
+    which folds a BatchNorm into the convolution before it and so moves values that sit
+    exactly at a sign's threshold (and prints a notice when told not to)."""
     import mxnet as mx
 
     from . import _lib
 
     _lib.load()
     loaded = mx.nd.load(params_file)
-    arg_params = {k[4:]: v for k, v in loaded.items() if k.startswith("arg:")}
-    aux_params = {k[4:]: v for k, v in loaded.items() if k.startswith("aux:")}
+    params = {k.split(":", 1)[1]: v for k, v in loaded.items() if ":" in k}
     sym = mx.sym.load(sym_file)
-    arg_params["data"] = mx.nd.array(batch)
-    # Run the graph as trained: MXNet's oneDNN graph fusion folds a BatchNorm into the
-    # convolution before it, which moves values that sit exactly at a sign's threshold.
-    saved = os.environ.get("MXNET_SUBGRAPH_BACKEND")
-    os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
-    try:
-        exe = sym.bind(mx.cpu(), arg_params, aux_states=aux_params, grad_req="null")
-    finally:
-        if saved is None:
-            del os.environ["MXNET_SUBGRAPH_BACKEND"]
-    return exe.forward(is_train=False)[0].asnumpy()
+    params["data"] = mx.nd.array(batch)
+    out = mx.nd.CachedOp(sym)(*[params[n] for n in sym.list_inputs()])
+    return (out[0] if isinstance(out, (list, tuple)) else out).asnumpy()
 
 
 def _cmd_launch(args, rest):
-    from .training import launch
+    from .launch import launch
 
     return launch(rest)
 
@@ -212,35 +235,45 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="{summary,predict,launch}")
 
-    p = sub.add_parser("summary", help="per-layer parameters, memory and MACs of a model")
+    p = sub.add_parser("summary", help="per-layer parameters, memory and MACs of a model",
+                       description="Per-layer parameters (binary / float), memory and MACs.",
+                       epilog=_SUMMARY_EXAMPLES, formatter_class=_RAW)
     p.add_argument("prefix", help="model prefix (or its -symbol.json / -NNNN.params)")
-    p.add_argument("--input-shape", type=_shape, default=None,
-                   help="e.g. 1,3,224,224 (default: guessed from the first layer)")
-    p.add_argument("--epoch", type=int, default=None, help="params epoch (default: latest)")
+    p.add_argument("--input-shape", type=shape, default=None,
+                   help="e.g. 1,3,224,224 (default: the shape recorded at export)")
+    p.add_argument("--epoch", type=int_range(0, 9999), default=None,
+                   help="params epoch (default: latest)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--runtime", action="store_true",
                    help="the plan libbmx_runtime makes for a converted model (no MXNet)")
 
-    p = sub.add_parser("predict", help="classify images (or .npy arrays) with a model")
+    p = sub.add_parser("predict", help="classify images (or .npy arrays) with a model",
+                       description="Classifies images or .npy arrays with an exported or "
+                                   "converted model.",
+                       epilog=_PREDICT_EXAMPLES, formatter_class=_RAW)
     p.add_argument("prefix", help="model prefix (or its -symbol.json / -NNNN.params)")
-    p.add_argument("inputs", nargs="+", help="image files (any format MXNet decodes) or .npy")
-    p.add_argument("--input-shape", type=_shape, default=None,
-                   help="N,C,H,W the model expects (default: guessed); images are resized")
-    p.add_argument("--epoch", type=int, default=None)
+    p.add_argument("inputs", nargs="+",
+                   help="image files (any format MXNet decodes) or .npy arrays (one sample or "
+                        "a batch; every sample is classified)")
+    p.add_argument("--input-shape", type=shape, default=None,
+                   help="N,C,H,W the model expects (default: the shape recorded at export); "
+                        "images are resized to it")
+    p.add_argument("--epoch", type=int_range(0, 9999), default=None)
     p.add_argument("--mean", type=_floats, default=None,
                    help="per-channel mean subtracted after scaling pixels to [0, 1]")
     p.add_argument("--std", type=_floats, default=None, help="per-channel std divided by")
-    p.add_argument("--top", type=int, default=5)
+    p.add_argument("--top", type=int_range(1), default=5, help="classes shown per input")
     p.add_argument("--labels", default=None, help="text file with one class name per line")
     p.add_argument("--softmax", action="store_true", help="print probabilities, not scores")
     p.add_argument("--runtime", action="store_true",
                    help="run a converted model through libbmx_runtime instead of MXNet")
-    p.add_argument("--threads", type=_positive_int, default=None,
+    p.add_argument("--threads", type=int_range(1), default=None,
                    help="with --runtime: kernel threads (default: OMP_NUM_THREADS, else all)")
 
     sub.add_parser("launch", add_help=False,
-                   help="distributed training with MXNet's launcher (mxnet/tools/launch.py); "
-                        "all arguments are passed on, see `bmxnet launch --help`")
+                   help="distributed training with MXNet's parameter server; see "
+                        "`bmxnet launch --help`")
+    one_line_errors(parser)
 
     if argv[:1] == ["launch"]:
         return _cmd_launch(None, argv[1:])
@@ -267,6 +300,19 @@ def main(argv=None):
     except expected as e:
         print(f"bmxnet {args.command}: error: {e}", file=sys.stderr)
         return 1
+
+
+_RAW = argparse.RawDescriptionHelpFormatter
+_SUMMARY_EXAMPLES = """examples:
+  bmxnet summary out/mnist/binarized_binary_lenet
+  bmxnet summary out/cifar10/binary_resnet18_cifar --json
+  bmxnet summary old_model --input-shape 1,3,32,32    # a model exported without its shape
+"""
+_PREDICT_EXAMPLES = """examples:
+  bmxnet predict out/mnist/binarized_binary_lenet digit.png
+  bmxnet predict out/mnist/binarized_binary_lenet batch.npy --top 3 --softmax
+  bmxnet predict model cat.jpg --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225 --labels names.txt
+"""
 
 
 if __name__ == "__main__":

@@ -10,9 +10,15 @@ Options (all layers):
   BMXNet v1's ``weight_bit`` / ``act_bit`` are accepted as aliases. 1 uses the named quantizer,
   2..31 DoReFa k-bit quantization simulated in float (as in BMXNet; model-converter leaves
   such layers float and says so), 32 no quantization.
-- ``activation`` / ``weight_quantization``: quantizer names (see ``bmxnet.quantizers``) or
-  callables ``q(F, x, **options)``; default ``"det_sign"``.
-- ``clip_threshold``: gradient cancelling of the sign quantizers (default 1.0; 0 disables).
+- ``input_quantizer`` / ``kernel_quantizer`` (as in larq): the quantizers of the layer's input
+  and of its weights, names (see ``bmxnet.quantizers``) or callables ``q(F, x, **options)``;
+  default ``"det_sign"``. ``weight_quantization`` (BMXNet's spelling) is an alias of
+  ``kernel_quantizer``; ``QActivation`` takes ``quantizer`` (alias ``activation``).
+- ``activation`` (QConv1D, QConv2D, QDense): Gluon's output activation (``"relu"``, ...), applied
+  after the layer as in Gluon's ``Conv2D`` / ``Dense``; default none. A quantizer name given here
+  is refused with a pointer to ``input_quantizer``.
+- ``clip_threshold``: gradient cancelling of the sign quantizers and of k-bit activations
+  (default 1.0; 0 disables).
 - ``scaling``: ``None`` or ``"xnor"`` (XNOR-Net, Rastegari et al. 2016: the output of output
   channel o is multiplied by ``mean(|W[o]|)``, the mean magnitude of its latent weights, with the
   gradient stopped through the mean as larq's ``MagnitudeAwareSign``).
@@ -20,6 +26,11 @@ Options (all layers):
   as BMXNet v2) or +1 cost nothing at inference; 0 is plain zero padding, corrected exactly at
   inference. It applies when the input is binarized (``bits_a == 1``); otherwise the
   convolution zero-pads as in Gluon.
+- ``offset`` (default False): return ``(h + K) / 2`` instead of the +-1 dot product ``h``,
+  where ``K`` is the fan-in (weights per output): the xnor-popcount count, as BMXNet v2's
+  layers return it (its ``no_offset=False``). Needs 1-bit sign quantizers for weights and
+  input, and excludes ``scaling`` and ABC-Net, as in v2. Exported as
+  ``_div_scalar(_plus_scalar(y, scalar=K), scalar=2)``, which model-converter folds exactly.
 - ``weight_bases`` / ``act_bases`` (QConv1D/QConv2D): ABC-Net (Lin et al. 2017, "Towards
   Accurate Binary Convolutional Network"): the weights are approximated by M binary bases
   ``B_m = sign(W - mean(W) + u_m std(W))``, ``u_m = -1 + 2 m / (M - 1)`` (``u = 0`` when M = 1),
@@ -40,7 +51,8 @@ from mxnet.gluon.block import _flatten
 
 from . import quantizers
 
-__all__ = ["QActivation", "QConv1D", "QConv2D", "QDense", "resolve_deferred_shapes"]
+__all__ = ["QActivation", "QConv1D", "QConv2D", "QDense", "resolve_deferred_shapes",
+           "add_offset"]
 
 _trace_counter = itertools.count()
 
@@ -68,9 +80,17 @@ class _DeferredInputShape:
     def _set_input_shape(self, shape):
         raise NotImplementedError
 
+    def infer_shape(self, *args):
+        """Gluon's infer_shape, with the weight's input dimension taken from the input."""
+        resolve_deferred_shapes(self, *args)
+        return super().infer_shape(*args)
+
 
 def resolve_deferred_shapes(block, *args):
-    """Completes the weight shapes of quantized layers inside `block` for inputs `args`."""
+    """Completes the weight shapes of quantized layers inside `block` for inputs `args`.
+
+    A first forward pass does this by itself; call it before ``block.infer_shape(*args)`` when
+    shapes are wanted without one."""
     layers = []
 
     def collect(b):
@@ -100,15 +120,32 @@ def resolve_deferred_shapes(block, *args):
     block.apply(lambda b: b._clear_cached_op() if isinstance(b, HybridBlock) else None)
 
 
-_gluon_infer_shape = HybridBlock.infer_shape
+def _has_unresolved_layers(block):
+    found = []
+    block.apply(lambda b: found.append(b) if isinstance(b, _DeferredInputShape)
+                and b._shape_unknown() else None)
+    return bool(found)
 
 
-def _infer_shape(self, *args):
+_gluon_deferred_infer_shape = HybridBlock._deferred_infer_shape
+
+
+def _deferred_infer_shape(self, *args):
+    """Gluon's deferred shape inference; when it fails on a block that holds quantized layers
+    with unknown weight shapes, those are resolved from the traced graph and it runs again.
+    Blocks without such layers get Gluon's result (or error) unchanged."""
+    try:
+        return _gluon_deferred_infer_shape(self, *args)
+    except ValueError:
+        if not _has_unresolved_layers(self):
+            raise
     resolve_deferred_shapes(self, *args)
-    return _gluon_infer_shape(self, *args)
+    return _gluon_deferred_infer_shape(self, *args)
 
 
-HybridBlock.infer_shape = _infer_shape
+# Gluon calls this hook, on the outermost hybridized block, when parameters are still
+# deferred at the first forward; that block may be any container of our layers.
+HybridBlock._deferred_infer_shape = _deferred_infer_shape
 
 
 # ------------------------------------------------------------------------------------------
@@ -148,6 +185,26 @@ def _bind(layer, quantizer, bits, mode, clip_threshold):
     return quantize
 
 
+def _one_of(layer, what, values, default="det_sign"):
+    """The one quantizer given under several names (kernel_quantizer / weight_quantization)."""
+    given = {k: v for k, v in values.items() if v is not None}
+    if len({id(v) if callable(v) else v for v in given.values()}) > 1:
+        raise ValueError(f"{layer}: {' and '.join(f'{k}={v!r}' for k, v in given.items())} "
+                         f"disagree; give the {what} quantizer once")
+    return next(iter(given.values())) if given else default
+
+
+def _check_activation(layer, activation):
+    """`activation` is Gluon's output activation; a quantizer there is a mix-up of names."""
+    if activation is None:
+        return
+    if isinstance(activation, str) and activation not in quantizers.names():
+        return
+    raise ValueError(f"{layer}: activation={activation!r} is Gluon's output activation (a name "
+                     f"such as 'relu'); to quantize the layer's input pass "
+                     f"input_quantizer={activation!r}")
+
+
 def _check_pad_value(layer, pad_value):
     if pad_value not in (-1, 0, 1):
         raise ValueError(f"{layer}: pad_value must be -1, 0 or 1, got {pad_value!r}")
@@ -158,19 +215,41 @@ def _check_scaling(layer, scaling):
         raise ValueError(f"{layer}: scaling must be None or 'xnor', got {scaling!r}")
 
 
+def _fan_in(shape):
+    """prod(shape[1:]), or None while the shape is not known yet."""
+    if not shape or any(d <= 0 for d in shape):
+        return None
+    return int(np.prod(shape[1:], dtype=np.int64))
+
+
+def add_offset(F, h, param, weight):
+    """(h + K) / 2 with K the fan-in of weight parameter `param` (`weight`: its value in the
+    graph). While Gluon traces a graph only to infer the deferred weight shape (that trace also
+    runs the first call), K is counted in the graph; once the shape is known it is a constant,
+    as in the exported graph."""
+    k = _fan_in(param.shape if F is symbol else weight.shape)
+    if k is not None:
+        return (h + k) / 2
+    k = F.sum(F.ones_like(F.slice_axis(weight, axis=0, begin=0, end=1)))
+    return F.broadcast_add(h, k) / 2
+
+
 class QActivation(HybridBlock):
     """Quantizes activations: sign(x) with a straight-through gradient by default.
 
-    bits (alias bits_a, act_bit): 1 uses `activation`, 2..31 DoReFa, 32 passes x through.
+    quantizer (alias activation): a name from ``bmxnet.quantizers`` or a callable.
+    bits (alias bits_a, act_bit): 1 uses `quantizer`, 2..31 DoReFa, 32 passes x through.
     """
 
-    def __init__(self, activation="det_sign", clip_threshold=1.0, bits=None, bits_a=None,
-                 act_bit=None, **kwargs):
+    def __init__(self, quantizer=None, clip_threshold=1.0, bits=None, bits_a=None,
+                 act_bit=None, activation=None, **kwargs):
         super().__init__(**kwargs)
         self._bits = _width("QActivation", "activation",
                             {"bits": bits, "bits_a": bits_a, "act_bit": act_bit})
         self._clip_threshold = clip_threshold
-        self._quantize = _bind("QActivation", activation, self._bits, "activations",
+        quantizer = _one_of("QActivation", "activation",
+                            {"quantizer": quantizer, "activation": activation})
+        self._quantize = _bind("QActivation", quantizer, self._bits, "activations",
                                clip_threshold)
 
     def hybrid_forward(self, F, x):
@@ -183,20 +262,42 @@ class QActivation(HybridBlock):
 class _QuantizedWeights(_DeferredInputShape):
     """Options common to QConv1D, QConv2D and QDense."""
 
-    def _init_quantization(self, bits, bits_a, weight_bit, act_bit, activation,
-                           weight_quantization, clip_threshold, scaling):
+    def _init_quantization(self, bits, bits_a, weight_bit, act_bit, input_quantizer,
+                           kernel_quantizer, weight_quantization, clip_threshold, scaling):
         name = self.__class__.__name__
         self._bits = _width(name, "weight", {"bits": bits, "weight_bit": weight_bit})
         self._bits_a = _width(name, "activation", {"bits_a": bits_a, "act_bit": act_bit})
         _check_scaling(name, scaling)
         self._scaling = scaling
         self._clip_threshold = clip_threshold
-        self._quantize_input = _bind(name, activation, self._bits_a, "activations",
-                                     clip_threshold)
-        self._quantize_weight = _bind(name, weight_quantization, self._bits, "weights",
+        kernel_quantizer = _one_of(name, "weight", {"kernel_quantizer": kernel_quantizer,
+                                                     "weight_quantization": weight_quantization})
+        self._quantize_input = _bind(name, input_quantizer or "det_sign", self._bits_a,
+                                     "activations", clip_threshold)
+        self._quantize_weight = _bind(name, kernel_quantizer, self._bits, "weights",
                                       clip_threshold)
         # Pad values apply to binarized (+-1) inputs only.
         self._binary_input = self._bits_a == 1 and self._quantize_input.one_bit
+        self._offset = False
+
+    def _init_offset(self, offset):
+        name = self.__class__.__name__
+        if offset not in (True, False):
+            raise ValueError(f"{name}: offset must be True or False, got {offset!r}")
+        if offset and not (self._binary_input and self._bits == 1
+                           and self._quantize_weight.one_bit):
+            raise ValueError(f"{name}: offset=True needs 1-bit sign quantizers for weights and "
+                             f"input (bits=1, bits_a=1); the offset (h + K) / 2 counts "
+                             f"agreeing signs")
+        if offset and (self._scaling or getattr(self, "_abc", False)):
+            raise ValueError(f"{name}: offset=True excludes scaling and weight_bases/act_bases "
+                             f"(as in BMXNet v2, scaled outputs have no offset)")
+        self._offset = bool(offset)
+
+    def _finish(self, F, out, weight):
+        if self._offset:
+            out = add_offset(F, out, self.weight, weight)
+        return self.act(out) if self.act is not None else out
 
     def _scale(self, F, out, weight, bias, out_ndim):
         """out * mean|W| per output channel (XNOR-Net), then the bias."""
@@ -213,6 +314,8 @@ class _QuantizedWeights(_DeferredInputShape):
         s = f", bits={self._bits}, bits_a={self._bits_a}"
         if self._scaling:
             s += f", scaling={self._scaling!r}"
+        if self._offset:
+            s += ", offset=True"
         return s
 
 
@@ -289,7 +392,7 @@ class _QConv(_QuantizedWeights):
                 out = F.Convolution(x, w, name="fwd", **kwargs)
             else:
                 out = F.Convolution(x, w, bias, name="fwd", **kwargs)
-        return self.act(out) if self.act is not None else out
+        return self._finish(F, out, weight)
 
     def _abc_forward(self, F, x, weight, weight_coef, act_coef, act_shift, kwargs):
         kwargs["no_bias"] = True
@@ -330,18 +433,22 @@ class QConv2D(_QConv, gnn.Conv2D):
     _ndim = 2
 
     def __init__(self, channels, kernel_size, strides=(1, 1), padding=(0, 0), dilation=(1, 1),
-                 groups=1, pad_value=-1, activation="det_sign", weight_quantization="det_sign",
+                 groups=1, pad_value=-1, input_quantizer="det_sign", kernel_quantizer=None,
                  clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bases=1,
-                 act_bases=1, weight_bit=None, act_bit=None, **kwargs):
+                 act_bases=1, weight_bit=None, act_bit=None, weight_quantization=None,
+                 activation=None, offset=False, **kwargs):
         layout = kwargs.get("layout", "NCHW")
         if layout != "NCHW":
             raise ValueError("QConv2D: only layout='NCHW' is supported")
+        _check_activation("QConv2D", activation)
         super().__init__(channels, kernel_size, strides=strides, padding=padding,
-                         dilation=dilation, groups=groups, **kwargs)
+                         dilation=dilation, groups=groups, activation=activation, **kwargs)
         self._init_qconv(pad_value, weight_bases, act_bases, bits=bits, bits_a=bits_a,
-                         weight_bit=weight_bit, act_bit=act_bit, activation=activation,
+                         weight_bit=weight_bit, act_bit=act_bit,
+                         input_quantizer=input_quantizer, kernel_quantizer=kernel_quantizer,
                          weight_quantization=weight_quantization,
                          clip_threshold=clip_threshold, scaling=scaling)
+        self._init_offset(offset)
 
 
 class QConv1D(_QConv, gnn.Conv1D):
@@ -351,30 +458,37 @@ class QConv1D(_QConv, gnn.Conv1D):
     _ndim = 1
 
     def __init__(self, channels, kernel_size, strides=1, padding=0, dilation=1, groups=1,
-                 pad_value=-1, activation="det_sign", weight_quantization="det_sign",
+                 pad_value=-1, input_quantizer="det_sign", kernel_quantizer=None,
                  clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bases=1,
-                 act_bases=1, weight_bit=None, act_bit=None, **kwargs):
+                 act_bases=1, weight_bit=None, act_bit=None, weight_quantization=None,
+                 activation=None, offset=False, **kwargs):
         layout = kwargs.get("layout", "NCW")
         if layout != "NCW":
             raise ValueError("QConv1D: only layout='NCW' is supported")
+        _check_activation("QConv1D", activation)
         super().__init__(channels, kernel_size, strides=strides, padding=padding,
-                         dilation=dilation, groups=groups, **kwargs)
+                         dilation=dilation, groups=groups, activation=activation, **kwargs)
         self._init_qconv(pad_value, weight_bases, act_bases, bits=bits, bits_a=bits_a,
-                         weight_bit=weight_bit, act_bit=act_bit, activation=activation,
+                         weight_bit=weight_bit, act_bit=act_bit,
+                         input_quantizer=input_quantizer, kernel_quantizer=kernel_quantizer,
                          weight_quantization=weight_quantization,
                          clip_threshold=clip_threshold, scaling=scaling)
+        self._init_offset(offset)
 
 
 class QDense(_QuantizedWeights, gnn.Dense):
     """Quantized fully-connected layer: quantize(input) . quantize(weight), as Gluon's Dense
     otherwise (binary by default). See the module docstring for the options."""
 
-    def __init__(self, units, activation="det_sign", weight_quantization="det_sign",
+    def __init__(self, units, input_quantizer="det_sign", kernel_quantizer=None,
                  clip_threshold=1.0, bits=None, bits_a=None, scaling=None, weight_bit=None,
-                 act_bit=None, **kwargs):
-        super().__init__(units, **kwargs)
-        self._init_quantization(bits, bits_a, weight_bit, act_bit, activation,
-                                weight_quantization, clip_threshold, scaling)
+                 act_bit=None, weight_quantization=None, activation=None, offset=False,
+                 **kwargs):
+        _check_activation("QDense", activation)
+        super().__init__(units, activation=activation, **kwargs)
+        self._init_quantization(bits, bits_a, weight_bit, act_bit, input_quantizer,
+                                kernel_quantizer, weight_quantization, clip_threshold, scaling)
+        self._init_offset(offset)
 
     def _set_input_shape(self, shape):
         in_units = 1
@@ -393,7 +507,7 @@ class QDense(_QuantizedWeights, gnn.Dense):
         else:
             out = F.FullyConnected(x, w, bias, no_bias=bias is None, num_hidden=self._units,
                                    flatten=self._flatten, name="fwd")
-        return self.act(out) if self.act is not None else out
+        return self._finish(F, out, weight)
 
     def __repr__(self):
         s = super().__repr__()

@@ -27,7 +27,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["ParamsFormatError", "load", "loads", "save", "dumps", "DTYPE_FLAGS"]
+__all__ = ["ParamsFormatError", "load", "loads", "save", "dumps", "DTYPE_FLAGS",
+           "mismatch_message"]
 
 LIST_MAGIC = 0x112
 V1_MAGIC = 0xF993FAC8
@@ -229,3 +230,31 @@ def save(path: Union[str, os.PathLike], params) -> None:
     data = dumps(params)
     with open(path, "wb") as f:
         f.write(data)
+
+
+def mismatch_message(params_path, symbol_path, param_keys, symbol_variables,
+                     inputs=("data",), check_missing=True) -> Optional[str]:
+    """The sentence saying that a params file does not belong to a symbol, or None.
+
+    `param_keys` are the params file's names (``arg:``/``aux:`` prefixes allowed),
+    `symbol_variables` the names of the symbol's variable nodes, `inputs` the variables the
+    caller feeds; `check_missing` False checks only for parameters the symbol lacks. The
+    converter, ``bmxnet predict`` and examples/deploy/predict.c say the same.
+    """
+    param_keys = list(param_keys)
+    names = [k[4:] if k.startswith(("arg:", "aux:")) else k for k in param_keys]
+    variables = set(symbol_variables)
+    extra = [k for k, name in zip(param_keys, names) if name not in variables]
+    if extra:
+        shown = ", ".join(extra[:3]) + (", ..." if len(extra) > 3 else "")
+        what = (f"{len(extra)} of its {len(param_keys)} parameters are not in the symbol "
+                f"({shown})")
+    elif check_missing:
+        missing = sorted(variables - set(names) - set(inputs))
+        if not missing:
+            return None
+        what = f"parameter {missing[0]} is missing"
+    else:
+        return None
+    return (f"{params_path} does not match {symbol_path}: {what}; the two files seem to come "
+            f"from different models, pass the .params file exported together with this symbol")

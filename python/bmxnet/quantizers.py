@@ -4,8 +4,8 @@ A quantizer maps a tensor to its quantized value in the forward pass and defines
 used in the backward pass (usually a straight-through estimator, STE). ``F`` is ``mx.nd`` or
 ``mx.sym`` (as in ``hybrid_forward``). Every quantizer accepts the options
 
-- ``clip_threshold``: gradient cancelling for the sign quantizers: the gradient is zeroed where
-  ``|x| > clip_threshold`` (``None`` or ``0`` disables it);
+- ``clip_threshold``: gradient cancelling for the sign quantizers and k-bit activations: the
+  gradient is zeroed where ``|x| > clip_threshold`` (``None`` or ``0`` disables it);
 - ``bits``: the width of the k-bit quantizers (``dorefa``);
 - ``mode``: ``"weights"`` or ``"activations"`` (``dorefa`` quantizes them differently);
 
@@ -20,6 +20,7 @@ name               forward / backward
 ``swish_sign``     sign(x) / derivative of SignSwish, beta = 5 (BNN+, Darabi et al. 2018)
 ``ste_heaviside``  1 if x >= 0 else 0 / STE, cancelled where |x| > clip (larq)
 ``dorefa``         k-bit DoReFa (Zhou et al. 2016), 2..31 bits, weights or activations
+                   (activations: gradient also cancelled where |x| > clip)
 ``identity``       x / 1 (32 bits: no quantization)
 =================  ======================================================================
 
@@ -125,11 +126,13 @@ def ste_heaviside(F, x, clip_threshold=1.0, **_):
 
 
 @register("dorefa")
-def dorefa(F, x, bits=2, mode="activations", **_):
+def dorefa(F, x, bits=2, mode="activations", clip_threshold=None, **_):
     """k-bit DoReFa-Net quantization (Zhou et al. 2016, "DoReFa-Net: Training Low Bitwidth
     Convolutional Neural Networks with Low Bitwidth Gradients"), 2 <= bits <= 31.
 
-    activations: ``round(clip(x, 0, 1) * n) / n`` with ``n = 2**bits - 1``; gradient 1 on [0, 1].
+    activations: ``round(clip(x, 0, 1) * n) / n`` with ``n = 2**bits - 1``; gradient 1 on
+    ``[0, min(1, clip_threshold)]`` (a threshold of 1 or more, None or 0 cancels nothing
+    beyond the clip).
     weights: ``2 * q(tanh(w) / (2 max|tanh(w)|) + 1/2) - 1``, values in [-1, 1]; STE through round.
     """
     bits = int(bits)
@@ -137,6 +140,8 @@ def dorefa(F, x, bits=2, mode="activations", **_):
         raise ValueError(f"dorefa: bits must be in 2..31, got {bits}")
     n = float(2 ** bits - 1)
     if mode == "activations":
+        if _cancels(clip_threshold) and clip_threshold < 1:
+            x = _cancel_gradient(F, x, clip_threshold)
         return F.contrib.round_ste(F.clip(x, 0.0, 1.0) * n) / n
     if mode != "weights":
         raise ValueError(f"dorefa: mode must be 'weights' or 'activations', got {mode!r}")

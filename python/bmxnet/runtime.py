@@ -89,11 +89,16 @@ def resolve_model(model: Union[str, os.PathLike, Sequence], epoch: Optional[int]
 
 
 def _guess_input_shape(symbol_file: str, params_file: str) -> Tuple[int, ...]:
+    """The input shape recorded at export / conversion (bmx_input_shape), else a guess."""
     from . import params_io
+    from .export import recorded_input_shape
     from .summary import _guess_input_shape as guess
 
     with open(symbol_file) as f:
         graph = json.load(f)
+    recorded = recorded_input_shape(graph)
+    if recorded is not None:
+        return recorded
     saved = params_io.load(params_file)
     arg_shapes = {k[4:]: v.shape for k, v in saved.items()
                   if k.startswith("arg:") and v is not None}

@@ -99,7 +99,8 @@ class Summary:
             return "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w)
                              for i, (c, w) in enumerate(zip(row, widths))).rstrip()
         rule = "-" * len(line(head))
-        note = " (assumed; pass input_shape / --input-shape)" if self.assumed_input else ""
+        note = (" (guessed: the model does not record its input shape; pass input_shape / "
+                "--input-shape)") if self.assumed_input else ""
         out = [f"{self.title}: input {_shape(self.input_shape)}{note}", rule, line(head), rule]
         out += [line(row) for row in body] + [rule, line(total), rule]
         bmacs, fmacs = self.total("binary_macs"), self.total("float_macs")
@@ -113,8 +114,8 @@ class Summary:
 
     __str__ = format
 
-    def __repr__(self):
-        return f"<Summary {self.title}: {len(self.rows)} layers>"
+    def __repr__(self):  # a REPL shows the table
+        return self.format()
 
 
 def _count(n):
@@ -373,14 +374,19 @@ def _guess_input_shape(graph, arg_shapes, data_name):
 
 def summary(model, input_shape=None, epoch=None, data_name="data", print_fn=None):
     """Summary of a Gluon network (`input_shape` required) or of an exported / converted
-    model given by its prefix (or -symbol.json / -NNNN.params path). Prints it with
-    `print_fn` when given; returns the Summary."""
+    model given by its prefix (or -symbol.json / -NNNN.params path; `input_shape` defaults to
+    the shape recorded at export, see :mod:`bmxnet.export`). Prints it with `print_fn` when
+    given; returns the Summary."""
     import mxnet as mx
+
+    from .export import recorded_input_shape
 
     if isinstance(model, str):
         sym_file, params_file = resolve_prefix(model, epoch)
         graph = json.load(open(sym_file))
         arg_shapes = {k.split(":", 1)[-1]: v.shape for k, v in mx.nd.load(params_file).items()}
+        if input_shape is None:
+            input_shape = recorded_input_shape(graph, data_name)
         assumed = input_shape is None
         if assumed:
             input_shape = _guess_input_shape(graph, arg_shapes, data_name)
@@ -392,7 +398,10 @@ def summary(model, input_shape=None, epoch=None, data_name="data", print_fn=None
         net = model
         params = net.collect_params()
         if any(not p.shape or 0 in p.shape for p in params.values()):
-            net.infer_shape(mx.nd.zeros(input_shape))  # completes deferred shapes, no init
+            from .nn import resolve_deferred_shapes
+            x = mx.nd.zeros(input_shape)
+            resolve_deferred_shapes(net, x)  # the weights of quantized layers first
+            net.infer_shape(x)  # completes deferred shapes, no init
         data = mx.sym.var(data_name)
         out = net(data)
         if isinstance(out, (list, tuple)):

@@ -11,6 +11,7 @@ checkpoints every epoch (``--resume`` continues from one), and the final export
 Data are any re-iterable of ``(data, label)`` batches with a length (a Gluon ``DataLoader``, or
 :class:`ArrayBatches` for arrays in memory).
 """
+import argparse
 import csv
 import glob
 import json
@@ -24,8 +25,10 @@ import mxnet as mx
 from mxnet import autograd, gluon
 
 from . import model_zoo
+from .export import export
+from .argtypes import float_range, int_list, int_range, one_line_errors
 
-__all__ = ["add_arguments", "quant_options", "build_model", "make_scheduler", "make_trainer",
+__all__ = ["add_arguments", "parse_args", "ARCHITECTURE_FLAGS", "quant_options", "build_model", "make_scheduler", "make_trainer",
            "create_kvstore", "RAdam", "ArrayBatches", "dummy_arrays", "History", "fit",
            "evaluate", "launch"]
 
@@ -34,21 +37,19 @@ __all__ = ["add_arguments", "quant_options", "build_model", "make_scheduler", "m
 # Command line
 # ------------------------------------------------------------------------------------------
 
-def _int_list(text):
-    return [int(v) for v in text.split(",") if v.strip()] if text else []
-
-
 def add_arguments(parser, model="binary_resnet18_cifar", epochs=10, batch_size=128, lr=1e-3,
                   optimizer="adam", lr_mode="cosine", save_dir="out/train", data_dir=None,
                   datasets=("real", "dummy")):
     """Adds the flags every example script shares to an argparse parser."""
     g = parser.add_argument_group("model")
-    g.add_argument("--model", default=model,
+    g.add_argument("--model", default=model, choices=model_zoo.get_model_list(),
+                   metavar="NAME",
                    help=f"model zoo name; one of: {', '.join(model_zoo.get_model_list())}")
-    g.add_argument("--bits", type=int, default=None, help="weight bits, 1..32 (model default: 1)")
-    g.add_argument("--bits-a", type=int, default=None,
+    g.add_argument("--bits", type=int_range(1, 32), default=None,
+                   help="weight bits, 1..32 (model default: 1)")
+    g.add_argument("--bits-a", type=int_range(1, 32), default=None,
                    help="activation bits, 1..32 (model default: 1)")
-    g.add_argument("--clip-threshold", type=float, default=None,
+    g.add_argument("--clip-threshold", type=float_range(0, low_open=True), default=None,
                    help="gradient cancelling threshold of the sign (model default)")
     g.add_argument("--scaling", choices=("none", "xnor"), default="none",
                    help="weight scaling of the binary layers")
@@ -56,37 +57,119 @@ def add_arguments(parser, model="binary_resnet18_cifar", epochs=10, batch_size=1
                    help="padding value of the binary convolutions (model default: -1)")
     g = parser.add_argument_group("optimization")
     g.add_argument("--optimizer", choices=("adam", "sgd", "radam"), default=optimizer)
-    g.add_argument("--lr", type=float, default=lr, help="base learning rate")
+    g.add_argument("--lr", type=float_range(0, low_open=True), default=lr,
+                   help="base learning rate")
     g.add_argument("--lr-mode", choices=("step", "cosine"), default=lr_mode)
-    g.add_argument("--lr-steps", type=_int_list, default=[],
+    g.add_argument("--lr-steps", type=int_list(1), default=[],
                    help="step mode: epochs at which the rate is multiplied by --lr-factor "
                         "(comma separated; default: 50%% and 75%% of --epochs)")
-    g.add_argument("--lr-factor", type=float, default=0.1)
-    g.add_argument("--warmup-epochs", type=float, default=0.0,
+    g.add_argument("--lr-factor", type=float_range(0, low_open=True), default=0.1)
+    g.add_argument("--warmup-epochs", type=float_range(0), default=0.0,
                    help="linear warmup from 0 to --lr over this many epochs")
-    g.add_argument("--wd", type=float, default=0.0, help="weight decay")
-    g.add_argument("--momentum", type=float, default=0.9, help="sgd momentum")
-    g.add_argument("--epochs", type=int, default=epochs)
-    g.add_argument("--batch-size", type=int, default=batch_size, help="per worker")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--wd", type=float_range(0), default=0.0, help="weight decay")
+    g.add_argument("--momentum", type=float_range(0, 1, high_open=True), default=0.9,
+                   help="sgd momentum")
+    g.add_argument("--epochs", type=int_range(1), default=epochs)
+    g.add_argument("--batch-size", type=int_range(1), default=batch_size, help="per worker")
+    g.add_argument("--seed", type=int_range(0), default=0)
     g = parser.add_argument_group("data and output")
     if data_dir is not None:
         g.add_argument("--data-dir", default=data_dir, help="dataset folder (never downloaded)")
     g.add_argument("--dataset", choices=datasets, default=datasets[0],
                    help="'dummy': small synthetic data for smoke tests")
-    g.add_argument("--dummy-size", type=int, default=256, help="images per split with --dataset dummy")
+    g.add_argument("--dummy-size", type=int_range(1), default=256, help="images per split with --dataset dummy")
     g.add_argument("--save-dir", default=save_dir,
                    help="checkpoints (every epoch), metrics CSV/PNG and the final export")
     g.add_argument("--resume", default="",
                    help="a checkpoint (.params written by a previous run) or its --save-dir "
                         "(latest checkpoint) to continue from")
-    g.add_argument("--keep-checkpoints", type=int, default=2,
+    g.add_argument("--keep-checkpoints", type=int_range(0), default=2,
                    help="how many epoch checkpoints to keep (0: all)")
-    g.add_argument("--kvstore", default="device",
+    g.add_argument("--kvstore", default="device", choices=KVSTORES,
                    help="local, device, or dist_sync / dist_async / dist_device_sync under "
                         "MXNet's parameter server (launch with `bmxnet launch`)")
     g.add_argument("--no-hybridize", action="store_true", help="run imperatively (debugging)")
     return parser
+
+
+KVSTORES = ("device", "local", "dist_sync", "dist_async", "dist_device_sync", "none")
+
+# The flags that define the network a checkpoint holds (its parameters alone do not tell:
+# --scaling and --pad-value, for example, add none). A resumed run must use the recorded ones.
+ARCHITECTURE_FLAGS = ("model", "bits", "bits_a", "clip_threshold", "scaling", "pad_value",
+                      "classes", "input_size")
+
+
+def parse_args(parser, argv=None, name_of=None):
+    """Parses `argv` with `parser` (built with :func:`add_arguments`) and checks what a flag's
+    type cannot: that --data-dir exists (real data), and for --resume that the checkpoint
+    exists and was trained with the same architecture flags. Architecture flags not given on
+    the command line are taken from the checkpoint; one given with a different value is a usage
+    error naming it. `name_of(args)` is the checkpoint name (default: args.model).
+    Usage errors exit with status 2 and one line, as argparse does."""
+    one_line_errors(parser)
+    args = parser.parse_args(argv)
+    rec_files = getattr(args, "rec_train", None) and getattr(args, "rec_val", None)
+    if getattr(args, "data_dir", None) is not None and args.dataset == "real" and \
+            not rec_files and not os.path.isdir(os.path.expanduser(args.data_dir)):
+        parser.error(f"argument --data-dir: {args.data_dir}: no such folder (put the dataset "
+                     f"there, or pass --dataset dummy for synthetic data)")
+    if getattr(args, "data_dir", None):
+        args.data_dir = os.path.expanduser(args.data_dir)
+    if args.resume:
+        _restore_architecture(parser, args, argv, name_of)
+    return args
+
+
+def _explicit_flags(parser, argv):
+    """The destinations of the options that `argv` sets explicitly."""
+    saved = {a.dest: a.default for a in parser._actions}
+    try:
+        for action in parser._actions:
+            action.default = argparse.SUPPRESS
+        return set(vars(parser.parse_known_args(argv)[0]))
+    finally:
+        for action in parser._actions:
+            action.default = saved[action.dest]
+
+
+def _restore_architecture(parser, args, argv, name_of):
+    name = name_of(args) if name_of else args.model
+    try:
+        path = _find_checkpoint(args.resume, name)
+    except FileNotFoundError as e:
+        parser.error(str(e))
+    meta_path = path[:-len(".params")] + ".json"
+    args.resume = path
+    if not os.path.isfile(meta_path):
+        _log(f"note: {meta_path} is missing: the architecture flags of {path} cannot be "
+             f"checked; resuming with the flags given")
+        return
+    recorded = json.load(open(meta_path)).get("args", {})
+    explicit = _explicit_flags(parser, sys.argv[1:] if argv is None else argv)
+    differ, restored = [], []
+    for key in ARCHITECTURE_FLAGS:
+        if key not in recorded or not hasattr(args, key):
+            continue
+        value = getattr(args, key)
+        if value == recorded[key]:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if key in explicit:
+            differ.append(f"{flag} {_flag_text(value)} (checkpoint: {_flag_text(recorded[key])})")
+        else:
+            setattr(args, key, recorded[key])
+            restored.append(f"{flag} {_flag_text(recorded[key])}")
+    if differ:
+        parser.error(f"argument --resume: {path} was trained with other architecture flags: "
+                     f"{'; '.join(differ)}; drop them to resume with the checkpoint's, or "
+                     f"train a new model in another --save-dir")
+    if restored:
+        _log(f"resuming with the checkpoint's architecture flags: {' '.join(restored)}")
+
+
+def _flag_text(value):
+    return "(model default)" if value is None else str(value)
 
 
 def quant_options(args):
@@ -271,7 +354,7 @@ class History:
             ax.legend()
         axes[2].plot(epochs, [r["lr"] for r in self.rows], "-o", markersize=3)
         axes[2].set_xlabel("epoch")
-        axes[2].set_ylabel("learning rate (end of epoch)")
+        axes[2].set_ylabel("learning rate (epoch mean)")
         axes[2].grid(alpha=0.3)
         if title:
             fig.suptitle(title)
@@ -284,12 +367,28 @@ class History:
 # Loop
 # ------------------------------------------------------------------------------------------
 
+def smoke_steps():
+    """$BMXNET_STEPS_PER_EPOCH: when set to N > 0, every epoch (and validation) stops after N
+    batches, so that a documented training command can be run as written in a smoke test."""
+    text = os.environ.get("BMXNET_STEPS_PER_EPOCH", "")
+    try:
+        return max(0, int(text)) if text else 0
+    except ValueError:
+        raise ValueError(f"BMXNET_STEPS_PER_EPOCH={text!r}: expected a number of batches") from None
+
+
+def _batches(data, limit):
+    import itertools
+
+    return itertools.islice(data, limit) if limit else data
+
+
 def evaluate(net, data, loss_fn=None, ctx=None):
     """(mean loss, accuracy) of `net` over `data`."""
     ctx = ctx or mx.cpu()
     loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
     total_loss, correct, count = 0.0, 0, 0
-    for x, y in data:
+    for x, y in _batches(data, smoke_steps()):
         x, y = x.as_in_context(ctx), y.as_in_context(ctx)
         out = net(x)
         total_loss += float(loss_fn(out, y).sum().asscalar())
@@ -306,7 +405,10 @@ def _checkpoint_paths(save_dir, name, epoch):
 def _find_checkpoint(resume, name):
     """The .params checkpoint `resume` names (a file, or the latest one in a folder)."""
     if os.path.isdir(resume):
-        found = sorted(glob.glob(os.path.join(resume, f"{name}-epoch*.params")))
+        found = sorted(glob.glob(os.path.join(resume, f"{name}-epoch[0-9]*.params")))
+        if not found:  # a checkpoint of another --model (its flags are restored)
+            found = sorted(glob.glob(os.path.join(resume, "*-epoch[0-9]*.params")),
+                           key=lambda p: (p.rsplit("-epoch", 1)[1], p))
         if not found:
             raise FileNotFoundError(f"--resume {resume}: no {name}-epochNNNN.params checkpoint "
                                     f"in that folder")
@@ -326,7 +428,9 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
 
     Writes into args.save_dir: ``NAME-epochNNNN.params/.states/.json`` every epoch (the last
     args.keep_checkpoints kept), ``NAME-metrics.csv``, ``NAME-curves.png`` and the final export
-    ``export_prefix-symbol.json`` / ``-0000.params`` (default ``save_dir/NAME``). Under a
+    ``export_prefix-symbol.json`` / ``-0000.params`` (default ``save_dir/NAME``), with the
+    input shape recorded in the symbol file (`input_shape`, default: a training batch's
+    sample shape with batch 1; see :mod:`bmxnet.export`). Under a
     distributed kvstore, worker 0 writes them; every worker also writes its final parameters
     to ``NAME-worker<rank>.params``.
     """
@@ -341,7 +445,7 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
     os.makedirs(save_dir, exist_ok=True)
     if not args.no_hybridize:
         net.hybridize()
-    steps = len(train_data)
+    steps = min(len(train_data), smoke_steps() or len(train_data))
     trainer = make_trainer(net, args, steps, kvstore)
 
     history, start_epoch = History(), 0
@@ -367,18 +471,27 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
 
     t0 = time.time()
     global_step = start_epoch * steps
+    sample_shape = None  # of a training batch: the export records it as the input shape
 
-    def current_lr():
-        # Computed here: under dist kvstores the servers run the optimizer and its schedule.
-        scheduler = getattr(trainer.optimizer, "lr_scheduler", None)
-        return scheduler(global_step) if scheduler is not None else trainer.learning_rate
+    # The rate each epoch logs is the mean over its updates (the optimizer's update k uses
+    # schedule(k), k from 1; a cosine schedule reaches 0 exactly at the last update). Computed
+    # from a twin of the schedule: under dist kvstores the servers run the optimizer, and
+    # step schedules keep state.
+    log_schedule = make_scheduler(args.lr_mode, args.lr, args.epochs, steps, args.warmup_epochs,
+                                  args.lr_steps, args.lr_factor)
+
+    def mean_lr(first_update, last_update):
+        rates = [log_schedule(k) for k in range(first_update, last_update + 1)]
+        return sum(rates) / len(rates) if rates else args.lr
 
     for epoch in range(start_epoch, args.epochs):
+        first_update = global_step + 1
         total_loss, correct, count = 0.0, 0, 0
         bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
                    disable=None, unit="batch")
-        for x, y in train_data:
+        for x, y in _batches(train_data, steps):
             x, y = x.as_in_context(ctx), y.as_in_context(ctx)
+            sample_shape = sample_shape or x.shape
             with autograd.record():
                 out = net(x)
                 loss = loss_fn(out, y)
@@ -393,7 +506,7 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
         bar.close()
         val_loss, val_acc = evaluate(net, val_data, loss_fn, ctx) if val_data is not None \
             else (None, None)
-        lr = current_lr()
+        lr = mean_lr(first_update, global_step)
         history.add(epoch=epoch + 1, lr=lr, train_loss=total_loss / count,
                     train_acc=correct / count, val_loss=val_loss, val_acc=val_acc,
                     seconds=round(time.time() - t0, 2))
@@ -413,9 +526,11 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
     if distributed or num_workers > 1:
         net.save_parameters(os.path.join(save_dir, f"{name}-worker{rank}.params"))
     if writer:
+        if sample_shape is None and input_shape is None:  # resumed after the last epoch
+            sample_shape = next(iter(train_data))[0].shape
         prefix = export_prefix or os.path.join(save_dir, name)
         os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
-        net.export(prefix)
+        export(net, prefix, input_shape or (1,) + tuple(sample_shape[1:]))
         best = max((r["val_acc"] for r in history.rows if r["val_acc"] is not None), default=None)
         last = history.rows[-1] if history.rows else {}
         _log("")
@@ -451,32 +566,11 @@ def _save_checkpoint(net, trainer, history, args, save_dir, name, epoch, distrib
 
 
 # ------------------------------------------------------------------------------------------
-# Distributed launch
+# Distributed launch (bmxnet.launch)
 # ------------------------------------------------------------------------------------------
 
 def launch(argv=None):
-    """Runs MXNet's own launcher (``mxnet/tools/launch.py``) with `argv`, e.g.
-    ``-n 2 -s 1 --launcher local python examples/mnist/train.py --kvstore dist_sync``.
+    """Runs a distributed job with MXNet's launcher arguments; see :mod:`bmxnet.launch`."""
+    from .launch import launch as _launch
 
-    dmlc_tracker calls ``Thread.isAlive()``, removed in Python 3.9; it is aliased to
-    ``is_alive`` first.
-    """
-    import runpy
-    import threading
-
-    if not hasattr(threading.Thread, "isAlive"):
-        threading.Thread.isAlive = threading.Thread.is_alive
-    script = os.path.join(os.path.dirname(mx.__file__), "tools", "launch.py")
-    if not os.path.isfile(script):
-        raise FileNotFoundError(f"MXNet's launcher is missing: {script}")
-    argv = list(sys.argv[1:] if argv is None else argv)
-    old_argv, old_path = sys.argv, list(sys.path)
-    sys.argv = [script] + argv
-    sys.path.insert(0, os.path.dirname(script))
-    try:
-        runpy.run_path(script, run_name="__main__")
-    except SystemExit as e:
-        return e.code or 0
-    finally:
-        sys.argv, sys.path[:] = old_argv, old_path
-    return 0
+    return _launch(argv)

@@ -1,8 +1,8 @@
 // bmx_binary_conv2d(data, weight[, scale][, bias][, residual]): binarizes float NCHW data,
 // convolves it with packed OHWI weights by xnor + popcount, applies scale and bias per
 // channel, and (add_residual=True) adds a residual tensor shaped as the output.
-// A stateful op: each instance repacks its weights once into the fast kernel's layout and
-// keeps them while the weight tensor is unchanged (weight_cache.h).
+// A stateful op: weights are repacked into the fast kernel's layout once per weight tensor
+// contents and kept by the op state and a process-wide cache (weight_cache.h).
 #include <mutex>
 #include <vector>
 
@@ -132,9 +132,9 @@ class State : public BinaryOpState<Params, &kOpName> {
         residual = r.data<float>();
       }
       std::lock_guard<std::mutex> lock(mutex_);
-      const PackedWeights& w = cache_.get(weight, isa_, [&] {
-        return pack_conv_weights(isa_, s, static_cast<const uint32_t*>(weight.data_ptr));
-      });
+      const PackedWeights& w = cache_.get(
+          weight, isa_, PackSpec{s.out_channels, s.groups, s.kernel_h * s.kernel_w,
+                                 s.group_in_channels()});
       bconv2d_fast(s, (*in)[0].data<float>(), w, scale, bias, residual,
                    (*out)[0].data<float>(), kernel_threads(), &workspace_);
     });

@@ -1,7 +1,7 @@
 // bmx_binary_dense(data, weight[, scale][, bias]): binarizes float data, multiplies it with
 // packed (num_hidden, words(K)) weights by xnor + popcount, then scale and bias per unit.
-// A stateful op: each instance repacks its weights once into the fast kernel's layout and
-// keeps them while the weight tensor is unchanged (weight_cache.h).
+// A stateful op: weights are repacked into the fast kernel's layout once per weight tensor
+// contents and kept by the op state and a process-wide cache (weight_cache.h).
 #include <mutex>
 #include <vector>
 
@@ -101,10 +101,7 @@ class State : public BinaryOpState<Params, &kOpName> {
       const float* scale = p.use_scale ? (*in)[p.scale_index()].data<float>() : nullptr;
       const float* bias = p.no_bias ? nullptr : (*in)[p.bias_index()].data<float>();
       std::lock_guard<std::mutex> lock(mutex_);
-      const PackedWeights& w = cache_.get(weight, isa_, [&] {
-        return pack_dense_weights(isa_, p.num_hidden, k,
-                                  static_cast<const uint32_t*>(weight.data_ptr));
-      });
+      const PackedWeights& w = cache_.get(weight, isa_, PackSpec{p.num_hidden, 1, 1, k});
       bdense_fast(rows, k, (*in)[0].data<float>(), w, scale, bias, (*out)[0].data<float>(),
                   kernel_threads(), &workspace_);
     });

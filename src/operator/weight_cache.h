@@ -1,11 +1,15 @@
-// Repacked-weight cache of the stateful binary ops (DESIGN.md section 4): packed weights reach
+// Repacked-weight caches of the stateful binary ops (DESIGN.md section 4): packed weights reach
 // the op as an input on every call; MXTensor::verID changes only when the tensor's data
 // changes, so the kernel layout is rebuilt only when the pointer, verID, shape or a sampled
-// fingerprint of the words differs from the last call. No data loops beyond the fingerprint.
+// fingerprint of the words differs from a packing kept by this op state or, across op states
+// (imperative calls, graphs without static_alloc), by the process-wide cache. No data loops
+// beyond the fingerprint.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -19,23 +23,83 @@ namespace bmx {
 // bmxnet_weight_repacks()).
 std::atomic<int64_t>& weight_repack_counter();
 
+// What pack_weights() is given besides the words: the packed layout depends on nothing else.
+struct PackSpec {
+  int64_t out_channels = 0, groups = 1, taps = 1, bits = 0;
+  bool operator==(const PackSpec& o) const {
+    return out_channels == o.out_channels && groups == o.groups && taps == o.taps &&
+           bits == o.bits;
+  }
+};
+
+// Identifies one weight tensor's contents: where it is, its version (MXTensor::verID changes
+// when the data are written), its shape, 64 words sampled over it (guards against a new array
+// at a freed array's address with the same version), and how it is packed.
+struct WeightKey {
+  const void* ptr = nullptr;
+  size_t version = 0;
+  std::vector<int64_t> shape;
+  uint64_t fingerprint = 0;
+  Isa isa = Isa::kRef;
+  PackSpec spec;
+  bool operator==(const WeightKey& o) const {
+    return ptr == o.ptr && version == o.version && shape == o.shape &&
+           fingerprint == o.fingerprint && isa == o.isa && spec == o.spec;
+  }
+};
+
+// The process-wide cache of repacked weights, shared by every op state (weight_cache.cc).
+// MXNet creates a new op state for every imperative call (mx.nd.bmx_binary_dense(...)) and for
+// every call of a graph not hybridized with static_alloc, so a state's own cache would repack
+// on each of them; this one keeps the most recently used packings, at most capacity() bytes
+// (BMXNET_WEIGHT_CACHE_MB, default 256; 0 turns it off). Thread-safe.
+class SharedWeightCache {
+ public:
+  static SharedWeightCache& instance();
+  std::shared_ptr<const PackedWeights> find(const WeightKey& key);
+  // Keeps `packed` (unless it alone exceeds the capacity), evicting the least recently used.
+  void insert(const WeightKey& key, std::shared_ptr<const PackedWeights> packed);
+  void set_capacity(size_t bytes);  // evicts down to it
+  size_t capacity() const;
+  size_t bytes() const;
+  size_t entries() const;
+  void clear();
+
+ private:
+  SharedWeightCache();
+  void evict_to(size_t bytes);  // with mutex_ held
+  struct Entry {
+    WeightKey key;
+    std::shared_ptr<const PackedWeights> packed;
+    size_t bytes;
+  };
+  mutable std::mutex mutex_;
+  std::list<Entry> lru_;  // most recently used first
+  size_t bytes_ = 0, capacity_ = 0;
+};
+
 class WeightCache {
  public:
-  // Returns the packed weights for `w`, calling pack() to rebuild them when `w` changed.
-  template <typename Pack>
-  const PackedWeights& get(const mxnet::ext::MXTensor& w, Isa isa, Pack&& pack) {
-    const uint64_t fp = fingerprint(w);
-    if (packed_.empty() || w.data_ptr != ptr_ || w.verID != ver_ || w.shape != shape_ ||
-        fp != fingerprint_ || isa != packed_.isa()) {
-      packed_ = pack();
-      ptr_ = w.data_ptr, ver_ = w.verID, shape_ = w.shape, fingerprint_ = fp;
+  // The packed weights for `w`: this state's last packing while `w` is unchanged, else the
+  // process-wide cache's, else a new packing (counted in weight_repack_counter()).
+  const PackedWeights& get(const mxnet::ext::MXTensor& w, Isa isa, const PackSpec& spec) {
+    WeightKey key{w.data_ptr, w.verID, w.shape, fingerprint(w), isa, spec};
+    if (packed_ && key == key_) return *packed_;
+    SharedWeightCache& shared = SharedWeightCache::instance();
+    std::shared_ptr<const PackedWeights> packed = shared.find(key);
+    if (!packed) {
+      packed = std::make_shared<const PackedWeights>(
+          pack_weights(isa, spec.out_channels, spec.groups, spec.taps, spec.bits,
+                       static_cast<const uint32_t*>(w.data_ptr)));
       weight_repack_counter().fetch_add(1, std::memory_order_relaxed);
+      shared.insert(key, packed);
     }
-    return packed_;
+    packed_ = std::move(packed);
+    key_ = std::move(key);
+    return *packed_;
   }
 
  private:
-  // 64 words spread over the tensor (guards against a new array at a freed array's address).
   static uint64_t fingerprint(const mxnet::ext::MXTensor& w) {
     const int64_t n = w.size();
     const uint32_t* d = static_cast<const uint32_t*>(w.data_ptr);
@@ -48,11 +112,8 @@ class WeightCache {
     return h;
   }
 
-  PackedWeights packed_;
-  const void* ptr_ = nullptr;
-  size_t ver_ = 0;
-  std::vector<int64_t> shape_;
-  uint64_t fingerprint_ = 0;
+  std::shared_ptr<const PackedWeights> packed_;
+  WeightKey key_;
 };
 
 // What the stateful binary ops share: their parsed attributes, the instruction set chosen at

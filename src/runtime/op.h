@@ -56,6 +56,10 @@ class PlanContext {
   std::vector<const ParamArray*> params;    // per input: its parameter, or null if computed
   std::vector<bool> reads;                  // inputs the op reads at run time
   Isa isa;                                  // the binary kernels' instruction set
+  // Set by the planner when only a relu reads this node's output; a factory that applies the
+  // relu to its output itself sets fused_relu, and the relu node then costs nothing.
+  bool may_fuse_relu = false;
+  bool fused_relu = false;
 
   // Throws "node 'x' (Op): what."
   [[noreturn]] void fail(const std::string& what) const;

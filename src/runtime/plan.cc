@@ -8,6 +8,7 @@
 #include "attrs.h"
 #include "error.h"
 #include "layout.h"
+#include "ops/op_util.h"
 
 namespace bmx {
 namespace rt {
@@ -83,6 +84,7 @@ class Planner {
     }
     check_inputs();
     const std::vector<bool> needed = needed_nodes(outputs);
+    find_relu_fusions(needed, outputs);
     node_values_.assign(sym.nodes.size(), {});
     for (size_t i = 0; i < sym.nodes.size(); ++i) {
       if (needed[i]) plan_node(static_cast<int>(i));
@@ -121,6 +123,35 @@ class Planner {
       const int64_t n = checked_elements(in.shape);
       if (n < 0) fail("input '" + in.name + "' has shape " + shape_str(in.shape) + ", which is too large.");
       if (n == 0) fail("input '" + in.name + "' has shape " + shape_str(in.shape) + ", which holds no elements.");
+    }
+  }
+
+  // A Convolution or FullyConnected whose output only a relu reads (and that is not an
+  // output) may apply the relu itself; relu_of_ maps it to that relu's node.
+  void find_relu_fusions(const std::vector<bool>& needed, const std::vector<EntryRef>& outputs) {
+    const Symbol& sym = plan_->symbol;
+    std::vector<int> readers(sym.nodes.size(), 0);
+    std::vector<int> reader(sym.nodes.size(), -1);
+    for (size_t i = 0; i < sym.nodes.size(); ++i) {
+      if (!needed[i]) continue;
+      for (const auto& e : sym.nodes[i].inputs) {
+        ++readers[e.node];
+        reader[e.node] = e.index == 0 ? static_cast<int>(i) : -1;
+      }
+    }
+    for (const auto& o : outputs) readers[o.node] += 2;
+    for (size_t i = 0; i < sym.nodes.size(); ++i) {
+      const SymbolNode& n = sym.nodes[i];
+      if (!needed[i] || readers[i] != 1 || reader[i] < 0) continue;
+      if (n.op != "Convolution" && n.op != "FullyConnected") continue;
+      const SymbolNode& r = sym.nodes[reader[i]];
+      bool relu = r.op == "relu" || r.op == "Activation";
+      for (const auto& kv : r.attrs) {
+        if (kv.first.rfind("__", 0) == 0) continue;
+        relu = relu && kv.first == "act_type" && kv.second == "relu";
+      }
+      if (r.op == "Activation" && !r.attrs.count("act_type")) relu = false;
+      if (relu && r.inputs.size() == 1) relu_of_[static_cast<int>(i)] = reader[i];
     }
   }
 
@@ -187,6 +218,19 @@ class Planner {
       node_values_[index] = {p == nullptr ? kMissing : -2 - static_cast<int>(p - params_.data())};
       return;
     }
+    if (fused_.count(index)) {  // a relu its producer computes: the output is the input
+      const int v = value_of(node.inputs[0], node_label(node));
+      PlannedStep step;
+      step.node = index;
+      step.op = alias_op();
+      step.op->kernel = "fused";
+      step.inputs = {v};
+      step.outputs = {new_value(plan_->values[v].shape)};
+      last_use_[v] = static_cast<int>(plan_->steps.size());
+      node_values_[index] = step.outputs;
+      plan_->steps.push_back(std::move(step));
+      return;
+    }
     const OpFactory factory = find_op(node.op);
     if (factory == nullptr) {
       fail("unsupported op '" + node.op + "' (node '" + node.name + "'): the runtime cannot "
@@ -217,7 +261,9 @@ class Planner {
       }
     }
     PlanContext ctx(node, shapes, params, isa_);
+    ctx.may_fuse_relu = relu_of_.count(index) != 0;
     OpSpec spec = factory(ctx);
+    if (ctx.fused_relu) fused_.insert(relu_of_[index]);
     PlannedStep step;
     step.node = index;
     for (size_t i = 0; i < ins.size(); ++i) {
@@ -367,6 +413,8 @@ class Planner {
   Isa isa_;
   std::vector<std::vector<int>> node_values_;  // per node: its output values (<= -2: parameter)
   std::map<const ParamArray*, int> constant_of_;
+  std::map<int, int> relu_of_;  // node -> the relu node it may compute
+  std::set<int> fused_;         // relu nodes their producer computes
   std::vector<int> producer_, last_use_;
 };
 

@@ -133,7 +133,7 @@ const std::string& Predictor::plan_json() {
     }
     nodes.push_back({{"name", node.name},
                      {"op", node.op},
-                     {"kernel", step.op->alias_input >= 0 ? std::string("none") : step.op->kernel},
+                     {"kernel", step.op->kernel},
                      {"output_shape", shape},
                      {"macs", step.op->macs}});
   }

@@ -172,6 +172,7 @@ void test_conv() {
       {1, 10, 9, 16, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, true, true},
       {1, 13, 10, 64, 65, 3, 3, 1, 1, 1, 1, 1, 1, 1, false, true},  // depth > one block, N tail
       {1, 12, 11, 64, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1, false, true},
+      {2, 5, 6, 300, 9, 1, 1, 1, 1, 0, 0, 1, 1, 1, true, true},    // 1x1, depth > one block
       {2, 12, 11, 64, 64, 1, 1, 2, 2, 0, 0, 1, 1, 1, true, false},  // 1x1/2 projection
       {1, 7, 7, 16, 16, 3, 3, 1, 1, 2, 2, 2, 2, 1, false, true},    // dilation 2
       {1, 15, 13, 3, 7, 7, 7, 2, 2, 3, 3, 2, 2, 1, true, true},     // 7x7, dilation and stride
@@ -303,6 +304,7 @@ void test_pool() {
       {1, 7, 7, 64, 7, 7, 1, 1, 0, 0, false, true, true},    // global
       {2, 4, 6, 7, 4, 6, 1, 1, 0, 0, false, true, true},
       {1, 1, 1, 16, 1, 1, 1, 1, 0, 0, false, true, false},   // global over one pixel
+      {1, 4, 4, 2, 5, 5, 3, 3, 0, 0, true, false, false},    // kernel past the input
   };
   for (const PoolCase& c : cases)
     for (PoolKind kind : {PoolKind::kMax, PoolKind::kAvg})
@@ -340,6 +342,18 @@ void test_pool() {
       }
 }
 
+// A convolution kernel larger than the padded input (which MXNet refuses) must never reach
+// XNNPACK, whose Debian build aborts on it. (Pooling reaches it only with the far padding
+// that makes the window fit: the pool case list holds one.)
+void test_xnnpack_declines_kernels_past_the_input() {
+  Conv2DParams p;
+  p.in_h = p.in_w = 4, p.in_channels = 2, p.out_channels = 3, p.kernel_h = p.kernel_w = 5;
+  p.stride_h = p.stride_w = 3;
+  const auto w = test::random_floats(3 * 2 * 25);
+  CHECK(make_conv2d_xnnpack(p, w.data(), nullptr) == nullptr,
+        "XNNPACK declines a 5x5 kernel on a 4x4 input");
+}
+
 void test_dispatch() {
   const std::string name = float_backend_name();
   std::printf("float backend: %s (XNNPACK %s)\n", name.c_str(),
@@ -361,6 +375,7 @@ void test_dispatch() {
 
 int main() {
   test_dispatch();
+  test_xnnpack_declines_kernels_past_the_input();
   test_conv();
   test_layers_copy_their_weights();
   test_dense();

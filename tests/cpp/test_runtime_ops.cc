@@ -3,6 +3,8 @@
 // odd sizes, padding, groups, broadcasting, axes).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
 #include "runtime_test_util.h"
 
@@ -430,6 +432,134 @@ void test_shape_ops() {
   }
 }
 
+// Reads x (logical NCHW, shape s) at box begin..begin+out.
+Vec box(const Vec& x, const Dims& s, const Dims& begin, const Dims& out) {
+  Vec y;
+  for (int64_t n = 0; n < out[0]; ++n)
+    for (int64_t c = 0; c < out[1]; ++c)
+      for (int64_t h = 0; h < out[2]; ++h)
+        for (int64_t w = 0; w < out[3]; ++w)
+          y.push_back(x[(((n + begin[0]) * s[1] + c + begin[1]) * s[2] + h + begin[2]) * s[3] + w + begin[3]]);
+  return y;
+}
+
+void test_slice() {
+  const Dims s = {2, 6, 4, 5};
+  const Vec x = rtest::random_floats(count(s));
+  struct A {
+    const char* axis;
+    const char* begin;
+    const char* end;
+    Dims b, out;
+  };
+  const A axes[] = {
+      {"1", "0", "4", {0, 0, 0, 0}, {2, 4, 4, 5}},
+      {"1", "2", "None", {0, 2, 0, 0}, {2, 4, 4, 5}},
+      {"-1", "1", "-1", {0, 0, 0, 1}, {2, 6, 4, 3}},
+      {"2", "-3", "4", {0, 0, 1, 0}, {2, 6, 3, 5}},
+      {"0", "1", "2", {1, 0, 0, 0}, {1, 6, 4, 5}},
+  };
+  for (const A& t : axes) {
+    Graph g;
+    const int node = g.op("slice_axis", "sl", {{"axis", t.axis}, {"begin", t.begin}, {"end", t.end}}, {g.var("data")});
+    std::string what = std::string("slice_axis axis ") + t.axis + " " + t.begin + ":" + t.end;
+    check(what.c_str(), g.json({node}), Params().bytes(), s, x, t.out, box(x, s, t.b, t.out));
+  }
+  Graph g;
+  const int node = g.op("slice", "sl", {{"begin", "(None, 1, 1)"}, {"end", "(None, 5, -1)"}}, {g.var("data")});
+  check("slice (None, 1, 1):(None, 5, -1)", g.json({node}), Params().bytes(), s, x, {2, 4, 2, 5},
+        box(x, s, {0, 1, 1, 0}, {2, 4, 2, 5}));
+}
+
+void test_transpose_and_axes() {
+  const Dims s = {2, 3, 4, 5};
+  const Vec x = rtest::random_floats(count(s));
+  const std::vector<std::vector<int>> perms = {{0, 2, 3, 1}, {0, 3, 1, 2}, {3, 2, 1, 0}, {1, 0, 2, 3}};
+  for (const auto& perm : perms) {
+    Graph g;
+    const std::string axes = "(" + str(perm[0]) + ", " + str(perm[1]) + ", " + str(perm[2]) + ", " + str(perm[3]) + ")";
+    const int node = g.op("transpose", "t", {{"axes", axes}}, {g.var("data")});
+    Dims out;
+    for (int a : perm) out.push_back(s[a]);
+    Vec y(x.size());
+    int64_t i = 0;
+    int64_t idx[4];
+    for (idx[0] = 0; idx[0] < out[0]; ++idx[0])
+      for (idx[1] = 0; idx[1] < out[1]; ++idx[1])
+        for (idx[2] = 0; idx[2] < out[2]; ++idx[2])
+          for (idx[3] = 0; idx[3] < out[3]; ++idx[3]) {
+            int64_t in_idx[4];
+            for (int a = 0; a < 4; ++a) in_idx[perm[a]] = idx[a];
+            y[i++] = x[((in_idx[0] * s[1] + in_idx[1]) * s[2] + in_idx[2]) * s[3] + in_idx[3]];
+          }
+    std::string what = "transpose " + axes;
+    check(what.c_str(), g.json({node}), Params().bytes(), s, x, out, y);
+    if (perm == std::vector<int>{1, 0, 2, 3}) {
+      Graph g2;
+      const int sw = g2.op("SwapAxis", "sw", {{"dim1", "0"}, {"dim2", "1"}}, {g2.var("data")});
+      check("SwapAxis 0 1", g2.json({sw}), Params().bytes(), s, x, out, y);
+    }
+  }
+  {
+    Graph g;
+    const int e = g.op("expand_dims", "e", {{"axis", "2"}}, {g.var("data")});
+    const int q = g.op("squeeze", "q", {{"axis", "(2,)"}}, {e});
+    const int e2 = g.op("expand_dims", "e2", {{"axis", "-1"}}, {q});
+    check("expand_dims 2, squeeze 2, expand_dims -1", g.json({e2}), Params().bytes(), s, x, {2, 3, 4, 5, 1}, x);
+    Graph g2;
+    const int q2 = g2.op("squeeze", "q", {}, {g2.var("data")});
+    check("squeeze all", g2.json({q2}), Params().bytes(), {1, 3, 1, 5}, Vec(x.begin(), x.begin() + 15), {3, 5},
+          Vec(x.begin(), x.begin() + 15));
+  }
+}
+
+void test_reduce() {
+  const Dims s = {2, 3, 4, 5};
+  const Vec x = rtest::random_floats(count(s));
+  struct R {
+    const char* op;
+    Attrs attrs;
+    std::vector<bool> reduced;
+    Dims out;
+  };
+  const R cases[] = {
+      {"mean", {{"axis", "(2, 3)"}, {"keepdims", "True"}}, {false, false, true, true}, {2, 3, 1, 1}},
+      {"sum", {{"axis", "1"}}, {false, true, false, false}, {2, 4, 5}},
+      {"max", {}, {true, true, true, true}, {1}},
+      {"mean", {{"axis", "1"}, {"exclude", "True"}}, {true, false, true, true}, {3}},
+      {"min", {{"axis", "-1"}}, {false, false, false, true}, {2, 3, 4}},
+  };
+  for (const R& t : cases) {
+    Graph g;
+    const int node = g.op(t.op, "r", t.attrs, {g.var("data")});
+    // Expected: walk the input, accumulate into the kept axes' row-major index.
+    const int64_t n_out = count(t.out);
+    std::vector<double> acc(n_out, std::string(t.op) == "max" ? -1e30 : std::string(t.op) == "min" ? 1e30 : 0.0);
+    int64_t per = 1;
+    for (int a = 0; a < 4; ++a) per *= t.reduced[a] ? s[a] : 1;
+    for (int64_t i = 0; i < count(s); ++i) {
+      int64_t rem = i, o = 0, mul = 1;
+      for (int a = 3; a >= 0; --a) {
+        const int64_t idx = rem % s[a];
+        rem /= s[a];
+        if (!t.reduced[a]) {
+          o += idx * mul;
+          mul *= s[a];
+        }
+      }
+      const double v = x[i];
+      if (std::string(t.op) == "max") acc[o] = std::max(acc[o], v);
+      else if (std::string(t.op) == "min") acc[o] = std::min(acc[o], v);
+      else acc[o] += v;
+    }
+    Vec y(n_out);
+    for (int64_t i = 0; i < n_out; ++i) y[i] = static_cast<float>(std::string(t.op) == "mean" ? acc[i] / per : acc[i]);
+    std::string what = std::string("reduce ") + t.op;
+    for (const auto& kv : t.attrs) what += " " + kv.first + "=" + kv.second;
+    check(what.c_str(), g.json({node}), Params().bytes(), s, x, t.out, y);
+  }
+}
+
 void test_softmax() {
   const Dims s = {2, 3, 4, 5};
   const Vec x = rtest::random_floats(count(s), -4.0f, 4.0f);
@@ -553,6 +683,90 @@ void test_graph_outputs_and_reuse() {
         "unknown output key: %s", BMXGetLastError());
 }
 
+// A relu that alone reads a Convolution's or FullyConnected's output is computed by that
+// layer; where the layer's output is also read elsewhere (here: a graph output), it is not.
+void test_relu_fusion() {
+  const ConvCase t = {1, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, true};
+  const Vec x = rtest::random_floats(t.n * t.c * t.h * t.w);
+  const Vec w = rtest::random_floats(t.o * t.c * 9), b = rtest::random_floats(t.o);
+  Params p;
+  p.f32("arg:c_weight", {t.o, t.c, 3, 3}, w);
+  p.f32("arg:c_bias", {t.o}, b);
+  p.f32("arg:fc_weight", {3, 4 * 6 * 5}, rtest::random_floats(3 * 120));
+  const Vec conv = conv_ref(t, x, w, b);
+  Vec relu(conv.size());
+  for (size_t i = 0; i < conv.size(); ++i) relu[i] = conv[i] > 0 ? conv[i] : 0.0f;
+  for (bool conv_is_output : {false, true}) {
+    Graph g;
+    const int c = g.op("Convolution", "c", {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"}, {"num_filter", "4"}},
+                       {g.var("data"), g.var("c_weight"), g.var("c_bias")});
+    const int r = g.op("Activation", "r", {{"act_type", "relu"}}, {c});
+    const int f = g.op("FullyConnected", "fc", {{"num_hidden", "3"}, {"no_bias", "True"}}, {r, g.var("fc_weight")});
+    const int r2 = g.op("relu", "r2", {}, {f});
+    const std::string json = conv_is_output ? g.json({r, c}) : g.json({r, r2});
+    BMXPredictorHandle h = rtest::create(json, p.bytes(), {1, 3, 6, 5});
+    CHECK(h != nullptr, "relu fusion: create: %s", BMXGetLastError());
+    if (!h) continue;
+    Vec y0(relu.size()), y1(conv_is_output ? conv.size() : 3);
+    const char* plan = nullptr;
+    const bool ok = BMXPredSetInput(h, "data", x.data(), static_cast<uint32_t>(x.size())) == 0 &&
+                    BMXPredForward(h) == 0 && BMXPredGetOutput(h, 0, y0.data(), static_cast<uint32_t>(y0.size())) == 0 &&
+                    BMXPredGetOutput(h, 1, y1.data(), static_cast<uint32_t>(y1.size())) == 0 &&
+                    BMXPredGetPlan(h, &plan) == 0;
+    CHECK(ok, "relu fusion: run: %s", BMXGetLastError());
+    CHECK(rtest::max_diff(y0, relu) < 1e-5f, "relu after a conv (conv is an output: %d): diff %g",
+          conv_is_output, rtest::max_diff(y0, relu));
+    if (conv_is_output) {
+      CHECK(rtest::max_diff(y1, conv) < 1e-5f, "the conv output before its relu: diff %g", rtest::max_diff(y1, conv));
+    } else {
+      float worst = 0;
+      for (float v : y1) worst = std::min(worst, v);
+      CHECK(worst >= 0.0f, "relu after a dense layer: min %g", worst);
+    }
+    const std::string text = ok ? plan : "";
+    size_t count_fused = 0;
+    for (size_t at = text.find("\"fused\""); at != std::string::npos; at = text.find("\"fused\"", at + 1)) ++count_fused;
+    CHECK(count_fused == (conv_is_output ? 0u : 2u), "fused relus in the plan: %zu (%s)", count_fused, text.c_str());
+    BMXPredFree(h);
+  }
+}
+
+// Reads "arena_bytes" from a plan description.
+long long arena_bytes(BMXPredictorHandle h) {
+  const char* plan = nullptr;
+  if (BMXPredGetPlan(h, &plan) != 0) return -1;
+  const char* at = std::strstr(plan, "\"arena_bytes\":");
+  return at ? std::atoll(at + 14) : -1;
+}
+
+// Long chains reuse memory: elementwise ops run in place, and ops that cannot (pooling) take
+// a buffer freed by an earlier node, so the arena does not grow with the depth of the graph.
+void test_memory_reuse() {
+  const Dims s = {1, 8, 16, 16};
+  const long long tensor = count(s) * 4;
+  for (const char* op : {"Activation", "Pooling"}) {
+    Graph g;
+    int v = g.var("data");
+    for (int i = 0; i < 12; ++i) {
+      const std::string name = "n" + std::to_string(i);
+      if (std::string(op) == "Activation") {
+        v = g.op("Activation", name, {{"act_type", i % 2 ? "relu" : "tanh"}}, {v});
+      } else {
+        v = g.op("Pooling", name, {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"}, {"pool_type", "max"}}, {v});
+      }
+    }
+    BMXPredictorHandle h = rtest::create(g.json({v}), Params().bytes(), u32(s));
+    CHECK(h != nullptr, "chain of %s: %s", op, BMXGetLastError());
+    if (!h) continue;
+    // Input and output keep their own buffers; a pooling chain needs one more in between.
+    const long long limit = (std::string(op) == "Activation" ? 3 : 4) * tensor;
+    const long long arena = arena_bytes(h);
+    CHECK(arena > 0 && arena <= limit, "chain of 12 %s: arena %lld bytes, expected at most %lld",
+          op, arena, limit);
+    BMXPredFree(h);
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -564,8 +778,13 @@ int main() {
   test_prelu();
   test_binary_elementwise();
   test_shape_ops();
+  test_slice();
+  test_transpose_and_axes();
+  test_reduce();
   test_softmax();
   test_pad();
   test_graph_outputs_and_reuse();
+  test_relu_fusion();
+  test_memory_reuse();
   return rtest::finish("test_runtime_ops");
 }

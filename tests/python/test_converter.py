@@ -461,15 +461,15 @@ def test_layers_left_float_are_reported_with_the_reason(tmp_path, build, reason)
     assert reason in _skip_reason(tmp_path, build)
 
 
-def test_already_converted_model_passes_through(tmp_path):
+def test_already_converted_model_is_refused(tmp_path):
     s, head = lenet_like()
     sym_path, params_path = s.save(tmp_path, [head])
     first = convert(sym_path, params_path, verbose=False)
-    again = convert(first.symbol_out, first.params_out, out_prefix=str(tmp_path / "again"),
-                    verbose=False)
-    assert not again.converted
-    assert open(again.symbol_out).read() == open(first.symbol_out).read()
-    assert open(again.params_out, "rb").read() == open(first.params_out, "rb").read()
+    before = sorted(os.listdir(str(tmp_path)))
+    with pytest.raises(ConversionError, match="is already converted"):
+        convert(first.symbol_out, first.params_out, out_prefix=str(tmp_path / "again"),
+                verbose=False)
+    assert sorted(os.listdir(str(tmp_path))) == before
 
 
 def test_output_names_epoch_and_out_prefix(tmp_path):
@@ -700,9 +700,6 @@ def test_unwritable_output(model, capsys):
     with open(a_file, "w") as f:
         f.write("x")
     _assert_fails_cleanly(capsys, directory, [params_path, "-o", a_file + "/out"], "cannot write")
-    _assert_fails_cleanly(capsys, directory,
-                          [params_path, "-o", os.path.join(directory, "no_such_dir", "x")],
-                          "cannot write")
     with pytest.raises(ConversionError):
         convert(sym_path, params_path, out_prefix=a_file + "/out", verbose=False)
 
@@ -789,3 +786,51 @@ def test_outputs_get_the_usual_file_permissions(tmp_path):
     assert sorted(os.listdir(str(tmp_path))) == sorted(  # no temp files left behind
         ["model-symbol.json", "model-0000.params", "binarized_model-symbol.json",
          "binarized_model-0000.params"])
+
+
+# ------------------------------------------------------------------------------------------
+# A newcomer's commands: the README's -o deploy/model, converting twice, the input shape
+# ------------------------------------------------------------------------------------------
+
+def test_output_folder_is_created(model, capsys, monkeypatch):
+    directory, sym_path, params_path = model
+    monkeypatch.chdir(directory)
+    # the README's line, run where deploy/ does not exist yet
+    assert main(["model-symbol.json", "model-0000.params", "-o", "deploy/model"]) == 0
+    assert sorted(os.listdir("deploy")) == ["model-0000.params", "model-symbol.json"]
+    assert main([params_path, "-o", os.path.join("a", "b", "c", "m"), "-q"]) == 0
+    assert os.path.isfile(os.path.join("a", "b", "c", "m-symbol.json"))
+    capsys.readouterr()
+
+
+def test_converting_a_converted_model_says_so_and_writes_nothing(model, capsys):
+    directory, sym_path, params_path = model
+    assert main([params_path, "-q"]) == 0
+    converted = os.path.join(directory, "binarized_model-0000.params")
+    line = _assert_fails_cleanly(capsys, directory, [converted], "is already converted")
+    assert "nothing written" in line
+    assert not any(name.startswith("binarized_binarized") for name in os.listdir(directory))
+
+
+def _data_attrs(path):
+    graph = json.load(open(path))
+    return [n for n in graph["nodes"] if n["name"] == "data"][0].get("attrs", {})
+
+
+def test_conversion_keeps_or_records_the_input_shape(model, capsys):
+    from bmxnet.export import INPUT_SHAPE_ATTR, record_input_shape_file
+
+    directory, sym_path, params_path = model
+    out = os.path.join(directory, "plain")
+    assert main([params_path, "-o", out]) == 0  # exported without a shape: said, not invented
+    assert "Input shape: not recorded" in capsys.readouterr().out
+    assert INPUT_SHAPE_ATTR not in _data_attrs(out + "-symbol.json")
+    record_input_shape_file(sym_path, (1, 1, 12, 12))
+    assert main([params_path, "-o", out]) == 0  # recorded at export: kept
+    assert "Input shape: (1, 1, 12, 12)" in capsys.readouterr().out
+    assert _data_attrs(out + "-symbol.json")[INPUT_SHAPE_ATTR] == "(1, 1, 12, 12)"
+    assert main([params_path, "-o", out, "-q", "--input-shape", "4,1,12,12"]) == 0
+    assert _data_attrs(out + "-symbol.json")[INPUT_SHAPE_ATTR] == "(1, 1, 12, 12)"
+    with pytest.raises(SystemExit) as exit_info:
+        main([params_path, "--input-shape", "1,0,12"])
+    assert exit_info.value.code == 2

@@ -433,7 +433,7 @@ def test_xnor_mixed_network_with_head(tmp_path, activation):
     net = nn.HybridSequential()
     net.add(nn.Conv2D(16, 3, padding=1, in_channels=3), nn.BatchNorm(in_channels=16),
             qnn.QConv2D(40, 3, padding=1, in_channels=16, scaling="xnor", pad_value=1,
-                        activation=activation, weight_quantization=activation,
+                        input_quantizer=activation, kernel_quantizer=activation,
                         clip_threshold=0.5),
             nn.BatchNorm(in_channels=40),
             qnn.QConv2D(33, 3, strides=2, padding=1, in_channels=40, weight_bases=3,

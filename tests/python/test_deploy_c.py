@@ -208,3 +208,71 @@ def test_converted_model_from_c_matches_trained_net(exe, model):
     _assert_close(out, expected)
     np.testing.assert_array_equal(out.argmax(axis=1), expected.argmax(axis=1))
     _assert_close(out, _executor_outputs(out_prefix, batch))
+
+
+# ------------------------------------------------------------------------------------------
+# The recorded input shape, and params of another model
+# ------------------------------------------------------------------------------------------
+
+def _lenet_files(directory):
+    """A converted binary LeNet (a different model from `model`), input shape recorded."""
+    from bmxnet import converter
+
+    net = bmxnet.model_zoo.get_model("binary_lenet", classes=10)
+    net.initialize(mx.init.Xavier())
+    prefix = os.path.join(str(directory), "lenet")
+    bmxnet.export(net, prefix, input_shape=(1, 1, 28, 28))
+    converter.convert(f"{prefix}-symbol.json", f"{prefix}-0000.params", verbose=False)
+    return os.path.join(str(directory), "binarized_lenet"), net
+
+
+def test_c_reads_the_recorded_input_shape(exe, tmp_path):
+    prefix, net = _lenet_files(tmp_path)
+    batch = np.random.RandomState(0).uniform(0, 1, (3, 1, 28, 28)).astype(np.float32)
+    inp = tmp_path / "in.bin"
+    batch.tofile(inp)
+    out = tmp_path / "out.bin"
+    proc = _run(exe, "--lib", bmxnet.library_path(), "--symbol", f"{prefix}-symbol.json",
+                "--params", f"{prefix}-0000.params", "--input", str(inp), "--output", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "output shape: 3,10" in proc.stdout
+    _assert_close(np.fromfile(out, "<f4").reshape(3, 10), net(mx.nd.array(batch)).asnumpy(),
+                  rtol=1e-4)
+    # an input that is not whole samples of the recorded shape
+    (tmp_path / "odd.bin").write_bytes(batch.tobytes()[:-4])
+    proc = _run(exe, "--lib", bmxnet.library_path(), "--symbol", f"{prefix}-symbol.json",
+                "--params", f"{prefix}-0000.params", "--input", str(tmp_path / "odd.bin"))
+    assert proc.returncode == 1 and "(1, 1, 28, 28)" in proc.stderr, proc.stderr
+    assert len(_stderr_lines(proc)) == 1
+
+
+def test_c_without_a_recorded_shape_asks_for_shape(exe, model, tmp_path):
+    prefix, _ = model  # exported with net.export: no shape recorded
+    inp = tmp_path / "in.bin"
+    _batch(1, 0).tofile(inp)
+    proc = _run(exe, "--lib", bmxnet.library_path(), "--symbol", f"{prefix}-symbol.json",
+                "--params", f"{prefix}-0000.params", "--input", str(inp))
+    assert proc.returncode == 1
+    lines = _stderr_lines(proc)
+    assert len(lines) == 1 and "--shape" in lines[0] and "does not record" in lines[0]
+
+
+def test_params_of_another_model_get_the_converters_sentence(exe, model, tmp_path):
+    from bmxnet import converter
+
+    prefix, _ = model
+    converter.convert(f"{prefix}-symbol.json", f"{prefix}-0000.params",
+                      out_prefix=str(tmp_path / "conv"), verbose=False)
+    lenet, _ = _lenet_files(tmp_path)
+    symbol, params = str(tmp_path / "conv-symbol.json"), f"{lenet}-0000.params"
+    inp = tmp_path / "in.bin"
+    _batch(1, 0).tofile(inp)
+    proc = _run(exe, "--lib", bmxnet.library_path(), "--symbol", symbol, "--params", params,
+                "--input", str(inp), "--shape", "1,3,8,8")
+    assert proc.returncode == 1
+    lines = _stderr_lines(proc)
+    assert len(lines) == 1, proc.stderr
+    with pytest.raises(converter.ConversionError) as info:
+        converter.convert(symbol, params, out_prefix=str(tmp_path / "x"), verbose=False)
+    assert lines[0] == f"bmx_predict: error: {info.value}"
+    assert "of its" in lines[0] and "parameters are not in the symbol" in lines[0]

@@ -48,3 +48,55 @@ def test_two_workers_one_server_end_with_the_same_parameters(tmp_path, mnist_dir
     conv = [k for k in exported if k.endswith("conv1_weight")][0]
     assert np.abs(exported[conv].asnumpy()).sum() > 0
     assert (save / "lenet-metrics.csv").is_file() and (save / "lenet-symbol.json").is_file()
+
+
+# ------------------------------------------------------------------------------------------
+# The documented command, as a user types it
+# ------------------------------------------------------------------------------------------
+
+def _run_from_root(words, root, timeout):
+    from readme_blocks import program
+
+    # As written; BMXNET_STEPS_PER_EPOCH cuts each epoch to a few batches.
+    env = dict(os.environ, OMP_NUM_THREADS="1", BMXNET_STEPS_PER_EPOCH="4")
+    return subprocess.run([program(words[0])] + words[1:], cwd=root, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=timeout)
+
+
+def test_readme_launch_line_runs_from_the_repository_root(tmp_path):
+    from readme_blocks import launch_commands, sandbox
+
+    commands = launch_commands()
+    assert commands, "README.md has no `bmxnet launch ... --launcher local` line"
+    root = sandbox(tmp_path)  # has python/, as the repository root does
+    assert os.path.isdir(os.path.join(root, "python"))
+    for words in commands:  # README.md's and examples/README.md's
+        proc = _run_from_root(words, root, timeout=400)
+        log = proc.stdout + proc.stderr
+        assert proc.returncode == 0, " ".join(words) + "\n" + log[-3000:]
+        assert "Is a directory" not in log
+        assert "[worker 0/2]" in log and "[worker 1/2]" in log, log[-3000:]
+        save_dir = words[words.index("--save-dir") + 1] if "--save-dir" in words else "out/mnist"
+        assert os.path.isfile(os.path.join(root, save_dir, "binary_lenet-0000.params"))
+
+
+def test_launch_stops_when_a_worker_fails_and_shows_its_last_lines(tmp_path):
+    from readme_blocks import launch_commands, sandbox
+
+    root = sandbox(tmp_path)
+    words = launch_commands()[0] + ["--data-dir", "no/such/folder"]  # every worker fails
+    proc = _run_from_root(words, root, timeout=200)  # the scheduler must not wait forever
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "bmxnet launch: worker" in proc.stderr and "exited with status 2" in proc.stderr
+    assert "| train.py: error: argument --data-dir" in proc.stderr, proc.stderr[-2000:]
+
+
+def test_launch_usage_errors_are_one_line(tmp_path):
+    for argv, named in ((["-n", "0", "--launcher", "local", "python", "x.py"], "-n/--num-workers"),
+                        (["-n", "2", "--launcher", "local"], "training command"),
+                        (["-n", "2", "--launcher", "local", "no-such-program-x"], "not found")):
+        proc = subprocess.run([sys.executable, "-m", "bmxnet.cli", "launch"] + argv,
+                              capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and named in proc.stderr, proc.stderr

@@ -1,4 +1,4 @@
-"""The fast kernels behind bmx_binary_conv2d / bmx_binary_dense (issue 3).
+"""The fast kernels behind bmx_binary_conv2d / bmx_binary_dense.
 
 Against MXNet's own float operators on sign(x), sign(w) with the same padding semantics, at
 shapes near the kernels' tile edges (pixels not a multiple of the 4-row tile, output channels

@@ -42,7 +42,7 @@ def _pad_nd(x, pad, value):
 
 
 CONV_CASES = [
-    # bits, bits_a, activation, weight_quantization, pad_value
+    # bits, bits_a, input_quantizer, kernel_quantizer, pad_value
     (1, 1, "det_sign", "det_sign", -1),
     (1, 1, "det_sign", "det_sign", 1),
     (1, 1, "det_sign", "det_sign", 0),
@@ -64,7 +64,7 @@ def test_qconv_equals_float_conv_on_quantized_values(bits, bits_a, act, wq, pad_
     shape = (2, 4, 7, 6) if ndim == 2 else (2, 4, 9)
     x = _rand(shape, seed=1)
     q = _init(layer_cls(6, kernel, strides, padding, dilation, groups, pad_value=pad_value,
-                        activation=act, weight_quantization=wq, bits=bits, bits_a=bits_a),
+                        input_quantizer=act, kernel_quantizer=wq, bits=bits, bits_a=bits_a),
               x)
     w = q.weight.data()
     xq = _quantize(act, bits_a, "activations", x)
@@ -90,7 +90,7 @@ def test_qconv_equals_float_conv_on_quantized_values(bits, bits_a, act, wq, pad_
 @pytest.mark.parametrize("flatten", [True, False])
 def test_qdense_equals_float_dense_on_quantized_values(bits, bits_a, act, wq, flatten):
     x = _rand((3, 2, 5), seed=2)
-    q = _init(QDense(7, activation=act, weight_quantization=wq, bits=bits, bits_a=bits_a,
+    q = _init(QDense(7, input_quantizer=act, kernel_quantizer=wq, bits=bits, bits_a=bits_a,
                      flatten=flatten), x)
     ref = nn.Dense(7, flatten=flatten, in_units=10 if flatten else 5)
     ref.initialize()
@@ -115,6 +115,31 @@ def test_qactivation():
         y = layer(x)
     y.backward()
     np.testing.assert_array_equal(x.grad.asnumpy(), np.abs(x.asnumpy()) <= 0.7)
+
+
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_kbit_qactivation_cancels_the_gradient_beyond_clip_threshold(hybridize):
+    layer = QActivation(bits=2, clip_threshold=0.2)
+    if hybridize:
+        layer.hybridize()
+    x = mx.nd.array([0.1, 0.5, 0.9])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = layer(x)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), [1, 0, 0])
+    np.testing.assert_array_equal(y.asnumpy(), quantizers.dorefa(mx.nd, x, bits=2).asnumpy())
+
+
+def test_kbit_layer_input_cancels_the_gradient_beyond_clip_threshold():
+    layer = QDense(3, bits=32, bits_a=2, clip_threshold=0.4, in_units=4)
+    layer.initialize(mx.init.One())
+    x = mx.nd.array([[0.1, 0.3, 0.5, 0.9]])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = layer(x)
+    y.backward()
+    np.testing.assert_array_equal(x.grad.asnumpy(), [[3, 3, 0, 0]])
 
 
 def test_binary_gradients_equal_their_definition():
@@ -215,13 +240,97 @@ def test_aliases_and_option_errors():
     with pytest.raises(ValueError, match="scaling"):
         QConv2D(4, 3, scaling="mean")
     with pytest.raises(ValueError, match="unknown quantizer"):
-        QDense(3, activation="sgn")
+        QDense(3, input_quantizer="sgn")
     with pytest.raises(ValueError, match="ABC-Net"):
         QConv2D(4, 3, weight_bases=2, bits=2)
     with pytest.raises(ValueError, match="exclude"):
         QConv2D(4, 3, weight_bases=2, scaling="xnor")
     with pytest.raises(ValueError, match="layout"):
         QConv2D(4, 3, layout="NHWC")
+
+
+def test_quantizer_aliases_mean_the_same_quantizer():
+    x = _rand((2, 3, 6, 6), seed=4)
+    a = _init(QConv2D(4, 3, kernel_quantizer="swish_sign", input_quantizer="approx_sign"), x)
+    b = QConv2D(4, 3, weight_quantization="swish_sign", input_quantizer="approx_sign")
+    _init(b, x)
+    b.weight.set_data(a.weight.data())
+    b.bias.set_data(a.bias.data())
+    np.testing.assert_array_equal(a(x).asnumpy(), b(x).asnumpy())
+    assert QDense(3, weight_quantization="approx_sign")._quantize_weight.__name__ == "approx_sign"
+    assert QDense(3, kernel_quantizer="approx_sign", weight_quantization="approx_sign")
+    with pytest.raises(ValueError, match="kernel_quantizer='det_sign' and "
+                                         "weight_quantization='approx_sign' disagree"):
+        QDense(3, kernel_quantizer="det_sign", weight_quantization="approx_sign")
+    np.testing.assert_array_equal(QActivation("approx_sign")(x).asnumpy(),
+                                  QActivation(activation="approx_sign")(x).asnumpy())
+    with pytest.raises(ValueError, match="disagree"):
+        QActivation(quantizer="det_sign", activation="approx_sign")
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda **o: QConv2D(4, 3, padding=1, **o), (2, 3, 5, 5)),
+    (lambda **o: QConv1D(4, 3, padding=1, **o), (2, 3, 7)),
+    (lambda **o: QDense(4, **o), (2, 6)),
+])
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_activation_is_gluons_output_activation(make, shape, hybridize):
+    x = _rand(shape, seed=5)
+    plain, relu = make(), make(activation="relu")
+    _init(plain, x)
+    _init(relu, x)
+    for p, q in zip(plain.collect_params().values(), relu.collect_params().values()):
+        q.set_data(p.data())
+    if hybridize:
+        plain.hybridize()
+        relu.hybridize()
+    expected = plain(x).asnumpy()
+    assert (expected < 0).any()
+    np.testing.assert_array_equal(relu(x).asnumpy(), np.maximum(expected, 0))
+
+
+@pytest.mark.parametrize("layer", [QConv2D, QConv1D, QDense])
+def test_a_quantizer_given_as_activation_is_refused_with_the_right_name(layer):
+    with pytest.raises(ValueError, match="input_quantizer='approx_sign'"):
+        layer(4, 3, activation="approx_sign") if layer is not QDense else \
+            layer(4, activation="approx_sign")
+    with pytest.raises(ValueError, match="Gluon's output activation"):
+        QDense(4, activation=quantizers.det_sign)
+
+
+def test_model_zoo_refuses_activation_as_a_quantizer():
+    with pytest.raises(ValueError, match="input_quantizer="):
+        bmxnet.model_zoo.get_model("binary_lenet", classes=10, activation="approx_sign")
+    net = bmxnet.model_zoo.get_model("binary_lenet", classes=10, input_quantizer="approx_sign",
+                                     kernel_quantizer="swish_sign")
+    layers = []
+    net.apply(lambda b: layers.append(b) if isinstance(b, (QConv2D, QDense)) else None)
+    assert layers and all(b._quantize_input.__name__ == "approx_sign" and
+                          b._quantize_weight.__name__ == "swish_sign" for b in layers)
+
+
+def test_deferred_shapes_only_touch_blocks_with_quantized_layers():
+    """HybridBlock.infer_shape stays Gluon's own and a float net infers as in Gluon;
+    infer_shape on a quantized layer alone, and the first forward of a hybridized container,
+    complete the quantized weights."""
+    from mxnet.gluon import HybridBlock
+    assert HybridBlock.infer_shape.__module__ == "mxnet.gluon.block"
+    float_net = nn.HybridSequential()
+    float_net.add(nn.Conv2D(4, 3), nn.Dense(2))
+    float_net.initialize()
+    float_net.hybridize()
+    float_net(mx.nd.ones((1, 3, 5, 5)))
+    assert float_net[0].weight.shape == (4, 3, 3, 3)
+    layer = QConv2D(4, 3)
+    layer.initialize()
+    layer.infer_shape(mx.nd.ones((1, 5, 6, 6)))
+    assert layer.weight.shape == (4, 5, 3, 3)
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(6, 3), QConv2D(4, 3), QDense(2))
+    net.initialize()
+    net.hybridize()
+    net(mx.nd.ones((1, 3, 9, 9)))
+    assert net[1].weight.shape == (4, 6, 3, 3) and net[2].weight.shape == (2, 4 * 5 * 5)
 
 
 def test_gluon_options_behave_as_in_gluon():
@@ -240,9 +349,9 @@ def test_gluon_options_behave_as_in_gluon():
 
 
 OPTIONS = [{}, {"scaling": "xnor"}, {"bits": 3, "bits_a": 2}, {"pad_value": 0},
-           {"pad_value": 1}, {"activation": "approx_sign", "weight_quantization": "swish_sign"},
+           {"pad_value": 1}, {"input_quantizer": "approx_sign", "kernel_quantizer": "swish_sign"},
            {"weight_bases": 2, "act_bases": 2}, {"bits": 32, "bits_a": 32},
-           {"activation": "ste_heaviside", "clip_threshold": 0}]
+           {"input_quantizer": "ste_heaviside", "clip_threshold": 0}, {"activation": "relu"}]
 
 
 @pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
@@ -254,8 +363,7 @@ def test_every_option_hybridizes_and_exports(tmp_path, options):
         net.add(nn.Conv2D(4, 3), nn.BatchNorm(),
                 QConv2D(6, 3, padding=1, **options), nn.BatchNorm(),
                 nn.HybridLambda(lambda F, x: F.reshape(x, shape=(0, 6, -1))), QConv1D(5, 3, padding=1, **options),
-                QDense(3, **dense_options), QActivation(**{k: v for k, v in dense_options.items()
-                                                          if k in ("activation",)}))
+                QDense(3, **dense_options), QActivation(dense_options.get("input_quantizer")))
     net.initialize(mx.init.Xavier())
     x = _rand((2, 3, 8, 8), seed=11)
     y = net(x).asnumpy()
@@ -270,7 +378,7 @@ def test_every_option_hybridizes_and_exports(tmp_path, options):
 
 
 def test_exported_graph_patterns(tmp_path):
-    """The graphs documented in bmxnet.nn (what model-converter matches)."""
+    """The graphs documented in bmxnet.converter.patterns (what model-converter matches)."""
     def ops_of(layer, shape):
         net = nn.HybridSequential()
         net.add(layer)
@@ -284,7 +392,7 @@ def test_exported_graph_patterns(tmp_path):
         ["bmx_det_sign", "Pad", "bmx_det_sign", "Convolution"]
     assert ops_of(QConv2D(4, 3, padding=1, pad_value=0), (1, 2, 5, 5)) == \
         ["bmx_det_sign", "bmx_det_sign", "Convolution"]
-    assert ops_of(QDense(4, activation="approx_sign"), (1, 6)) == \
+    assert ops_of(QDense(4, input_quantizer="approx_sign"), (1, 6)) == \
         ["bmx_approx_sign", "bmx_det_sign", "FullyConnected"]
     assert ops_of(QConv2D(4, 3, scaling="xnor", use_bias=False), (1, 2, 5, 5)) == \
         ["bmx_det_sign", "bmx_det_sign", "Convolution", "abs", "mean", "BlockGrad", "Reshape",
@@ -292,3 +400,37 @@ def test_exported_graph_patterns(tmp_path):
     ops = ops_of(QConv2D(4, 3, weight_bases=2, act_bases=3, use_bias=False), (1, 2, 5, 5))
     assert ops.count("Convolution") == 6 and ops.count("add_n") == 1
     assert ops.count("bmx_det_sign") == 2 + 3
+
+
+def test_offset_returns_the_xnor_count():
+    layer = QDense(1, use_bias=False, in_units=4, offset=True)
+    layer.initialize(mx.init.One())
+    x = mx.nd.array([[1, 1, 1, -1]])
+    assert layer(x).asscalar() == 3.0
+    plain = QDense(1, use_bias=False, in_units=4, params=layer.collect_params())
+    assert plain(x).asscalar() == 2.0
+
+
+@pytest.mark.parametrize("ndim", [1, 2])
+def test_offset_convolution_equals_its_definition_and_exports_k(tmp_path, ndim):
+    cls = QConv1D if ndim == 1 else QConv2D
+    layer = cls(6, 3, padding=1, groups=2, offset=True)
+    x = _rand((2, 4) + (5,) * ndim, seed=4)
+    layer.initialize(mx.init.Uniform(1.0))
+    layer.hybridize()
+    first = layer(x).asnumpy()  # the call that completes the deferred weight shape
+    plain = cls(6, 3, padding=1, groups=2, params=layer.collect_params())
+    fan_in = 2 * 3 ** ndim
+    np.testing.assert_array_equal(first, (plain(x).asnumpy() + fan_in) / 2)
+    np.testing.assert_array_equal(layer(x).asnumpy(), first)
+    layer.export(str(tmp_path / "m"))
+    nodes = json.load(open(tmp_path / "m-symbol.json"))["nodes"]
+    assert [float(n["attrs"]["scalar"]) for n in nodes if n["op"] == "_plus_scalar"] == [fan_in]
+
+
+@pytest.mark.parametrize("options", [{"bits": 2}, {"bits_a": 32}, {"scaling": "xnor"},
+                                     {"weight_bases": 2}, {"offset": "yes"}])
+def test_offset_is_refused_where_it_counts_nothing(options):
+    options = {"offset": True, **options}
+    with pytest.raises(ValueError, match="offset"):
+        QConv2D(4, 3, **options)

@@ -1,4 +1,4 @@
-"""Issue 2's bar on real data: a binary LeNet trained on the first 4,000 images of the bundled
+"""The end-to-end bar on real data: a binary LeNet trained on the first 4,000 images of the bundled
 MNIST sample reaches >= 95% on the last 1,000, and after conversion gives identical predictions
 in the trained Gluon net, the converted model in Python, and the converted model from C."""
 import importlib.util

@@ -1,4 +1,4 @@
-"""The five bmx_ ops against float references on ±1 data (issue 2's equivalence bar)."""
+"""The five bmx_ ops against float references on ±1 data (the equivalence bar)."""
 import itertools
 
 import mxnet as mx

@@ -110,6 +110,16 @@ def test_dorefa_activations(bits):
     np.testing.assert_allclose(g, r * ((x >= 0) & (x <= 1)), rtol=1e-6)
 
 
+@pytest.mark.parametrize("clip", [0.2, 0.7, 1.0, 2.0, None, 0.0])
+def test_dorefa_activations_cancel_the_gradient_beyond_clip_threshold(clip):
+    x = _x(scale=1.5)
+    y, g, r = _forward_backward("dorefa", x, bits=2, mode="activations", clip_threshold=clip)
+    y_plain, _, _ = _forward_backward("dorefa", x, bits=2, mode="activations")
+    np.testing.assert_array_equal(y, y_plain)  # the forward value is untouched
+    upper = 1.0 if not clip else min(1.0, clip)
+    np.testing.assert_allclose(g, r * ((x >= 0) & (x <= upper)), rtol=1e-6)
+
+
 @pytest.mark.parametrize("bits", [2, 4])
 def test_dorefa_weights(bits):
     w = _x(n=300, scale=2.0, seed=3)

@@ -153,3 +153,114 @@ def test_cli_errors_are_messages(tmp_path, capsys):
     assert cli.main([]) == 2
     with pytest.raises(SystemExit):
         cli.main(["summary", "x", "--input-shape", "a,b"])
+
+
+# ------------------------------------------------------------------------------------------
+# What a newcomer runs: the recorded input shape, bad flags, batches, clean output
+# ------------------------------------------------------------------------------------------
+
+def _exported_cifar_model(tmp_path, name="cifar"):
+    """A CIFAR-shaped (3x32x32) model exported with bmxnet.export, which records its shape."""
+    net = bmxnet.model_zoo.get_model("binary_resnet18_cifar", classes=10)
+    net.initialize(mx.init.Xavier())
+    prefix = str(tmp_path / name)
+    bmxnet.export(net, prefix, input_shape=(1, 3, 32, 32))
+    return net, prefix
+
+
+def test_summary_and_predict_use_the_recorded_input_shape(tmp_path, capsys):
+    net, prefix = _exported_cifar_model(tmp_path)
+    s = summary(prefix)
+    assert s.input_shape == (1, 3, 32, 32) and not s.assumed_input
+    assert s.total("binary_macs") == summary(prefix, input_shape=(1, 3, 32, 32)).total(
+        "binary_macs")
+    assert s.total("binary_macs") < 1e9  # 0.55 G at 32x32, not the 26.8 G of a 224x224 guess
+    assert cli.main(["summary", prefix]) == 0
+    captured = capsys.readouterr()
+    assert "input (1, 3, 32, 32)" in captured.out and "guessed" not in captured.out
+    # predict: the image is resized to 32x32, and nothing says "assumed"
+    cv2 = pytest.importorskip("cv2")
+    png = str(tmp_path / "img.png")
+    rng = np.random.RandomState(0)
+    cv2.imwrite(png, rng.randint(0, 256, (32, 32, 3)).astype(np.uint8))
+    assert cli.main(["predict", prefix, png, "--top", "1"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.startswith(png + ": ")
+    # a model exported before shapes were recorded: the guess is said to be one
+    plain = str(tmp_path / "plain")
+    net.export(plain)
+    assert summary(plain).assumed_input
+    assert cli.main(["summary", plain]) == 0
+    assert "guessed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags,named,allowed", [
+    (["--top", "0"], "--top", ">= 1"), (["--top", "-2"], "--top", ">= 1"),
+    (["--input-shape", "1,0,28,28"], "--input-shape", "positive integers"),
+    (["--epoch", "-1"], "--epoch", "from 0 to 9999"),
+    (["--mean", "a,b"], "--mean", "numbers")])
+def test_predict_bad_flags_are_one_line_and_exit_2(tmp_path, capsys, flags, named, allowed):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["predict", str(tmp_path / "m"), "x.png"] + flags)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"argument {named}" in err and allowed in err, err
+
+
+def test_predict_classifies_every_sample_of_a_npy_batch(tmp_path, capsys):
+    net = bmxnet.model_zoo.get_model("binary_lenet", classes=10)
+    net.initialize(mx.init.Xavier())
+    prefix = str(tmp_path / "lenet")
+    bmxnet.export(net, prefix, input_shape=(1, 1, 28, 28))
+    images = np.random.RandomState(0).uniform(0, 1, (2, 1, 28, 28)).astype(np.float32)
+    expected = net(mx.nd.array(images)).asnumpy()
+    np.save(tmp_path / "two.npy", images)
+    assert cli.main(["predict", prefix, str(tmp_path / "two.npy"), "--top", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    for i, (line, scores) in enumerate(zip(lines, expected)):
+        assert line.startswith(f"{tmp_path / 'two.npy'}[{i}]: {scores.argmax()} ")
+    np.save(tmp_path / "bad.npy", images[:, :, :20])
+    assert cli.main(["predict", prefix, str(tmp_path / "bad.npy")]) == 1
+    assert "(1, 28, 28)" in capsys.readouterr().err
+
+
+def test_commands_print_no_mxnet_notices(tmp_path):
+    """`bmxnet predict` runs the graph as trained without MXNet's subgraph notice, and the
+    scripts' own loads show no 'Cannot decide type' warning."""
+    import subprocess
+    import sys
+
+    net = bmxnet.model_zoo.get_model("binary_lenet", classes=10)
+    net.initialize(mx.init.Xavier())
+    prefix = str(tmp_path / "lenet")
+    bmxnet.export(net, prefix, input_shape=(1, 1, 28, 28))
+    np.save(tmp_path / "x.npy", np.zeros((1, 28, 28), np.float32))
+    proc = subprocess.run([sys.executable, "-m", "bmxnet.cli", "predict", prefix,
+                           str(tmp_path / "x.npy")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", proc.stderr
+    assert "MXNET_SUBGRAPH_BACKEND" not in proc.stdout
+
+
+def test_summary_shows_its_table_in_a_repl():
+    net = _net()
+    net.initialize()
+    s = summary(net, input_shape=INPUT)
+    assert repr(s) == s.format() and "Total" in repr(s)
+
+
+def test_params_of_another_model_are_named_by_predict(tmp_path, capsys):
+    _, prefix = _exported_cifar_model(tmp_path)
+    net = bmxnet.model_zoo.get_model("binary_lenet", classes=10)
+    net.initialize(mx.init.Xavier())
+    other = str(tmp_path / "lenet")
+    bmxnet.export(net, other, input_shape=(1, 1, 28, 28))
+    assert cli.main(["predict", prefix + "-symbol.json", "--epoch", "0", "x.npy"]) == 1
+    capsys.readouterr()
+    import shutil
+    shutil.copy(other + "-0000.params", prefix + "-0001.params")
+    assert cli.main(["predict", prefix, str(tmp_path / "x.npy"), "--epoch", "1"]) == 1
+    err = capsys.readouterr().err
+    n = len(mx.nd.load(other + "-0000.params"))
+    assert f"{n} of its {n} parameters are not in the symbol" in err, err

@@ -143,8 +143,9 @@ def test_mnist_trains_checkpoints_exports_and_resumes(tmp_path, mnist_dir):
     predictions = loaded(mx.nd.array(val_x)).argmax(axis=1).asnumpy()
     assert (predictions == val_y).mean() == pytest.approx(acc3)
 
-    with pytest.raises(FileNotFoundError, match="--resume"):
-        mnist.train(mnist.parse_args(argv + ["--resume", str(tmp_path / "nothing")]))
+    with pytest.raises(SystemExit) as exit_info:
+        mnist.parse_args(argv + ["--resume", str(tmp_path / "nothing")])
+    assert exit_info.value.code == 2
 
 
 @pytest.mark.parametrize("flags", [["--optimizer", "sgd", "--lr-mode", "step", "--lr", "0.05"],
@@ -213,8 +214,9 @@ def test_imagenet_from_recordio(tmp_path):
     history = imagenet.train(args)
     assert len(history.rows) == 1 and history.rows[0]["val_acc"] is not None
     assert (tmp_path / "run" / "binary_resnete18-0000.params").is_file()
+    (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="im2rec"):
-        imagenet.train(imagenet.parse_args(["--data-dir", str(tmp_path / "none")]))
+        imagenet.train(imagenet.parse_args(["--data-dir", str(tmp_path / "empty")]))
 
 
 def test_imagenet_dummy_smoke(tmp_path):
@@ -224,3 +226,163 @@ def test_imagenet_dummy_smoke(tmp_path):
                                 "--save-dir", str(tmp_path)])
     imagenet.train(args)
     assert (tmp_path / "binary_resnet18_v1-symbol.json").is_file()
+
+
+# ------------------------------------------------------------------------------------------
+# What a newcomer runs: outputs where told, resume, bad flags, logs, help
+# ------------------------------------------------------------------------------------------
+
+DUMMY = ["--dataset", "dummy", "--dummy-size", "64", "--batch-size", "32"]
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_mnist_save_dir_gets_the_export_and_the_default_folder_is_untouched(tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mnist = _script("mnist")
+    assert mnist.main(DUMMY + ["--epochs", "1"]) == 0  # the README's first run: out/mnist
+    first = _files(tmp_path / "out" / "mnist")
+    assert "binary_lenet-symbol.json" in first and "binary_lenet-0000.params" in first
+    # the distributed line's flag, run in the same folder: everything goes to out/mnist-dist
+    assert mnist.main(DUMMY + ["--epochs", "1", "--seed", "1", "--save-dir",
+                               "out/mnist-dist"]) == 0
+    assert _files(tmp_path / "out" / "mnist") == first
+    dist = _files(tmp_path / "out" / "mnist-dist")
+    for name in ("binary_lenet-symbol.json", "binary_lenet-0000.params",
+                 "binary_lenet-metrics.csv", "binary_lenet-epoch0001.params"):
+        assert name in dist, name
+    assert dist["binary_lenet-0000.params"] != first["binary_lenet-0000.params"]
+    # --prefix alone: the export and the checkpoints go to its folder
+    assert mnist.main(DUMMY + ["--epochs", "1", "--prefix", "elsewhere/net"]) == 0
+    assert {"net-symbol.json", "net-0000.params", "net-epoch0001.params"} <= \
+        set(_files(tmp_path / "elsewhere"))
+    assert _files(tmp_path / "out" / "mnist") == first
+
+
+def _symbol_ops(path):
+    return [n["op"] for n in json.load(open(path))["nodes"]]
+
+
+def test_resume_restores_the_recorded_architecture_or_names_the_flags_that_differ(
+        tmp_path, capsys):
+    mnist = _script("mnist")
+    run = tmp_path / "run"
+    base = DUMMY + ["--save-dir", str(run), "--prefix", str(run / "lenet")]
+    mnist.train(mnist.parse_args(base + ["--epochs", "1", "--scaling", "xnor",
+                                         "--pad-value", "0"]))
+    trained_ops = _symbol_ops(run / "lenet-symbol.json")
+    assert "abs" in trained_ops  # xnor scaling: mean(abs(w))
+    # resumed without the flags: the checkpoint's are used, and said so
+    args = mnist.parse_args(base + ["--epochs", "2", "--resume", str(run)])
+    assert args.scaling == "xnor" and args.pad_value == 0
+    assert "--scaling xnor" in capsys.readouterr().out
+    mnist.train(args)
+    assert _symbol_ops(run / "lenet-symbol.json") == trained_ops
+    assert [r["epoch"] for r in _rows(run / "lenet-metrics.csv")] == ["1", "2"]
+    # resumed with a different value: refused, the flag named, nothing trained
+    for flags, named in ((["--pad-value", "1"], "--pad-value 1 (checkpoint: 0)"),
+                         (["--scaling", "none", "--bits", "2"], "--scaling none (checkpoint: xnor)")):
+        with pytest.raises(SystemExit) as exit_info:
+            mnist.parse_args(base + ["--epochs", "3", "--resume", str(run)] + flags)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and named in err, err
+    assert not (run / "lenet-epoch0003.params").exists()
+
+
+BAD_FLAGS = [
+    (["--epochs", "0"], "--epochs", ">= 1"),
+    (["--epochs", "-1"], "--epochs", ">= 1"),
+    (["--batch-size", "0"], "--batch-size", ">= 1"),
+    (["--batch-size", "-5"], "--batch-size", ">= 1"),
+    (["--bits", "0"], "--bits", "from 1 to 32"),
+    (["--bits", "33"], "--bits", "from 1 to 32"),
+    (["--bits-a", "-3"], "--bits-a", "from 1 to 32"),
+    (["--lr", "-1"], "--lr", "> 0"),
+    (["--clip-threshold", "-1"], "--clip-threshold", "> 0"),
+    (["--kvstore", "foo"], "--kvstore", "dist_sync"),
+    (["--model", "lenet"], "--model", "binary_lenet"),
+    (["--data-dir", "no/such/folder"], "--data-dir", "--dataset dummy"),
+    (["--momentum", "1.5"], "--momentum", "[0, 1)"),
+    (["--lr-steps", "3,x"], "--lr-steps", "integers"),
+]
+
+
+@pytest.mark.parametrize("script", ["mnist", "cifar10", "imagenet"])
+@pytest.mark.parametrize("flags,flag,allowed", BAD_FLAGS)
+def test_bad_flag_values_are_one_line_and_exit_2(script, flags, flag, allowed, capsys):
+    module = _script(script)
+    with pytest.raises(SystemExit) as exit_info:
+        module.parse_args(flags)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert f"argument {flag}" in err and allowed in err, err
+
+
+def test_bad_flag_from_the_command_line_has_no_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    script = os.path.join(ROOT, "examples", "mnist", "train.py")
+    for flags in (["--batch-size", "0"], ["--bits", "33"]):
+        proc = subprocess.run([sys.executable, script] + flags, capture_output=True, text=True,
+                              cwd=str(tmp_path), timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+        assert f"argument {flags[0]}" in proc.stderr
+    # a data folder without the dataset: one sentence, exit 2
+    (tmp_path / "empty").mkdir()
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "cifar10", "train.py"),
+                           "--data-dir", str(tmp_path / "empty")], capture_output=True,
+                          text=True, cwd=str(tmp_path), timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "--dataset dummy" in proc.stderr
+
+
+def test_last_epoch_logs_the_rate_it_trained_with(tmp_path, capsys):
+    mnist = _script("mnist")
+    mnist.train(mnist.parse_args(DUMMY + ["--epochs", "2", "--prefix", str(tmp_path / "m")]))
+    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("epoch ")]
+    assert len(lines) == 2 and "lr 0.00e+00" not in lines[-1], lines
+    rates = [float(r["lr"]) for r in _rows(tmp_path / "m-metrics.csv")]
+    # cosine from 2e-3 over 4 updates: the epochs' means, the second smaller and not 0
+    schedule = training.make_scheduler("cosine", 2e-3, 2, 2)
+    assert rates == pytest.approx([(schedule(1) + schedule(2)) / 2,
+                                   (schedule(3) + schedule(4)) / 2])
+    assert 0 < rates[1] < rates[0]
+
+
+@pytest.mark.parametrize("script", ["mnist", "cifar10", "imagenet"])
+def test_help_keeps_the_usage_examples_on_their_own_lines(script, capsys):
+    module = _script(script)
+    with pytest.raises(SystemExit):
+        module.parse_args(["--help"])
+    out = capsys.readouterr().out
+    example = f"    python examples/{script}/train.py"
+    assert example in out and f"\n{example}" in out, out[:2000]
+
+
+@pytest.mark.parametrize("script,expected", [("mnist", "(1, 1, 28, 28)"),
+                                             ("cifar10", "(1, 3, 32, 32)")])
+def test_export_records_the_input_shape(tmp_path, script, expected):
+    from bmxnet.export import INPUT_SHAPE_ATTR
+
+    module = _script(script)
+    argv = DUMMY + ["--epochs", "1", "--model", "binary_lenet", "--save-dir", str(tmp_path)]
+    if script == "mnist":
+        argv += ["--prefix", str(tmp_path / "binary_lenet")]
+    module.train(module.parse_args(argv))
+    graph = json.load(open(tmp_path / "binary_lenet-symbol.json"))
+    data = [n for n in graph["nodes"] if n["name"] == "data"][0]
+    assert data["attrs"][INPUT_SHAPE_ATTR] == expected
+    # MXNet still loads it, in both ways
+    sym = mx.sym.load(str(tmp_path / "binary_lenet-symbol.json"))
+    assert sym.list_inputs()[0] == "data"
+    net = mx.gluon.SymbolBlock.imports(str(tmp_path / "binary_lenet-symbol.json"), ["data"],
+                                       str(tmp_path / "binary_lenet-0000.params"))
+    shape = tuple(int(d) for d in expected[1:-1].split(","))
+    assert net(mx.nd.zeros((3,) + shape[1:])).shape == (3, 10)

@@ -15,6 +15,10 @@ is packed into int32 words (bit 1 = -1, channel c = bit c % 32 of word c / 32, c
 - XNOR-Net scaling, ``broadcast_mul(layer, Reshape(BlockGrad(mean(abs(w), axis=all but 0))))``
   of the layer's own weight ``w`` (and the ``broadcast_add(., Reshape(b))`` after it), is
   folded into the binary op's per-channel ``scale`` (and ``bias``).
+- BMXNet v2 exports (``v2_patterns``): the fork's ops are renamed (``det_sign`` ->
+  ``bmx_det_sign``, ``round_ste`` -> ``_contrib_round_ste``, ...) or bypassed
+  (``_contrib_gradcancel``), its offset ``(h + K) / 2`` and transposed weight scaling are
+  folded into ``scale``/``bias``.
 - A ``BatchNorm`` that is the only consumer of a binary layer (after its scaling) is folded
   into ``scale``/``bias`` too.
 - An ``elemwise_add(layer, r)`` that is the only consumer of a binary 2-D convolution (a ResNet
@@ -33,7 +37,8 @@ Modules, in the order a conversion uses them (``pipeline.convert`` lists the pas
 - ``params``: the parameters by name, checked against the symbol
 - ``patterns``, ``reasons``: which layers are binary, and why the others stay float
 - ``float32_ops``, ``folding``: evaluating weight expressions with MXNet's float32 rounding
-- ``fusion``: XNOR scaling, BatchNorm and residual adds folded into a layer
+- ``v2_patterns``: BMXNet v2's op names and offset
+- ``fusion``: XNOR scaling, BMXNet v2's offset, BatchNorm and residual adds folded into a layer
 - ``packing``: the bit layout of packed weights
 - ``rewrite``: the graph rewrite that ties these together
 - ``report``, ``errors``, ``cli``: what a conversion says, how it fails, the command

@@ -4,16 +4,18 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
+from ..argtypes import shape
 from .errors import ConversionError
 from .files import input_paths
 from .pipeline import convert
 
 _DESCRIPTION = """\
-Convert a model trained with bmxnet layers (QConv1D, QConv2D, QDense) and exported with
-HybridBlock.export into a deployable binary model: every binary layer (each of the M x N
-convolutions of an ABC-Net layer too) becomes one bmx_binary_conv2d / bmx_binary_dense op
-with bit-packed int32 weights, XNOR scaling and a BatchNorm that follow a binary layer are
-folded into it, and everything else (float and k-bit layers) stays as it was."""
+Convert a model trained with bmxnet layers (QConv1D, QConv2D, QDense), with bmxnet.v2 or
+with the BMXNet v2 fork, and exported with HybridBlock.export, into a deployable binary model:
+every binary layer (each of the M x N convolutions of an ABC-Net layer too) becomes one
+bmx_binary_conv2d / bmx_binary_dense op with bit-packed int32 weights, XNOR scaling, BMXNet
+v2's offset and a BatchNorm that follow a binary layer are folded into it, and everything else
+(float and k-bit layers) stays as it was."""
 
 _EPILOG = """\
 examples:
@@ -21,7 +23,9 @@ examples:
       reads model-symbol.json + model-0000.params, writes
       binarized_model-symbol.json + binarized_model-0000.params beside them
   model-converter model-symbol.json model-0003.params -o deploy/lenet
-      writes deploy/lenet-symbol.json + deploy/lenet-0003.params
+      writes deploy/lenet-symbol.json + deploy/lenet-0003.params (deploy/ is created)
+  model-converter old-0000.params --input-shape 1,3,32,32
+      also records the input shape, for a model exported without it
 
 Load the result with `import bmxnet` and mx.gluon.SymbolBlock.imports, or from C with
 MXLoadLib(libbmxnet_ops.so) and the predict API. Exit status: 0 on success, 1 on bad input."""
@@ -41,6 +45,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--no-fold-bn", dest="fold_bn", action="store_false",
                         help="keep every BatchNorm instead of folding it into the binary op's "
                              "scale and bias (binary layers) or into the weights (float layers)")
+    parser.add_argument("--input-shape", type=shape, default=None, metavar="N,C,H,W",
+                        help="record this input shape in the converted symbol (default: the "
+                             "one recorded at export, if any)")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing on success")
     args = parser.parse_args(argv)
@@ -49,7 +56,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         symbol_path, params_path = input_paths(args.files)
         convert(symbol_path, params_path, out_prefix=args.output, verbose=not args.quiet,
-                fold_batchnorm=args.fold_bn)
+                fold_batchnorm=args.fold_bn, input_shape=args.input_shape)
     except ConversionError as e:
         print(f"model-converter: error: {e}", file=sys.stderr)
         return 1

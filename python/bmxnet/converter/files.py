@@ -86,16 +86,30 @@ def check_out_prefix(out_prefix):
 
 
 def check_outputs(outputs: Sequence[str], inputs: Sequence[str]):
-    """Refuse outputs that would overwrite an input or whose directory does not exist."""
+    """Refuse outputs that would overwrite an input or whose directory cannot be made (a
+    missing directory is created when the files are written)."""
     for out in outputs:
         if any(same_file(out, inp) for inp in inputs):
             raise ConversionError(f"the output {out} would overwrite the input; choose another "
                                   "output prefix with -o OUT_PREFIX")
     out_dir = os.path.dirname(os.path.abspath(outputs[0]))
-    if not os.path.isdir(out_dir):
-        why = "is not a directory" if os.path.exists(out_dir) else "does not exist"
-        raise ConversionError(f"cannot write {outputs[0]}: {out_dir} {why}; choose an existing "
-                              "directory with -o DIR/NAME")
+    existing = out_dir
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConversionError(f"cannot write {outputs[0]}: {existing} is not a directory; "
+                              "choose another output prefix with -o DIR/NAME")
+
+
+def make_output_dir(path: str):
+    """Creates the directory of `path` (and its parents) when missing."""
+    out_dir = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        raise ConversionError(f"cannot write {path}: cannot create {out_dir} "
+                              f"({e.strerror or e}); choose another output prefix with "
+                              "-o DIR/NAME") from None
 
 
 def write_atomically(files: Sequence[Tuple[str, bytes]]):

@@ -1,4 +1,5 @@
-"""Folding what follows a layer into it: XNOR-Net scaling, BatchNorm, a residual add."""
+"""Folding what follows a layer into it: XNOR-Net scaling, BMXNet v2's offset, BatchNorm, a
+residual add."""
 
 from dataclasses import dataclass
 from typing import List, Optional
@@ -11,6 +12,7 @@ from .folding import Folder
 from .graph import Graph, Node, new_node
 from .params import Params
 from .patterns import Match
+from .v2_patterns import offset_after, strip_transpose
 
 # Ops with one input whose forward value is their input, possibly reshaped.
 _PASS_THROUGH = frozenset(("BlockGrad", "stop_gradient", "identity", "_copy", "Reshape",
@@ -51,7 +53,7 @@ def _per_channel(value: np.ndarray, m: Match) -> Optional[np.ndarray]:
 def _is_weight_magnitude(entry, m: Match, path: str) -> bool:
     """Whether `entry` is XNOR-Net's mean(|w|) over all but the output axis of the layer's own
     weight variable (behind BlockGrad / Reshape)."""
-    mean = _strip(entry)
+    mean = strip_transpose(_strip(entry), _strip)  # BMXNet v2 scales by a (1, O, 1, 1) transpose
     if m.weight_var is None or mean.op != "mean" or len(mean.inputs) != 1:
         return False
     source = mean.inputs[0][0]
@@ -118,6 +120,14 @@ def fold_epilogue(graph: Graph, m: Match, params: Params, folder: Folder,
                     ep.end = user
                     ep.bias_var = bias_src if ep.bias is None else None
                     ep.bias = bias if ep.bias is None else ep.bias + bias
+    offset = offset_after(ep.end, lambda n: _sole_consumer(graph, n)[0])
+    if offset is not None:  # BMXNet v2's (h + K) / 2
+        ep.end, c, d = offset
+        scale = ep.scale if ep.scale is not None else np.ones(m.out_channels)
+        ep.scale = scale / d
+        ep.bias = ((ep.bias if ep.bias is not None else np.zeros(m.out_channels)) + c) / d
+        ep.bias_var = None
+        ep.notes.append(f"offset (h + {c:g}) / {d:g} folded")
     return ep
 
 

@@ -5,6 +5,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from .. import params_io
 from .attrs import Attrs, format_shape
 from .errors import ConversionError
 from .graph import Graph, Node
@@ -51,12 +52,10 @@ def check_params(graph: Graph, params: Params, sym_path: str):
             "different models, pass the .params file exported together with this symbol")
 
     var_names = {n.name for n in graph.nodes if n.is_var}
-    extra = [k for k, name in ((k, k[4:] if k.startswith(("arg:", "aux:")) else k)
-                               for k in params.entries) if name not in var_names]
+    extra = params_io.mismatch_message(params.path, sym_path, params.entries, var_names,
+                                       check_missing=False)
     if extra:
-        shown = ", ".join(extra[:3]) + (", ..." if len(extra) > 3 else "")
-        raise mismatch(f"{len(extra)} of its {len(params.entries)} parameters are not in the "
-                       f"symbol ({shown})")
+        raise ConversionError(extra)
     for node in graph.nodes:
         if node.op not in PARAM_OPS:
             continue

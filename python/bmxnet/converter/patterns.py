@@ -29,6 +29,13 @@ op's per-channel ``scale`` (and a following BatchNorm on top of it; see ``fusion
 the same with ``FullyConnected`` (``no_bias=True``), ``mean(abs(w), axis=1)`` and
 ``shape=(1, -1)`` in both Reshapes. QConv1D has ``axis=(1, 2)`` and ``shape=(1, -1, 1)``.
 
+``offset=True`` (any of the three; BMXNet v2's default) follows the layer (or its bias)::
+
+    y = _div_scalar(_plus_scalar(y, scalar=K), scalar=2)     # K: the weights per output
+
+and folds into ``scale`` (1/2) and ``bias`` (``(b + K) / 2``) exactly (``fusion``). BMXNet v2's
+own exports (``bmxnet.v2``, and the fork's op names) are in ``v2_patterns``.
+
 ABC-Net (``weight_bases=M``, ``act_bases=N``; parameters ``<prefix>weight``,
 ``<prefix>weight_coef`` (M,), ``<prefix>act_coef`` (N,), ``<prefix>act_shift`` (N,))::
 

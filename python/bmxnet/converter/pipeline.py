@@ -4,42 +4,65 @@ import json
 import os
 
 from .. import params_io
-from .files import check_out_prefix, check_outputs, output_paths, read_model, write_atomically
+from ..export import record_input_shape, recorded_input_shape
+from .errors import ConversionError
+from .files import (check_out_prefix, check_outputs, make_output_dir, output_paths, read_model,
+                    write_atomically)
 from .params import check_params
 from .report import ConversionReport
 from .rewrite import Rewrite
+from .v2_patterns import normalize_fork_ops
+
+
+PACKED_OPS = ("bmx_binary_conv2d", "bmx_binary_dense")
 
 
 def convert(symbol_path, params_path, out_prefix=None, verbose=True,
-            fold_batchnorm=True) -> ConversionReport:
+            fold_batchnorm=True, input_shape=None) -> ConversionReport:
     """Convert an exported training graph into a packed binary model.
 
     Writes ``binarized_<prefix>-symbol.json`` and ``binarized_<prefix>-NNNN.params`` beside
     `params_path` (or ``<out_prefix>-symbol.json`` / ``<out_prefix>-NNNN.params``) and returns
     a :class:`ConversionReport`; `verbose` also prints it. Raises :class:`ConversionError` on
     bad input or an unwritable destination, leaving no output behind. The input is never
-    modified.
+    modified. The input shape recorded at export (:mod:`bmxnet.export`) is kept;
+    `input_shape` (batch 1, e.g. (1, 1, 28, 28)) records or replaces it. A model that is
+    already converted is refused.
     """
     symbol_path, params_path = os.fspath(symbol_path), os.fspath(params_path)
     out_prefix = check_out_prefix(out_prefix)
     # 1. read and validate the exported model
     graph, params, sym_size, params_size = read_model(symbol_path, params_path)
     check_params(graph, params, symbol_path)
+    normalize_fork_ops(graph)  # BMXNet v2's op names; forward-identity gradient shaping
     # 2. choose the output files before any work
     sym_out, params_out = output_paths(symbol_path, params_path, out_prefix)
     check_outputs((sym_out, params_out), (symbol_path, params_path))
     # 3. rewrite the layers: match, fold, pack (see rewrite.Rewrite)
     rewrite = Rewrite(graph, params, symbol_path, fold_batchnorm)
     rewrite.layers()
+    packed = sorted({n.op for n in graph.nodes if n.op in PACKED_OPS})
+    if not rewrite.converted and packed:
+        raise ConversionError(f"{symbol_path} is already converted (it has {' and '.join(packed)} "
+                              "ops and no binary layer left to convert); nothing written. "
+                              "Use it as it is, or convert the model exported after training")
     sym, out_params = rewrite.result()
+    if input_shape is not None:
+        try:
+            record_input_shape(sym, (1,) + tuple(input_shape)[1:])
+        except ValueError as e:
+            raise ConversionError(f"cannot record --input-shape: {e}") from None
+    recorded = recorded_input_shape(sym)
     # 4. write both files or neither
     sym_bytes = json.dumps(sym, indent=2).encode("utf-8")
     params_bytes = params_io.dumps(out_params)
+    make_output_dir(sym_out)
     write_atomically([(params_out, params_bytes), (sym_out, sym_bytes)])
     # 5. report
     report = ConversionReport(symbol_path, params_path, sym_out, params_out, rewrite.converted,
                               rewrite.skipped, sym_size + params_size,
-                              len(sym_bytes) + len(params_bytes), params_size, len(params_bytes))
+                              len(sym_bytes) + len(params_bytes), params_size, len(params_bytes),
+                              recorded)
     if verbose:
         print(report.format())
     return report

@@ -41,6 +41,7 @@ class ConversionReport:
     size_after: int
     params_before: int
     params_after: int
+    input_shape: Optional[Tuple[int, ...]] = None   # recorded in the output symbol
 
     def format(self) -> str:
         lines = [f"model-converter: {self.symbol_in} + {self.params_in}",
@@ -74,7 +75,10 @@ class ConversionReport:
                   f"{_fmt_bytes(self.params_after)} "
                   f"({self.params_before / max(self.params_after, 1):.1f}x smaller)",
                   f"Total (symbol + params): {_fmt_bytes(self.size_before)} -> "
-                  f"{_fmt_bytes(self.size_after)}"]
+                  f"{_fmt_bytes(self.size_after)}",
+                  f"Input shape: {format_shape(self.input_shape)}" if self.input_shape else
+                  "Input shape: not recorded (exported without it); pass --input-shape N,C,H,W "
+                  "to record it for bmxnet summary, bmxnet predict and the C example"]
         return "\n".join(lines)
 
     __str__ = format

@@ -1,6 +1,6 @@
 """Binary model zoo, gluon-cv style: ``get_model(name, classes=..., **kwargs)``.
 
-Quantization options (``bits``, ``bits_a``, ``activation``, ``weight_quantization``,
+Quantization options (``bits``, ``bits_a``, ``input_quantizer``, ``kernel_quantizer``,
 ``clip_threshold``, ``scaling``, ``pad_value``, ...; see ``bmxnet.nn``) are passed on to every
 quantized layer of the model; the first and last layers stay float in every model.
 """

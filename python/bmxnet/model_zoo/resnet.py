@@ -85,7 +85,7 @@ class BinaryResNetV1(HybridBlock):
 
 def get_binary_resnet(num_layers, classes=1000, thumbnail=False, pretrained=False, **kwargs):
     """Binary ResNet v1 with `num_layers` (18 or 34); quantization options (bits, bits_a,
-    activation, weight_quantization, clip_threshold, scaling, pad_value, weight_bases,
+    input_quantizer, kernel_quantizer, clip_threshold, scaling, pad_value, weight_bases,
     act_bases) go to every binary convolution, the rest to the network's HybridBlock."""
     check_pretrained(f"binary_resnet{num_layers}_v1", pretrained)
     if num_layers not in resnet_spec:

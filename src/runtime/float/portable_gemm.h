@@ -3,9 +3,10 @@
 // register-tiled (an MR x NR tile of C in vector registers), written with GCC/Clang vector
 // extensions so that it compiles to SSE, NEON or WebAssembly SIMD128 without intrinsics.
 //
-// B (the weights) is packed once, at layer creation; A is packed per block at run time by a
-// caller-supplied function (conv layers build their im2col rows straight into the packed
-// block, so no full im2col matrix is ever stored).
+// B (the weights) is packed once, at layer creation. A is read row by row in blocks: in place
+// when it is a matrix already (dense layers, 1x1 convolutions), else built per block by the
+// caller (conv layers write their im2col rows straight into the block, so no full im2col
+// matrix is ever stored).
 #pragma once
 
 #include <cstdint>
@@ -49,21 +50,27 @@ struct PackedB {
 // B(kk, j) = weight[j * col_stride + kk * k_stride] (offsets relative to `weight`).
 PackedB pack_b(int64_t k, int64_t n, const float* weight, int64_t col_stride, int64_t k_stride);
 
-// Writes rows [m0, m0 + mc) x depth [k0, k0 + kc) of A into dst as ceil(mc / kMR) panels of
-// kMR rows, each kc-deep and k-major (dst[p * kMR * kc + kk * kMR + r]); rows past mc are 0.
+// Gives rows [m0, m0 + mc) x depth [k0, k0 + kc) of A, row-major: either written into `buf`
+// (room for kMC x kKC floats; row stride kc) or, when A is already a row-major matrix, a
+// pointer into it. Returns the block and sets *lda to its row stride.
 struct PackA {
-  virtual void pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* dst) const = 0;
+  virtual const float* pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* buf,
+                            int64_t* lda) const = 0;
 
  protected:
   ~PackA() = default;
 };
 
-// A row-major matrix as A (rows m, depth k, row stride lda).
+// A row-major matrix as A (rows m, depth k, row stride lda): used in place, never copied.
 struct PackRows final : PackA {
   const float* a;
   int64_t lda;
   PackRows(const float* a_, int64_t lda_) : a(a_), lda(lda_) {}
-  void pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* dst) const override;
+  const float* pack(int64_t m0, int64_t, int64_t k0, int64_t, float*,
+                    int64_t* block_lda) const override {
+    *block_lda = lda;
+    return a + m0 * lda + k0;
+  }
 };
 
 // C (m x b.n, row stride ldc) = A (m x b.k) * B + bias, then the activation. bias: null, or

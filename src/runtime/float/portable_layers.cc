@@ -34,30 +34,33 @@ struct PackConvRows final : portable::PackA {
   const float* in;
   int64_t channel0, icg, oh, ow;
 
-  void pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* dst) const override {
+  const float* pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* buf,
+                    int64_t* lda) const override {
     const Conv2DParams& q = *p;
-    const int64_t padded = (mc + kMR - 1) / kMR * kMR, end = k0 + kc;
-    for (int64_t r = 0; r < padded; ++r) {
-      float* d = dst + (r / kMR) * kMR * kc + r % kMR - k0 * kMR;  // d[kk * kMR], kk from k0
-      if (r >= mc) {
-        for (int64_t kk = k0; kk < end; ++kk) d[kk * kMR] = 0.0f;
-        continue;
-      }
+    *lda = kc;
+    const int64_t end = k0 + kc;
+    for (int64_t r = 0; r < mc; ++r) {
+      float* d = buf + r * kc - k0;  // d[kk], kk from k0
       const int64_t m = m0 + r, n = m / (oh * ow), y = m / ow % oh, x = m % ow;
       const float* image = in + n * q.in_h * q.in_w * q.in_channels + channel0;
+      const int64_t y0 = y * q.stride_h - q.pad_h, x0 = x * q.stride_w - q.pad_w;
+      // Walk the taps from the one holding depth k0: tap (ky, kx), channels [c, icg).
+      int64_t c = k0 % icg, ky = k0 / icg / q.kernel_w, kx = k0 / icg % q.kernel_w;
       for (int64_t kk = k0; kk < end;) {
-        const int64_t tap = kk / icg, c = kk % icg, len = std::min(icg - c, end - kk);
-        const int64_t iy = y * q.stride_h - q.pad_h + (tap / q.kernel_w) * q.dilate_h;
-        const int64_t ix = x * q.stride_w - q.pad_w + (tap % q.kernel_w) * q.dilate_w;
+        const int64_t len = std::min(icg - c, end - kk);
+        const int64_t iy = y0 + ky * q.dilate_h, ix = x0 + kx * q.dilate_w;
         if (iy >= 0 && iy < q.in_h && ix >= 0 && ix < q.in_w) {
           const float* src = image + (iy * q.in_w + ix) * q.in_channels + c;
-          for (int64_t i = 0; i < len; ++i) d[(kk + i) * kMR] = src[i];
+          std::copy(src, src + len, d + kk);
         } else {
-          for (int64_t i = 0; i < len; ++i) d[(kk + i) * kMR] = 0.0f;
+          std::fill(d + kk, d + kk + len, 0.0f);
         }
         kk += len;
+        c = 0;
+        if (++kx == q.kernel_w) kx = 0, ++ky;
       }
     }
+    return buf;
   }
 };
 
@@ -73,6 +76,8 @@ class ConvPortable final : public FloatLayer {
       for (int64_t c = 0; c < icg_; ++c)
         for (int64_t t = 0; t < taps; ++t)
           ohwi[o * k + t * icg_ + c] = weight[(o * icg_ + c) * taps + t];
+    pointwise_ = p.groups == 1 && p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 &&
+                 p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
     for (int64_t g = 0; g < p.groups; ++g) {
       b_.push_back(portable::pack_b(k, ocg_, ohwi.data() + g * ocg_ * k, k, 1));
       bias_.push_back(padded_bias(bias ? bias + g * ocg_ : nullptr, ocg_));
@@ -87,6 +92,12 @@ class ConvPortable final : public FloatLayer {
     rows.oh = p_.out_h();
     rows.ow = p_.out_w();
     const int64_t m = p_.batch * rows.oh * rows.ow;
+    if (pointwise_) {
+      // A 1x1/1 convolution without padding is a GEMM on the input as it is.
+      portable::gemm(m, portable::PackRows(in, p_.in_channels), b_[0], out, p_.out_channels,
+                     bias_[0].empty() ? nullptr : bias_[0].data(), p_.activation, threads);
+      return;
+    }
     for (int64_t g = 0; g < p_.groups; ++g) {
       rows.channel0 = g * icg_;
       portable::gemm(m, rows, b_[g], out + g * ocg_, p_.out_channels,
@@ -98,6 +109,7 @@ class ConvPortable final : public FloatLayer {
  private:
   Conv2DParams p_;
   int64_t icg_, ocg_;
+  bool pointwise_;
   std::vector<PackedB> b_;
   std::vector<std::vector<float>> bias_;
 };

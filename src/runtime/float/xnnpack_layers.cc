@@ -8,7 +8,9 @@
 //   wholly in the padding gives -inf; with no padding it divides by the kernel area;
 // - max pooling clamps window positions into the input, so a window wholly in the padding
 //   gives an edge value (MXNet gives the lowest float);
-// - 1x1 pooling is refused by XNNPACK (creation fails).
+// - 1x1 pooling is refused by XNNPACK (creation fails);
+// - a kernel larger than the padded input fails an assertion inside Debian's build (which
+//   keeps assertions on) and aborts the process, so such a case never reaches it.
 #include "float_backends.h"
 
 #if defined(BMX_HAVE_XNNPACK)
@@ -97,6 +99,7 @@ bool fits_u32(int64_t v) { return v >= 0 && v <= 0xffffffffLL; }
 // equal the caller's output size (MXNet's 'full' convention pads past the input), or -1.
 int64_t far_padding(int64_t in, int64_t pad, int64_t kernel, int64_t stride, int64_t out) {
   const int64_t far = std::max(pad, (out - 1) * stride + kernel - in - pad);
+  if (in + pad + far < kernel) return -1;
   return (in + pad + far - kernel) / stride + 1 == out ? far : -1;
 }
 
@@ -113,6 +116,9 @@ std::unique_ptr<FloatLayer> make_conv2d_xnnpack(const Conv2DParams& p, const flo
   for (int64_t v : {p.pad_h, p.pad_w, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilate_h,
                     p.dilate_w, p.groups})
     if (!fits_u32(v)) return nullptr;
+  if (p.in_h + 2 * p.pad_h < p.dilate_h * (p.kernel_h - 1) + 1 ||
+      p.in_w + 2 * p.pad_w < p.dilate_w * (p.kernel_w - 1) + 1)
+    return nullptr;
   const int64_t icg = p.in_channels / p.groups, ocg = p.out_channels / p.groups;
   const int64_t taps = p.kernel_h * p.kernel_w;
   // OIHW -> XNNPACK's [group][group output channel][kh][kw][group input channel] (OHWI).

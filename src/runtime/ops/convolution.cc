@@ -61,6 +61,10 @@ OpSpec make_convolution(PlanContext& ctx) {
   if (p.out_h() < 1 || p.out_w() < 1) {
     ctx.fail("the dilated kernel is larger than the padded input " + shape_str(data));
   }
+  if (ctx.may_fuse_relu) {
+    p.activation = FusedActivation::kRelu;
+    ctx.fused_relu = true;
+  }
   ctx.read(0);
   const ParamArray& w = ctx.param(1, "weight", DType::kFloat32,
                                   {p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w});

@@ -64,6 +64,10 @@ OpSpec make_fully_connected(PlanContext& ctx) {
   if (!no_bias) bias = ctx.param(2, "bias", DType::kFloat32, {hidden}).f32();
   const bool permute = flatten && !storage_is_logical(data);
   const bool transpose = !flatten && (!storage_is_logical(data) || !storage_is_logical(out));
+  // The relu is fused when the rows are computed in place (not through logical order).
+  const FusedActivation act = ctx.may_fuse_relu && !transpose ? FusedActivation::kRelu
+                                                              : FusedActivation::kNone;
+  ctx.fused_relu = act == FusedActivation::kRelu;
   std::unique_ptr<FloatLayer> layer;
   if (permute) {
     const int64_t c = data[1], hw = data[2] * data[3];
@@ -71,9 +75,9 @@ OpSpec make_fully_connected(PlanContext& ctx) {
     for (int64_t j = 0; j < hidden; ++j) {
       for (int64_t l = 0; l < k; ++l) permuted[j * k + chw_to_hwc(l, c, hw)] = w.f32()[j * k + l];
     }
-    layer = make_dense(rows, k, hidden, permuted.data(), bias);
+    layer = make_dense(rows, k, hidden, permuted.data(), bias, act);
   } else {
-    layer = make_dense(rows, k, hidden, w.f32(), bias);
+    layer = make_dense(rows, k, hidden, w.f32(), bias, act);
   }
   auto op = std::make_unique<FloatDense>(std::move(layer), data, out, transpose);
   op->macs = rows * k * hidden;

@@ -25,6 +25,37 @@ int normalise_axis(const PlanContext& ctx, int64_t axis, size_t ndim, const char
 }
 
 namespace {
+// Copies out[i] = in[first + sum_d idx_d * stride_d] over the output's storage order.
+class StridedCopy : public Op {
+ public:
+  StridedCopy(std::vector<int64_t> dims, std::vector<int64_t> strides, int64_t first)
+      : dims_(std::move(dims)), strides_(std::move(strides)), first_(first) {
+    for (int64_t d : dims_) n_ *= d;
+  }
+  void run(const RunContext& ctx) override {
+    const float* x = ctx.in[0];
+    float* y = ctx.out[0];
+    const size_t nd = dims_.size();
+    const int64_t inner = dims_[nd - 1], step = strides_[nd - 1];
+    int64_t index[kMaxCopyAxes] = {0};
+    int64_t at = first_;
+    for (int64_t done = 0; done < n_; done += inner) {
+      for (int64_t i = 0; i < inner; ++i) y[done + i] = x[at + i * step];
+      for (size_t d = nd - 1; d-- > 0;) {
+        at += strides_[d];
+        if (++index[d] < dims_[d]) break;
+        at -= strides_[d] * dims_[d];
+        index[d] = 0;
+      }
+    }
+  }
+
+ private:
+  std::vector<int64_t> dims_, strides_;
+  int64_t first_, n_ = 1;
+};
+
+
 class AliasOp : public Op {
  public:
   AliasOp() { alias_input = 0; kernel = "none"; }
@@ -33,6 +64,11 @@ class AliasOp : public Op {
 }  // namespace
 
 std::unique_ptr<Op> alias_op() { return std::make_unique<AliasOp>(); }
+
+std::unique_ptr<Op> strided_copy(std::vector<int64_t> dims, std::vector<int64_t> strides,
+                                 int64_t first) {
+  return std::make_unique<StridedCopy>(std::move(dims), std::move(strides), first);
+}
 
 }  // namespace rt
 }  // namespace bmx

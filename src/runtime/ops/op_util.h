@@ -20,6 +20,12 @@ AxisSplit split_at_axis(const Shape& s, int axis);
 // Normalises a possibly negative axis of an ndim-dimensional tensor; fails when out of range.
 int normalise_axis(const PlanContext& ctx, int64_t axis, size_t ndim, const char* attr);
 
+// out[i] = in[first + sum_d index_d * strides[d]], the output walked in storage order over
+// `dims` (at most kMaxCopyAxes): slices, transposes.
+constexpr size_t kMaxCopyAxes = 8;
+std::unique_ptr<Op> strided_copy(std::vector<int64_t> dims, std::vector<int64_t> strides,
+                                 int64_t first);
+
 // An op whose run() does nothing: its output is its input (alias_input = 0).
 std::unique_ptr<Op> alias_op();
 

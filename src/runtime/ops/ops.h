@@ -26,11 +26,18 @@ OpSpec make_add_n(PlanContext& ctx);
 OpSpec make_concat(PlanContext& ctx);              // concat.cc
 OpSpec make_flatten(PlanContext& ctx);             // reshape.cc
 OpSpec make_reshape(PlanContext& ctx);
+OpSpec make_expand_dims(PlanContext& ctx);
+OpSpec make_squeeze(PlanContext& ctx);
 OpSpec make_identity(PlanContext& ctx);            // identity.cc
 OpSpec make_softmax(PlanContext& ctx);             // softmax.cc
 OpSpec make_softmax_activation(PlanContext& ctx);
 OpSpec make_softmax_output(PlanContext& ctx);
 OpSpec make_pad(PlanContext& ctx);                 // pad.cc
+OpSpec make_slice_axis(PlanContext& ctx);          // slice.cc
+OpSpec make_slice(PlanContext& ctx);
+OpSpec make_reduce(PlanContext& ctx);            // reduce.cc
+OpSpec make_transpose(PlanContext& ctx);           // transpose.cc
+OpSpec make_swap_axis(PlanContext& ctx);
 
 }  // namespace rt
 }  // namespace bmx

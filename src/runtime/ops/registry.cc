@@ -51,12 +51,16 @@ const std::map<std::string, OpFactory>& table() {
       {"Concat", make_concat}, {"concat", make_concat},
       {"Flatten", make_flatten}, {"flatten", make_flatten},
       {"Reshape", make_reshape}, {"reshape", make_reshape},
+      {"expand_dims", make_expand_dims}, {"squeeze", make_squeeze},
+      {"sum", make_reduce}, {"mean", make_reduce}, {"max", make_reduce}, {"min", make_reduce},
+      {"transpose", make_transpose}, {"SwapAxis", make_swap_axis}, {"swapaxes", make_swap_axis},
       {"Dropout", make_identity}, {"identity", make_identity}, {"_copy", make_identity},
       {"BlockGrad", make_identity}, {"stop_gradient", make_identity},
       {"softmax", make_softmax}, {"log_softmax", make_softmax},
       {"SoftmaxActivation", make_softmax_activation},
       {"SoftmaxOutput", make_softmax_output}, {"Softmax", make_softmax_output},
       {"Pad", make_pad}, {"pad", make_pad},
+      {"slice_axis", make_slice_axis}, {"slice", make_slice}, {"crop", make_slice},
   };
   return ops;
 }

@@ -109,6 +109,38 @@ OpSpec make_flatten(PlanContext& ctx) {
   return relayout_spec(ctx, {in[0], in.size() > 1 ? elements(in) / in[0] : 1});
 }
 
+OpSpec make_expand_dims(PlanContext& ctx) {
+  Attrs a(ctx.node, {"axis"});
+  ctx.expect_inputs(1, 1);
+  Shape out = ctx.in_shapes[0];
+  const int axis = normalise_axis(ctx, a.get_int("axis"), out.size() + 1, "axis");
+  out.insert(out.begin() + axis, 1);
+  return relayout_spec(ctx, out);
+}
+
+OpSpec make_squeeze(PlanContext& ctx) {
+  Attrs a(ctx.node, {"axis"});
+  ctx.expect_inputs(1, 1);
+  const Shape& in = ctx.in_shapes[0];
+  std::vector<bool> drop(in.size(), false);
+  const std::vector<int64_t> axes =
+      a.has("axis") && a.get_string("axis", "") != "None" ? a.get_int_list("axis") : std::vector<int64_t>();
+  if (axes.empty()) {
+    for (size_t i = 0; i < in.size(); ++i) drop[i] = in[i] == 1;
+  }
+  for (int64_t v : axes) {
+    const int axis = normalise_axis(ctx, v, in.size(), "axis");
+    if (in[axis] != 1) ctx.fail("axis " + std::to_string(axis) + " of shape " + shape_str(in) + " is not 1");
+    drop[axis] = true;
+  }
+  Shape out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!drop[i]) out.push_back(in[i]);
+  }
+  if (out.empty()) out.push_back(1);
+  return relayout_spec(ctx, out);
+}
+
 OpSpec make_reshape(PlanContext& ctx) {
   Attrs a(ctx.node, {"shape", "reverse", "target_shape", "keep_highest"});
   ctx.expect_inputs(1, 1);

@@ -1,0 +1,25 @@
+# Release flags and install rules for libbmx_runtime, included from the top-level CMakeLists.txt
+# after the runtime targets are defined.
+#
+# Size: kernels stay at the build type's -O2/-O3; every function and datum gets its own section
+# and the shared library's link drops the unreferenced ones (only the C API is exported, by the
+# version script, so everything unreachable from BMX* goes). The installed copy is stripped:
+#   cmake --install <build> --component runtime --strip --prefix <dir>
+# puts lib/libbmx_runtime.so (stripped), lib/libbmx_runtime.a and include/bmx_predict.h there.
+if(NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
+  foreach(lib bmx_kernels bmx_runtime_objects)
+    if(TARGET ${lib})
+      target_compile_options(${lib} PRIVATE -ffunction-sections -fdata-sections)
+    endif()
+  endforeach()
+  if(CMAKE_SYSTEM_NAME STREQUAL "Linux" OR CMAKE_SYSTEM_NAME STREQUAL "Android")
+    target_link_options(bmx_runtime PRIVATE -Wl,--gc-sections -Wl,-O1)
+  endif()
+endif()
+
+include(GNUInstallDirs)
+install(TARGETS bmx_runtime bmx_runtime_static
+        LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT runtime
+        ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT runtime)
+install(FILES "${CMAKE_CURRENT_LIST_DIR}/../src/runtime/include/bmx_predict.h"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" COMPONENT runtime)

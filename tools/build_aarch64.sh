@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# make runtime-aarch64: cross-compiles the runtime for aarch64 (NEON kernels, XNNPACK float
+# layers) with Debian's aarch64-linux-gnu-g++ and gathers a self-contained folder:
+#   OUT/libbmx_runtime.so  OUT/libbmx_runtime.a  OUT/bmx_run (when the example is in the tree)
+#   OUT/include/bmx_predict.h
+#   OUT/lib*.so.*          every shared library they need beyond the C and C++ standard
+#                          libraries (XNNPACK, pthreadpool, cpuinfo, libgomp)
+# The programs and libraries carry RPATH $ORIGIN, so copying OUT to a board is the whole install;
+# a program of one's own needs LD_LIBRARY_PATH=OUT (or its own rpath). The shared objects in OUT
+# are stripped; the unstripped ones stay in the CMake tree (build/aarch64-cmake).
+# Usage: tools/build_aarch64.sh [OUT]   (default build/aarch64)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-build/aarch64}
+TREE=${BMX_AARCH64_TREE:-build/aarch64-cmake}
+SYSROOT=${BMX_AARCH64_SYSROOT:-build/aarch64-sysroot}
+CROSS_ROOT=/usr/aarch64-linux-gnu
+for tool in aarch64-linux-gnu-g++ aarch64-linux-gnu-readelf aarch64-linux-gnu-strip; do
+  if ! command -v "$tool" > /dev/null; then
+    echo "$tool not found: install the aarch64 cross compiler with" \
+         "sudo apt-get install -y g++-aarch64-linux-gnu" >&2
+    exit 1
+  fi
+done
+tools/aarch64_sysroot.sh "$SYSROOT"
+export BMX_AARCH64_SYSROOT=$(cd "$SYSROOT" && pwd)
+
+cmake -S . -B "$TREE" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+  -DCMAKE_BUILD_TYPE=Release -DBMX_BUILD_RUNTIME=ON -DBMX_RUNTIME_XNNPACK=ON \
+  -DBMX_BUILD_OPS=OFF -DBMX_BUILD_EXAMPLES=OFF -DBMX_BUILD_TESTS=OFF \
+  -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON '-DCMAKE_INSTALL_RPATH=$ORIGIN' \
+  -DCMAKE_EXE_LINKER_FLAGS=-Wl,--disable-new-dtags \
+  -DCMAKE_SHARED_LINKER_FLAGS=-Wl,--disable-new-dtags > "$TREE.configure.log" 2>&1 \
+  || { cat "$TREE.configure.log"; exit 1; }
+# (--disable-new-dtags: DT_RPATH, unlike DT_RUNPATH, also serves the libraries' own
+# dependencies, e.g. libXNNPACK.so.0 -> libpthreadpool.so.0 beside it.)
+targets=(bmx_runtime bmx_runtime_static)
+if cmake --build "$TREE" --target help | grep -qw bmx_run; then targets+=(bmx_run); fi
+cmake --build "$TREE" --target "${targets[@]}" -j "${JOBS:-2}"
+
+rm -rf "$OUT" && mkdir -p "$OUT/include"
+find_built() { find "$TREE" -name "$1" -not -path '*/CMakeFiles/*' | head -1; }
+cp "$(find_built libbmx_runtime.so)" "$(find_built libbmx_runtime.a)" "$OUT/"
+cp src/runtime/include/bmx_predict.h "$OUT/include/"
+[[ " ${targets[*]} " == *" bmx_run "* ]] && cp "$(find_built bmx_run)" "$OUT/"
+
+# The shared libraries they need, minus the C and C++ standard libraries (on every board).
+standard='^(libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|ld-linux-aarch64)\.so'
+todo=("$OUT/libbmx_runtime.so")
+[[ -f "$OUT/bmx_run" ]] && todo+=("$OUT/bmx_run")
+while (( ${#todo[@]} )); do
+  obj=${todo[0]}; todo=("${todo[@]:1}")
+  for lib in $(aarch64-linux-gnu-readelf -d "$obj" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+    [[ "$lib" =~ $standard || -f "$OUT/$lib" ]] && continue
+    src=""
+    for dir in "$BMX_AARCH64_SYSROOT/usr/lib/aarch64-linux-gnu" "$CROSS_ROOT/lib"; do
+      if [[ -e "$dir/$lib" ]]; then src="$dir/$lib"; break; fi
+    done
+    if [[ -z "$src" ]]; then
+      echo "build_aarch64: $obj needs $lib, found neither in $BMX_AARCH64_SYSROOT nor $CROSS_ROOT" >&2
+      exit 1
+    fi
+    cp -L "$src" "$OUT/$lib"
+    todo+=("$OUT/$lib")
+  done
+done
+aarch64-linux-gnu-strip --strip-unneeded "$OUT"/*.so*
+[[ -f "$OUT/bmx_run" ]] && aarch64-linux-gnu-strip "$OUT/bmx_run"
+echo "runtime for aarch64 in $OUT:"
+ls -l "$OUT" | sed 1d
