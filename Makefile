@@ -12,9 +12,12 @@ SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2
            CMakeLists.txt setup.py pyproject.toml
 
 .PHONY: all demo test test-cpp test-python test-neon test-sanitize bench bench-runtime build install clean \
-        sysdeps golden runtime-aarch64 fuzz
+        sysdeps golden runtime-aarch64 fuzz web-if-available
 
 all: install build
+
+# make web, web-test-cpp, web-demo, bench-web: the WebAssembly build and its tests (web/web.mk).
+include web/web.mk
 
 $(VENV)/.deps: requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 8), "need Python >= 3.8 (3.11 recommended)"'
@@ -53,7 +56,7 @@ golden: $(GOLDEN)/.complete
 test-cpp: build golden
 	ctest --test-dir $(BUILD) --output-on-failure
 
-test-python: install build
+test-python: install build web-if-available
 	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) -m pytest -q tests/python
 
 test: sysdeps test-cpp test-python

@@ -16,6 +16,7 @@ const char* isa_name(Isa isa) {
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
     case Isa::kNeon: return "neon";
+    case Isa::kWasmSimd128: return "wasm_simd128";
   }
   return "unknown";
 }
@@ -23,7 +24,8 @@ const char* isa_name(Isa isa) {
 bool parse_isa(const std::string& name, Isa* isa) {
   std::string n;
   for (char c : name) n += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (Isa i : {Isa::kRef, Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kNeon}) {
+  for (Isa i : {Isa::kRef, Isa::kPortable, Isa::kAvx2, Isa::kAvx512, Isa::kNeon,
+                Isa::kWasmSimd128}) {
     if (n == isa_name(i)) {
       *isa = i;
       return true;
@@ -51,6 +53,10 @@ bool cpu_has(Isa isa) {
   return false;
 #elif defined(__aarch64__)
   return isa == Isa::kNeon;  // Advanced SIMD is part of the aarch64 baseline
+#elif defined(__wasm_simd128__)
+  // A module built with SIMD128 only instantiates where the engine has it (every current
+  // browser and Node 16.4+), so the path is there whenever it is compiled in.
+  return isa == Isa::kWasmSimd128;
 #else
   (void)isa;
   return false;
@@ -66,12 +72,13 @@ bool isa_available(Isa isa) {
     case Isa::kAvx2: return cpu_has(isa) && avx2_kernels() != nullptr;
     case Isa::kAvx512: return cpu_has(isa) && avx512_kernels() != nullptr;
     case Isa::kNeon: return cpu_has(isa) && neon_kernels() != nullptr;
+    case Isa::kWasmSimd128: return cpu_has(isa) && wasm_simd128_kernels() != nullptr;
   }
   return false;
 }
 
 Isa best_isa() {
-  for (Isa i : {Isa::kAvx512, Isa::kAvx2, Isa::kNeon}) {
+  for (Isa i : {Isa::kAvx512, Isa::kAvx2, Isa::kNeon, Isa::kWasmSimd128}) {
     if (isa_available(i)) return i;
   }
   return Isa::kPortable;
@@ -84,7 +91,7 @@ Isa default_isa() {
     Isa isa;
     if (!parse_isa(env, &isa)) {
       std::fprintf(stderr, "bmxnet: BMX_KERNEL_ISA=%s is unknown (ref, portable, avx2, avx512, "
-                   "neon); using %s\n", env, isa_name(best_isa()));
+                   "neon, wasm_simd128); using %s\n", env, isa_name(best_isa()));
       return best_isa();
     }
     if (!isa_available(isa)) {
@@ -104,6 +111,7 @@ const MicroKernels* kernels_for(Isa isa) {
     case Isa::kAvx2: return avx2_kernels();
     case Isa::kAvx512: return avx512_kernels();
     case Isa::kNeon: return neon_kernels();
+    case Isa::kWasmSimd128: return wasm_simd128_kernels();
     case Isa::kRef: return nullptr;
   }
   return nullptr;

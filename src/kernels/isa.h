@@ -3,7 +3,8 @@
 // The fast kernels come in one set of files per instruction set (xnor_tile_<isa>.cc and, where
 // the path has its own binarize + pack code, sign_pack_<isa>.cc; DESIGN.md section 2); which
 // one runs is chosen at run time: the best one the CPU supports, or the one named by the
-// environment variable BMX_KERNEL_ISA (ref | portable | avx2 | avx512 | neon), which tests and
+// environment variable BMX_KERNEL_ISA (ref | portable | avx2 | avx512 | neon |
+// wasm_simd128), which tests and
 // benchmarks use to pin a path. "ref" means the plain reference kernels (bgemm_ref,
 // bconv2d_ref).
 #pragma once
@@ -14,10 +15,10 @@
 
 namespace bmx {
 
-enum class Isa { kRef = 0, kPortable = 1, kAvx2 = 2, kAvx512 = 3, kNeon = 4 };
+enum class Isa { kRef = 0, kPortable = 1, kAvx2 = 2, kAvx512 = 3, kNeon = 4, kWasmSimd128 = 5 };
 
 const char* isa_name(Isa isa);
-// Parses "ref", "portable", "avx2", "avx512", "neon" (case-insensitive); false if unknown.
+// Parses "ref", "portable", "avx2", "avx512", "neon", "wasm_simd128" (case-insensitive); false if unknown.
 bool parse_isa(const std::string& name, Isa* isa);
 // Whether this build has the path and this CPU can run it.
 bool isa_available(Isa isa);

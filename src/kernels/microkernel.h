@@ -64,6 +64,7 @@ const MicroKernels* portable_kernels();
 const MicroKernels* avx2_kernels();
 const MicroKernels* avx512_kernels();
 const MicroKernels* neon_kernels();
+const MicroKernels* wasm_simd128_kernels();
 // The microkernels of an available fast path; null for Isa::kRef or an unavailable path.
 const MicroKernels* kernels_for(Isa isa);
 

@@ -17,8 +17,16 @@ namespace {
 std::atomic<int> thread_override{0};
 std::atomic<ParallelRunner> installed_runner{nullptr};
 
+// WebAssembly without pthreads (the browser build) has one thread: std::thread cannot start.
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+constexpr bool kSingleThreaded = true;
+#else
+constexpr bool kSingleThreaded = false;
+#endif
+
 int env_threads() {
   static const int n = [] {
+    if (kSingleThreaded) return 1;
     const char* env = std::getenv("OMP_NUM_THREADS");
     if (env != nullptr) {
       const int v = std::atoi(env);  // "2" or "2,1" (nested levels): the first level counts
@@ -44,7 +52,7 @@ void set_parallel_runner(ParallelRunner runner) { installed_runner.store(runner)
 void parallel_for(int64_t tasks, int threads, const std::function<void(int64_t, int64_t)>& body) {
   if (tasks <= 0) return;
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, tasks)));
-  if (nt == 1) {
+  if (nt == 1 || kSingleThreaded) {
     body(0, tasks);
     return;
   }

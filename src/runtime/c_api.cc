@@ -16,18 +16,21 @@ thread_local std::string last_error;
 
 template <typename F>
 int guarded(F&& body) {
+  // The thread-local is first touched here, outside the handlers: initializing it inside a
+  // catch block traps in WebAssembly builds with native exceptions (clang 14).
+  std::string& error = last_error;
   try {
     body();
-    last_error.clear();
+    error.clear();
     return 0;
   } catch (const bmx::rt::Error& e) {
-    last_error = e.what();
+    error = e.what();
   } catch (const std::bad_alloc&) {
-    last_error = "out of memory.";
+    error = "out of memory.";
   } catch (const std::exception& e) {
-    last_error = std::string("internal error: ") + e.what() + ".";
+    error = std::string("internal error: ") + e.what() + ".";
   } catch (...) {
-    last_error = "internal error.";
+    error = "internal error.";
   }
   return -1;
 }

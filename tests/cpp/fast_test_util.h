@@ -59,7 +59,8 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
 // Every fast path this build and CPU can run.
 inline std::vector<bmx::Isa> fast_isas() {
   std::vector<bmx::Isa> out;
-  for (bmx::Isa i : {bmx::Isa::kPortable, bmx::Isa::kAvx2, bmx::Isa::kAvx512, bmx::Isa::kNeon}) {
+  for (bmx::Isa i : {bmx::Isa::kPortable, bmx::Isa::kAvx2, bmx::Isa::kAvx512, bmx::Isa::kNeon,
+                     bmx::Isa::kWasmSimd128}) {
     if (bmx::isa_available(i)) out.push_back(i);
   }
   return out;
