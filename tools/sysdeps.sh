@@ -34,15 +34,28 @@ mapfile -t miss_opt < <(missing_of "${optional[@]}")
 (( ${#miss_req[@]} + ${#miss_opt[@]} )) || exit 0
 
 if [[ $(id -u) == 0 ]]; then
-  to_install=("${miss_req[@]}" "${miss_opt[@]}")
-  echo "sysdeps: installing ${to_install[*]}"
   export DEBIAN_FRONTEND=noninteractive
   if ! compgen -G '/var/lib/apt/lists/*_Packages' > /dev/null; then
     apt-get update -qq
   fi
-  if ! apt-get install -y -qq --no-install-recommends "${to_install[@]}" > /dev/null; then
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${to_install[@]}" > /dev/null
+  # apt-get install "$@", with fresh package lists if the first try fails.
+  apt_install() {
+    apt-get install -y -qq --no-install-recommends "$@" > /dev/null 2>&1 ||
+      { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$@" > /dev/null; }
+  }
+  if (( ${#miss_req[@]} )); then
+    echo "sysdeps: installing ${miss_req[*]}"
+    apt_install "${miss_req[@]}"
+  fi
+  if (( ${#miss_opt[@]} )); then
+    echo "sysdeps: installing ${miss_opt[*]}"
+    # An optional package that cannot be installed (a conflict with what the machine has) only
+    # skips the tests that need it.
+    if ! apt_install "${miss_opt[@]}" 2> /dev/null; then
+      for p in "${miss_opt[@]}"; do
+        apt_install "$p" 2> /dev/null || echo "sysdeps: could not install $p (optional: its tests skip)"
+      done
+    fi
   fi
   exit 0
 fi
