@@ -68,19 +68,9 @@ OpSpec make_binary_dense(PlanContext& ctx) {
   const size_t inputs = 2 + use_scale + !no_bias;
   ctx.expect_inputs(inputs, inputs);
   const Shape& data = ctx.in_shapes[0];
-  if (data.empty() || (flatten && data.size() < 2)) {
-    ctx.fail("its data shape " + shape_str(data) + " has too few axes");
-  }
-  const size_t split = flatten ? 1 : data.size() - 1;
-  int64_t rows = 1, k = 1;
-  for (size_t i = 0; i < data.size(); ++i) (i < split ? rows : k) *= data[i];
-  Shape out;
-  if (flatten) {
-    out = {data[0], hidden};
-  } else {
-    out = data;
-    out.back() = hidden;
-  }
+  const DenseShape ds = dense_shape(ctx, data, hidden, flatten);
+  const int64_t rows = ds.rows, k = ds.k;
+  const Shape& out = ds.out;
   ctx.read(0);
   const ParamArray& w = ctx.param(1, "weight", DType::kInt32, {hidden, packed_words(k)});
   size_t next = 2;

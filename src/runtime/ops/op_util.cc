@@ -70,5 +70,21 @@ std::unique_ptr<Op> strided_copy(std::vector<int64_t> dims, std::vector<int64_t>
   return std::make_unique<StridedCopy>(std::move(dims), std::move(strides), first);
 }
 
+DenseShape dense_shape(const PlanContext& ctx, const Shape& data, int64_t hidden, bool flatten) {
+  if (data.empty() || (flatten && data.size() < 2)) {
+    ctx.fail("its data shape " + shape_str(data) + " has too few axes");
+  }
+  DenseShape d;
+  const size_t split = flatten ? 1 : data.size() - 1;
+  for (size_t i = 0; i < data.size(); ++i) (i < split ? d.rows : d.k) *= data[i];
+  if (flatten) {
+    d.out = {data[0], hidden};
+  } else {
+    d.out = data;
+    d.out.back() = hidden;
+  }
+  return d;
+}
+
 }  // namespace rt
 }  // namespace bmx

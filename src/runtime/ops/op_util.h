@@ -26,6 +26,14 @@ constexpr size_t kMaxCopyAxes = 8;
 std::unique_ptr<Op> strided_copy(std::vector<int64_t> dims, std::vector<int64_t> strides,
                                  int64_t first);
 
+// A dense layer's data (rows x k, MXNet's `flatten` rule: all axes after the first, or only the
+// last) and output shape; fails when the data has too few axes.
+struct DenseShape {
+  int64_t rows = 1, k = 1;
+  Shape out;
+};
+DenseShape dense_shape(const PlanContext& ctx, const Shape& data, int64_t hidden, bool flatten);
+
 // An op whose run() does nothing: its output is its input (alias_input = 0).
 std::unique_ptr<Op> alias_op();
 
