@@ -17,15 +17,8 @@ import runtime_golden  # noqa: E402  (tests/runtime_golden.py)
 
 sys.path.pop(0)
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def runtime_library():
-    try:
-        return bmxnet.runtime_library_path()
-    except FileNotFoundError as e:
-        pytest.skip(str(e))
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"),
+              pytest.mark.usefixtures("runtime_library")]
 
 
 @pytest.fixture(scope="module")
