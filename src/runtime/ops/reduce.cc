@@ -14,8 +14,8 @@ enum class Reduce { kSum, kMean, kMax, kMin };
 
 class ReduceOp : public Op {
  public:
-  // dims: the input in storage order; strides: where each storage axis moves in the output
-  // (0 along reduced axes).
+  // dims: the input in storage order; strides: where each storage axis moves in the stored
+  // output (0 along reduced axes).
   ReduceOp(Reduce kind, std::vector<int64_t> dims, std::vector<int64_t> strides, int64_t out_n,
            int64_t per_output)
       : kind_(kind), dims_(std::move(dims)), strides_(std::move(strides)), out_n_(out_n),
@@ -66,6 +66,7 @@ OpSpec make_reduce(PlanContext& ctx) {
   const Reduce kind = op == "sum" ? Reduce::kSum : op == "mean" ? Reduce::kMean
                       : op == "max" ? Reduce::kMax : Reduce::kMin;
   const Shape& in = ctx.in_shapes[0];
+  if (in.empty()) ctx.fail("its input has no axes");
   if (in.size() > kMaxCopyAxes) ctx.fail("reducing more than 8 axes is not supported");
   std::vector<bool> reduced(in.size(), false);
   const std::vector<int64_t> axes = a.has("axis") && a.get_string("axis", "") != "None"
@@ -79,23 +80,20 @@ OpSpec make_reduce(PlanContext& ctx) {
     for (size_t i = 0; i < reduced.size(); ++i) reduced[i] = !reduced[i];
   }
   const bool keepdims = a.get_bool("keepdims", false);
-  Shape out, kept;  // kept: the output with reduced axes as 1 (same rank as the input)
+  Shape out;
   int64_t per_output = 1;
   for (size_t i = 0; i < in.size(); ++i) {
-    kept.push_back(reduced[i] ? 1 : in[i]);
     if (reduced[i]) per_output *= in[i];
     if (!reduced[i] || keepdims) out.push_back(reduced[i] ? 1 : in[i]);
   }
   if (out.empty()) out.push_back(1);
-  // The sums are written in logical order, which must be the output's storage order.
-  if (!storage_is_logical(out)) {
-    ctx.fail("reducing to a 4-D output with H * W > 1 is not supported");
-  }
-  std::vector<int64_t> out_strides(in.size());
-  int64_t stride = 1;
-  for (size_t i = in.size(); i-- > 0;) {
-    out_strides[i] = reduced[i] ? 0 : stride;
-    stride *= kept[i];
+  // Each input axis moves the output by the output's stored stride of the axis it becomes
+  // (0 along reduced axes), so the sums land in the output's storage order (NHWC when 4-D).
+  const std::vector<int64_t> out_stored = logical_strides(out);
+  std::vector<int64_t> out_strides(in.size(), 0);
+  for (size_t i = 0, o = 0; i < in.size(); ++i) {
+    if (!reduced[i]) out_strides[i] = out_stored[o];
+    if (!reduced[i] || keepdims) ++o;
   }
   std::vector<int64_t> dims, strides;
   for (int axis : storage_order(in)) {
