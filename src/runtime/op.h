@@ -77,10 +77,24 @@ struct OpSpec {
 };
 
 using OpFactory = OpSpec (*)(PlanContext& ctx);
+// An op without inputs whose value is known at plan time (_full): its factory reads the node;
+// the planner makes the value once and treats it as a parameter (named after the node), so
+// ops that need a parameter accept it.
+struct ConstantSpec {
+  Shape shape;  // checked: positive dimensions, at most kMaxElements values
+  float value = 0.0f;
+};
+using ConstantFactory = ConstantSpec (*)(PlanContext& ctx);
+// The most values all constants of a graph may hold together (64 MiB): a parameter's size is
+// bounded by its file, a constant's only by its shape attribute, so larger ones are refused
+// before anything is allocated.
+constexpr int64_t kMaxConstantElements = int64_t{1} << 24;
 
 // The factory for an op name, or null when the runtime does not support it.
 OpFactory find_op(const std::string& op);
-// The op names the runtime supports, sorted.
+// The constant factory for an op name, or null when it is not a constant op.
+ConstantFactory find_constant_op(const std::string& op);
+// The op names the runtime supports (computed and constant), sorted.
 std::vector<std::string> supported_ops();
 
 }  // namespace rt

@@ -84,6 +84,7 @@ class Planner {
     }
     check_inputs();
     const std::vector<bool> needed = needed_nodes(outputs);
+    make_constants(needed);
     find_relu_fusions(needed, outputs);
     node_values_.assign(sym.nodes.size(), {});
     for (size_t i = 0; i < sym.nodes.size(); ++i) {
@@ -164,6 +165,39 @@ class Planner {
          "params file nor among the input keys.");
   }
 
+  // The value of every needed constant op (_full), made once and kept as a parameter; done
+  // before planning, since planning keeps pointers into params_.
+  void make_constants(const std::vector<bool>& needed) {
+    const Symbol& sym = plan_->symbol;
+    int64_t total = 0;
+    for (size_t i = 0; i < sym.nodes.size(); ++i) {
+      const SymbolNode& node = sym.nodes[i];
+      const ConstantFactory factory = needed[i] ? find_constant_op(node.op) : nullptr;
+      if (factory == nullptr || node.is_variable()) continue;
+      std::vector<Shape> shapes(node.inputs.size());
+      PlanContext ctx(node, shapes, std::vector<const ParamArray*>(shapes.size(), nullptr), isa_);
+      const ConstantSpec c = factory(ctx);
+      const int64_t n = elements(c.shape);
+      total += n;
+      const std::string limit = std::to_string(kMaxConstantElements);
+      if (n > kMaxConstantElements) {
+        ctx.fail("its shape " + shape_str(c.shape) + " is too large for a constant (at most " +
+                 limit + " values)");
+      }
+      if (total > kMaxConstantElements) {
+        ctx.fail("its shape " + shape_str(c.shape) + " brings the graph's constants to more than " +
+                 limit + " values");
+      }
+      ParamArray p;
+      p.name = p.key = node.name;
+      p.shape = c.shape;
+      p.bytes.resize(static_cast<size_t>(n) * sizeof(float));
+      std::fill_n(reinterpret_cast<float*>(p.bytes.data()), n, c.value);
+      constant_of_node_[static_cast<int>(i)] = static_cast<int>(params_.size());
+      params_.push_back(std::move(p));
+    }
+  }
+
   std::vector<bool> needed_nodes(const std::vector<EntryRef>& outputs) const {
     const Symbol& sym = plan_->symbol;
     std::vector<bool> needed(sym.nodes.size(), false);
@@ -216,6 +250,11 @@ class Planner {
       const ParamArray* p = find_param(node.name);
       // A variable without a value is refused where it is read (a label input is not).
       node_values_[index] = {p == nullptr ? kMissing : -2 - static_cast<int>(p - params_.data())};
+      return;
+    }
+    const auto constant = constant_of_node_.find(index);
+    if (constant != constant_of_node_.end()) {  // made by make_constants
+      node_values_[index] = {-2 - constant->second};
       return;
     }
     if (fused_.count(index)) {  // a relu its producer computes: the output is the input
@@ -413,6 +452,7 @@ class Planner {
   Isa isa_;
   std::vector<std::vector<int>> node_values_;  // per node: its output values (<= -2: parameter)
   std::map<const ParamArray*, int> constant_of_;
+  std::map<int, int> constant_of_node_;  // constant op node -> its value in params_
   std::map<int, int> relu_of_;  // node -> the relu node it may compute
   std::set<int> fused_;         // relu nodes their producer computes
   std::vector<int> producer_, last_use_;

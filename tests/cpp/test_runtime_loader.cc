@@ -182,6 +182,62 @@ void test_graph_refused() {
   expect_refused(fc_json(), params, {0, 4}, "holds no elements", "empty input");
 }
 
+// data (1, 4) + the value of a constant op, or data through one op.
+std::string constant_json(const std::string& op, const rtest::Attrs& attrs, bool with_input = false) {
+  Graph g;
+  const int data = g.var("data");
+  const int c = g.op(op, "const", attrs, with_input ? std::vector<int>{data} : std::vector<int>{});
+  const int add = g.op("broadcast_add", "add", {}, {data, c});
+  return g.json({add});
+}
+
+std::string one_op_json(const std::string& op, const rtest::Attrs& attrs) {
+  Graph g;
+  const int node = g.op(op, "node", attrs, {g.var("data")});
+  return g.json({node});
+}
+
+// Constant ops, abs and reductions: a bad attribute fails at load with the node and its op.
+void test_constant_and_reduce_attrs_refused() {
+  const std::string none = Params().bytes();
+  expect_refused(constant_json("_full", {{"shape", "(1, 4)"}}), none, {1, 4},
+                 "attribute 'value' of node 'const' (_full) is required but missing", "_full without value");
+  expect_refused(constant_json("_ones", {}), none, {1, 4},
+                 "attribute 'shape' of node 'const' (_ones) is required but missing", "_ones without shape");
+  expect_refused(constant_json("_full", {{"shape", "(1, 4)"}, {"value", "1"}, {"dtype", "float16"}}), none,
+                 {1, 4}, "attribute 'dtype' of node 'const' (_full) must be float32", "_full float16");
+  expect_refused(constant_json("_zeros", {{"shape", "(1, -4)"}}), none, {1, 4},
+                 "node 'const' (_zeros): its shape (1, -4) has a negative dimension", "negative constant shape");
+  expect_refused(constant_json("_zeros", {{"shape", "(1, 0)"}}), none, {1, 4},
+                 "node 'const' (_zeros): its shape (1, 0) holds no elements", "empty constant shape");
+  expect_refused(constant_json("_zeros", {{"shape", "(1099511627776, 1099511627776)"}}), none, {1, 4},
+                 "is too large for a constant", "absurd constant shape");
+  expect_refused(constant_json("_ones", {{"shape", "(4097, 4096)"}}), none, {1, 4},
+                 "is too large for a constant", "a constant over the limit");
+  {  // two constants within the limit each, over it together
+    Graph g;
+    const int data = g.var("data");
+    const int a = g.op("_ones", "a", {{"shape", "(4096, 4096)"}}, {});
+    const int b = g.op("_zeros", "b", {{"shape", "(1, 4)"}}, {});
+    const int sum = g.op("broadcast_add", "sum", {}, {a, b});
+    const int out = g.op("broadcast_add", "out", {}, {data, sum});
+    expect_refused(g.json({out}), none, {1, 4},
+                   "node 'b' (_zeros): its shape (1, 4) brings the graph's constants to more than 16777216 values", "constants over the limit together");
+  }
+  expect_refused(constant_json("_full", {{"shape", "(1, 4)"}, {"value", "one"}}), none, {1, 4},
+                 "attribute 'value' of node 'const' (_full) must be a number", "_full value not a number");
+  expect_refused(constant_json("_ones", {{"shape", "(1, 4)"}}, true), none, {1, 4},
+                 "node 'const' (_ones): it has 1 inputs, expected 0", "a constant with an input");
+  expect_refused(one_op_json("abs", {{"scalar", "2"}}), none, {1, 4},
+                 "unsupported attribute 'scalar' of node 'node' (abs)", "abs with an attribute");
+  expect_refused(one_op_json("mean", {{"axis", "4"}, {"keepdims", "True"}}), none, {1, 3, 2, 2},
+                 "node 'node' (mean): attribute 'axis' is 4, outside the input's 4 axes", "reduce axis out of range");
+  expect_refused(one_op_json("sum", {{"axis", "(1, x)"}}), none, {1, 3, 2, 2},
+                 "attribute 'axis' of node 'node' (sum) must be a tuple of integers", "reduce axis not integers");
+  expect_refused(one_op_json("max", {{"keepdims", "maybe"}}), none, {1, 3, 2, 2},
+                 "attribute 'keepdims' of node 'node' (max) must be True or False", "reduce keepdims not a bool");
+}
+
 void test_api_misuse() {
   const char* keys[] = {"data"};
   const uint32_t indptr[] = {0, 2}, shape[] = {1, 4};
@@ -239,6 +295,7 @@ int main() {
   test_foreign_params_refused();
   test_json_refused();
   test_graph_refused();
+  test_constant_and_reduce_attrs_refused();
   test_api_misuse();
   return rtest::finish("test_runtime_loader");
 }

@@ -35,9 +35,14 @@ OpSpec make_softmax_output(PlanContext& ctx);
 OpSpec make_pad(PlanContext& ctx);                 // pad.cc
 OpSpec make_slice_axis(PlanContext& ctx);          // slice.cc
 OpSpec make_slice(PlanContext& ctx);
-OpSpec make_reduce(PlanContext& ctx);            // reduce.cc
+OpSpec make_reduce(PlanContext& ctx);              // reduce.cc
 OpSpec make_transpose(PlanContext& ctx);           // transpose.cc
 OpSpec make_swap_axis(PlanContext& ctx);
+OpSpec make_abs(PlanContext& ctx);                 // math.cc
+
+ConstantSpec make_full(PlanContext& ctx);          // constant.cc
+ConstantSpec make_zeros(PlanContext& ctx);
+ConstantSpec make_ones(PlanContext& ctx);
 
 }  // namespace rt
 }  // namespace bmx

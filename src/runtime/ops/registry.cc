@@ -1,4 +1,5 @@
-// MXNet op name -> factory: every op the runtime computes (op.h, find_op).
+// MXNet op name -> factory: every op the runtime computes (op.h, find_op), and the ops whose
+// value the planner makes at load (find_constant_op).
 #include <algorithm>
 #include <map>
 
@@ -24,6 +25,7 @@ const std::map<std::string, OpFactory>& table() {
       {"tanh", make_tanh},
       {"LeakyReLU", make_leaky_relu},
       {"clip", make_clip},
+      {"abs", make_abs},
       {"_plus_scalar", make_scalar_op}, {"_PlusScalar", make_scalar_op},
       {"_minus_scalar", make_scalar_op}, {"_MinusScalar", make_scalar_op},
       {"_rminus_scalar", make_scalar_op}, {"_RMinusScalar", make_scalar_op},
@@ -65,6 +67,13 @@ const std::map<std::string, OpFactory>& table() {
   return ops;
 }
 
+const std::map<std::string, ConstantFactory>& constant_table() {
+  static const std::map<std::string, ConstantFactory> ops = {
+      {"_full", make_full}, {"_zeros", make_zeros}, {"_ones", make_ones},
+  };
+  return ops;
+}
+
 }  // namespace
 
 OpFactory find_op(const std::string& op) {
@@ -72,9 +81,16 @@ OpFactory find_op(const std::string& op) {
   return it == table().end() ? nullptr : it->second;
 }
 
+ConstantFactory find_constant_op(const std::string& op) {
+  auto it = constant_table().find(op);
+  return it == constant_table().end() ? nullptr : it->second;
+}
+
 std::vector<std::string> supported_ops() {
   std::vector<std::string> names;
   for (const auto& kv : table()) names.push_back(kv.first);
+  for (const auto& kv : constant_table()) names.push_back(kv.first);
+  std::sort(names.begin(), names.end());
   return names;
 }
 
