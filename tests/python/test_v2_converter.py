@@ -1,12 +1,13 @@
 """model-converter on BMXNet v2 models: graphs exported from bmxnet.v2 layers by stock MXNet,
 and graphs written with the fork's op names, convert, and the converted model gives the
-unconverted graph's outputs (Python, C predict API).
+unconverted graph's outputs (Python, C predict API, and libbmx_runtime from Python and C).
 
 The first test replays BMXNet v2's tests/binary/test_converter.py (same LeNet, data, training
 and cases). Its third case (no_offset=True) asserted there that the fork's converter gets the
 model wrong; bmxnet converts it correctly, so it asserts equality like the others.
 """
 import json
+import os
 
 import mxnet as mx
 import numpy as np
@@ -114,18 +115,17 @@ def test_save(tmp_path, qconv_kwargs):
 # A v2-style model: offset, -1 pre-padding, BatchNorm, scaled binary convolutions
 # ------------------------------------------------------------------------------------------
 
-def _v2_model(xnor_input_scaling=True):
+def _v2_model():
     """QActivation + QConv2D (offset, -1 padding) + BatchNorm, v2's convolution blocks (the
-    binet block scales its weights), a QDense; with `xnor_input_scaling`, XNOR-Net's block too
-    (its input scaling, mean(|x|) convolved, stays float and needs MXNet's mean, abs, _full)."""
+    binet block scales its weights), XNOR-Net's block (its input scaling, a box filter over
+    mean(|x|), stays float: abs, mean, _full, Convolution), a QDense."""
     net = nn.HybridSequential()
     with net.name_scope():
         net.add(nn.Conv2D(16, 3, padding=1), nn.BatchNorm())
         net.add(nn.QActivation(), nn.QConv2D(16, 3, padding=1), nn.BatchNorm())
         net.add(nn.BinaryConvolution(33, kernel_size=3, stride=2, padding=1), nn.BatchNorm())
-        if xnor_input_scaling:
-            with nn.set_binary_layer_config(approximation="xnor"):
-                net.add(nn.activated_conv(24, kernel_size=3, padding=1), nn.BatchNorm())
+        with nn.set_binary_layer_config(approximation="xnor"):
+            net.add(nn.activated_conv(24, kernel_size=3, padding=1), nn.BatchNorm())
         with nn.set_binary_layer_config(approximation="binet"):
             net.add(nn.activated_conv(24, kernel_size=3, padding=1), nn.BatchNorm())
         net.add(nn.QActivation(), nn.QDense(40), nn.BatchNorm())
@@ -178,11 +178,6 @@ def _prepare(net, directory):
 def v2_model(tmp_path_factory):
     """(prefix, net) of the v2-style model exported from bmxnet.v2 layers."""
     return _prepare(_v2_model(), tmp_path_factory.mktemp("v2"))
-
-
-@pytest.fixture(scope="module")
-def v2_model_without_xnor_input_scaling(tmp_path_factory):
-    return _prepare(_v2_model(xnor_input_scaling=False), tmp_path_factory.mktemp("v2_rt"))
 
 
 def _outputs(symbol_file, params_file, batch):
@@ -247,39 +242,56 @@ def test_v2_models_through_the_c_predict_api(v2_model, tmp_path, source):
 
 
 @pytest.mark.parametrize("source", ["bmxnet.v2 export", "fork op names"])
-def test_v2_models_through_the_runtime(v2_model_without_xnor_input_scaling, tmp_path, source):
-    """libbmx_runtime (no MXNet): the converted model equals the unconverted graph in MXNet."""
-    try:
-        bmxnet.runtime_library_path()
-    except FileNotFoundError as e:
-        pytest.skip(str(e))
+def test_v2_models_through_the_runtime(v2_model, runtime_library, tmp_path, source):
+    """libbmx_runtime (no MXNet), from Python and from C: the converted model, XNOR-Net's
+    input scaling included, equals the unconverted graph in MXNet (within 1e-4 of the largest
+    output, same top-1)."""
     from bmxnet import runtime
-    prefix, net = v2_model_without_xnor_input_scaling
+    prefix, net = v2_model
     if source == "fork op names":
         prefix = _write_fork_model(net, prefix, str(tmp_path / "fork"))
     report = _convert(prefix, str(tmp_path / "bin"))
-    assert len(report.converted) == 4 and len(report.skipped) == 2
+    assert len(report.converted) == 5 and len(report.skipped) == 3
     batch = _batch(3, seed=6)
     expected = _outputs(f"{prefix}-symbol.json", f"{prefix}-0000.params", batch)
     _assert_close(net(mx.nd.array(batch)).asnumpy(), expected)
     with runtime.Predictor((report.symbol_out, report.params_out), batch.shape,
                            threads=1) as pred:
         out = pred.predict(batch)
-    _assert_close(out, expected)
+        ops = [node["op"] for node in pred.plan["nodes"]]
+    assert {"abs", "mean", "broadcast_mul", "bmx_binary_conv2d"} <= set(ops)
+    _assert_close(out, expected, rtol=1e-4)
     np.testing.assert_array_equal(out.argmax(axis=1), expected.argmax(axis=1))
-
-
-def test_xnor_input_scaling_is_refused_by_the_runtime_in_one_message(v2_model, tmp_path):
-    """XNOR-Net's input scaling keeps MXNet ops (mean, abs, _full) the runtime does not run."""
     try:
-        bmxnet.runtime_library_path()
+        from_c = deploy.c_predict(report.symbol_out, report.params_out, batch, runtime=True,
+                                  env=dict(os.environ, OMP_NUM_THREADS="1")).outputs
     except FileNotFoundError as e:
         pytest.skip(str(e))
+    np.testing.assert_array_equal(from_c, out)
+
+
+def test_v2_binary_layers_through_the_runtime_are_exact(runtime_library, tmp_path):
+    """v2's offset layers without bias or BatchNorm give integers: the runtime's are MXNet's."""
     from bmxnet import runtime
-    prefix, _ = v2_model
-    report = _convert(prefix, str(tmp_path / "bin"))
-    with pytest.raises(runtime.BMXRuntimeError, match="mean|abs|_full"):
-        runtime.Predictor((report.symbol_out, report.params_out), (1,) + IN_SHAPE)
+    mx.random.seed(4)
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.QActivation(), nn.QConv2D(16, 3, padding=1),
+                nn.QActivation(), nn.QConv2D(33, 3, strides=2, padding=1),
+                nn.QActivation(), nn.QDense(7))
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    batch = _batch(3, seed=12)
+    batch.flat[::11] = 0.0  # sign(0) = +1
+    net(mx.nd.array(batch))
+    prefix = str(tmp_path / "offset")
+    net.export(prefix)
+    report = _convert(prefix, str(tmp_path / "offset_bin"))
+    assert len(report.converted) == 3 and not report.skipped
+    expected = _outputs(f"{prefix}-symbol.json", f"{prefix}-0000.params", batch)
+    assert np.all(expected == np.round(expected)) and np.ptp(expected) > 0
+    with runtime.Predictor((report.symbol_out, report.params_out), batch.shape) as pred:
+        np.testing.assert_array_equal(pred.predict(batch), expected)
 
 
 # ------------------------------------------------------------------------------------------
