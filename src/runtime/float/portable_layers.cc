@@ -56,7 +56,8 @@ struct PackConvRows final : portable::PackA {
             len = std::min(taps * icg - c, end - kk);
           }
           const float* src = image + (iy * q.in_w + ix) * q.in_channels + c;
-          std::copy(src, src + len, d + kk);
+          float* dst = d + kk;
+          for (int64_t i = 0; i < len; ++i) dst[i] = src[i];  // short spans: no memmove call
         } else {
           std::fill(d + kk, d + kk + len, 0.0f);
         }
