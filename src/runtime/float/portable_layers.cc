@@ -39,15 +39,18 @@ struct PackConvRows final : portable::PackA {
     *lda = kc;
     const int64_t end = k0 + kc;
     const bool contiguous_taps = icg == q.in_channels && q.dilate_w == 1;
+    // Where depth k0 lies: kk = tap * icg + c, tap = ky * kernel_w + kx (the same for every row).
+    const int64_t c0 = k0 % icg, ky0 = k0 / icg / q.kernel_w, kx0 = k0 / icg % q.kernel_w;
+    // Row m0's output pixel (image n, y, x), then stepped along with the rows.
+    int64_t n = m0 / (oh * ow), y = m0 / ow % oh, x = m0 % ow;
     for (int64_t r = 0; r < mc; ++r) {
       float* d = buf + r * kc - k0;  // d[kk], kk from k0
-      const int64_t m = m0 + r, n = m / (oh * ow), y = m / ow % oh, x = m % ow;
       const float* image = in + n * q.in_h * q.in_w * q.in_channels + channel0;
       const int64_t y0 = y * q.stride_h - q.pad_h, x0 = x * q.stride_w - q.pad_w;
-      // Walk depth from k0: kk = tap * icg + c, tap = ky * kernel_w + kx. Without groups and
-      // dilation, the in-bounds taps of one kernel row are one contiguous span of the image.
+      // Without groups and dilation, the in-bounds taps of one kernel row are one contiguous
+      // span of the image.
+      int64_t c = c0, ky = ky0, kx = kx0;
       for (int64_t kk = k0; kk < end;) {
-        const int64_t c = kk % icg, tap = kk / icg, ky = tap / q.kernel_w, kx = tap % q.kernel_w;
         const int64_t iy = y0 + ky * q.dilate_h, ix = x0 + kx * q.dilate_w;
         int64_t len = std::min(icg - c, end - kk);
         if (iy >= 0 && iy < q.in_h && ix >= 0 && ix < q.in_w) {
@@ -62,6 +65,12 @@ struct PackConvRows final : portable::PackA {
           std::fill(d + kk, d + kk + len, 0.0f);
         }
         kk += len;
+        for (c += len; c >= icg; c -= icg)
+          if (++kx == q.kernel_w) kx = 0, ++ky;
+      }
+      if (++x == ow) {
+        x = 0;
+        if (++y == oh) y = 0, ++n;
       }
     }
     return buf;
