@@ -49,6 +49,26 @@ Predictor::Predictor(const char* symbol_json, const void* params, size_t params_
     for (int64_t d : plan_->values[v].shape) dims.push_back(static_cast<uint32_t>(d));
     output_shapes_.push_back(dims);
   }
+  prepare();
+}
+
+void Predictor::set_threads(int n) {
+  if (n == threads_) return;
+  threads_ = n;
+  prepare();
+}
+
+RunContext Predictor::step_context(size_t s) {
+  return RunContext{step_in_[s].data(), step_out_[s].data(), arena_.get() + plan_->scratch_offset,
+                    threads_, &ws_};
+}
+
+void Predictor::prepare() {
+  start_threads(threads_);
+  for (size_t s = 0; s < plan_->steps.size(); ++s) {
+    Op& op = *plan_->steps[s].op;
+    if (op.alias_input < 0) op.prepare(step_context(s));
+  }
 }
 
 Predictor::~Predictor() = default;
@@ -80,7 +100,6 @@ void Predictor::set_input(const std::string& key, const float* data, size_t size
 }
 
 void Predictor::forward(std::vector<double>* step_seconds) {
-  void* scratch = arena_.get() + plan_->scratch_offset;
   if (step_seconds) step_seconds->assign(plan_->steps.size(), 0.0);
   for (size_t s = 0; s < plan_->steps.size(); ++s) {
     const auto start = step_seconds ? std::chrono::steady_clock::now()
@@ -95,8 +114,7 @@ void Predictor::forward(std::vector<double>* step_seconds) {
       }
       continue;
     }
-    RunContext ctx{step_in_[s].data(), step_out_[s].data(), scratch, threads_, &ws_};
-    op.run(ctx);
+    op.run(step_context(s));
     if (step_seconds) {
       (*step_seconds)[s] =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -4,7 +4,8 @@
 // float32 operators compute, to about 1e-5 relative.
 //
 // Each layer is created once at plan time (weights repacked then, never per call) and run many
-// times; run() allocates nothing and may use `threads` threads.
+// times; run() allocates nothing (once prepare() has seen its buffers and thread count) and
+// may use `threads` threads.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,9 @@ class FloatLayer {
   virtual ~FloatLayer() = default;
   // NHWC in, NHWC out (dense: rows x features); buffers do not overlap.
   virtual void run(const float* in, float* out, int threads) = 0;
+  // Sets the layer up for run(in, out, threads) ahead, where that allocates the first time
+  // (XNNPACK's set-up, the thread pool), so that run() with the same arguments allocates nothing.
+  virtual void prepare(const float* in, float* out, int threads) { (void)in, (void)out, (void)threads; }
   // "xnnpack" or "portable": which backend this layer runs on.
   virtual const char* backend() const = 0;
 };

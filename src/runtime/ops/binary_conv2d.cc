@@ -23,6 +23,7 @@ class BinaryConv2D : public Op {
                  bias_.empty() ? nullptr : bias_.data(), residual, ctx.out[0], ctx.threads,
                  ctx.ws);
   }
+  void prepare(const RunContext& ctx) override { bconv2d_reserve(s_, w_, ctx.threads, ctx.ws); }
 
   size_t residual_index_ = 0;  // 0: no residual
 

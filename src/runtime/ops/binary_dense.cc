@@ -32,6 +32,7 @@ class BinaryDense : public Op {
     bdense_fast(rows_, k_, x, w_, scale, bias, y, ctx.threads, ctx.ws);
     logical_to_stored(out_, y, ctx.out[0]);
   }
+  void prepare(const RunContext& ctx) override { bdense_reserve(rows_, k_, w_, ctx.threads, ctx.ws); }
 
  private:
   int64_t rows_, k_;

@@ -28,6 +28,14 @@ class FloatDense : public Op {
     layer_->run(x, y, ctx.threads);
     logical_to_stored(out_, y, ctx.out[0]);
   }
+  void prepare(const RunContext& ctx) override {
+    if (!transpose_) {
+      layer_->prepare(ctx.in[0], ctx.out[0], ctx.threads);
+      return;
+    }
+    float* x = static_cast<float*>(ctx.scratch);
+    layer_->prepare(x, x + elements(in_), ctx.threads);
+  }
 
  private:
   std::unique_ptr<FloatLayer> layer_;
