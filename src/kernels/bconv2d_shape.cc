@@ -20,7 +20,9 @@ std::string BConv2DShape::validate() const {
         << ") and num_filter (" << out_channels << ")";
   } else if (pad_value != -1 && pad_value != 0 && pad_value != 1) {
     err << "pad_value must be -1, 0 or 1, got " << pad_value;
-  } else if (out_h() < 1 || out_w() < 1) {
+  } else if (in_h + 2 * pad_h < dilate_h * (kernel_h - 1) + 1 ||
+             in_w + 2 * pad_w < dilate_w * (kernel_w - 1) + 1) {
+    // Not out_h() < 1: the division rounds a small overshoot up to 0 when stride > 1.
     err << "the dilated kernel (" << dilate_h * (kernel_h - 1) + 1 << "x"
         << dilate_w * (kernel_w - 1) + 1 << ") is larger than the padded input ("
         << in_h + 2 * pad_h << "x" << in_w + 2 * pad_w << ")";

@@ -25,6 +25,15 @@ struct Conv2DParams {
   FusedActivation activation = FusedActivation::kNone;
   int64_t out_h() const { return (in_h + 2 * pad_h - dilate_h * (kernel_h - 1) - 1) / stride_h + 1; }
   int64_t out_w() const { return (in_w + 2 * pad_w - dilate_w * (kernel_w - 1) - 1) / stride_w + 1; }
+  // Empty when the dilated kernel fits in the padded input (MXNet refuses a convolution
+  // where it does not; out_h() alone cannot tell, its division rounds toward zero), else why not.
+  std::string kernel_fit_problem() const {
+    const int64_t kh = dilate_h * (kernel_h - 1) + 1, kw = dilate_w * (kernel_w - 1) + 1;
+    if (in_h + 2 * pad_h >= kh && in_w + 2 * pad_w >= kw) return {};
+    return "the dilated kernel (" + std::to_string(kh) + "x" + std::to_string(kw) +
+           ") is larger than the padded input (" + std::to_string(in_h + 2 * pad_h) + "x" +
+           std::to_string(in_w + 2 * pad_w) + ")";
+  }
 };
 
 enum class PoolKind { kMax, kAvg };

@@ -61,9 +61,8 @@ OpSpec make_convolution(PlanContext& ctx) {
     ctx.fail("num_group=" + std::to_string(p.groups) + " must divide both the input channels (" +
              std::to_string(p.in_channels) + ") and num_filter (" + std::to_string(p.out_channels) + ")");
   }
-  if (p.out_h() < 1 || p.out_w() < 1) {
-    ctx.fail("the dilated kernel is larger than the padded input " + shape_str(data));
-  }
+  const std::string problem = p.kernel_fit_problem();
+  if (!problem.empty()) ctx.fail(problem + " (data shape " + shape_str(data) + ")");
   if (ctx.may_fuse_relu) {
     p.activation = FusedActivation::kRelu;
     ctx.fused_relu = true;
