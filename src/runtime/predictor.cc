@@ -23,7 +23,8 @@ Predictor::Predictor(const char* symbol_json, const void* params, size_t params_
   if (params == nullptr && params_size > 0) fail("the params data is a null pointer.");
   std::vector<ParamArray> arrays = parse_params(params, params_size);
   use_one_thread_pool();
-  plan_ = build_plan(std::move(symbol), std::move(arrays), inputs, output_keys, default_isa());
+  // isa_choice(), not default_isa(): the runtime prints nothing; the plan reports the note.
+  plan_ = build_plan(std::move(symbol), std::move(arrays), inputs, output_keys, isa_choice().isa);
   threads_ = kernel_threads();
   if (plan_->arena_bytes > 0) {
     // 64 bytes of slack behind the last buffer: XNNPACK may read a few bytes past an input.
@@ -161,8 +162,9 @@ const std::string& Predictor::plan_json() {
   json plan = {{"nodes", nodes},
                {"arena_bytes", plan_->arena_bytes},
                {"weight_bytes", plan_->weight_bytes},
-               {"isa", isa_name(default_isa())},
+               {"isa", isa_name(isa_choice().isa)},
                {"float_backend", float_backend_name()}};
+  if (!isa_choice().note.empty()) plan["isa_note"] = isa_choice().note;
   plan_json_ = plan.dump();
   return plan_json_;
 }
