@@ -97,7 +97,7 @@ OpSpec make_binary_dense(PlanContext& ctx) {
                                           std::move(bias), data, out, transpose);
   op->kernel = std::string("binary-") + isa_name(ctx.isa);
   op->macs = rows * k * hidden;
-  op->weight_bytes = w.bytes.size() + sizeof(float) * hidden * (use_scale + !no_bias);
+  op->weight_bytes = w.nbytes + sizeof(float) * hidden * (use_scale + !no_bias);
   return {{out}, std::move(op)};
 }
 

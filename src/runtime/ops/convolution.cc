@@ -75,7 +75,7 @@ OpSpec make_convolution(PlanContext& ctx) {
   auto op = std::make_unique<FloatConv2D>(make_conv2d(p, w.f32(), bias));
   op->macs = p.batch * p.out_channels * p.out_h() * p.out_w() * (p.in_channels / p.groups) *
              p.kernel_h * p.kernel_w;
-  op->weight_bytes = w.bytes.size() + (no_bias ? 0 : sizeof(float) * p.out_channels);
+  op->weight_bytes = w.nbytes + (no_bias ? 0 : sizeof(float) * p.out_channels);
   return {{{p.batch, p.out_channels, p.out_h(), p.out_w()}}, std::move(op)};
 }
 

@@ -69,7 +69,7 @@ OpSpec make_fully_connected(PlanContext& ctx) {
   std::unique_ptr<FloatLayer> layer;
   if (permute) {
     const int64_t c = data[1], hw = data[2] * data[3];
-    std::vector<float> permuted(w.bytes.size() / sizeof(float));
+    std::vector<float> permuted(w.nbytes / sizeof(float));
     for (int64_t j = 0; j < hidden; ++j) {
       for (int64_t l = 0; l < k; ++l) permuted[j * k + chw_to_hwc(l, c, hw)] = w.f32()[j * k + l];
     }
@@ -79,7 +79,7 @@ OpSpec make_fully_connected(PlanContext& ctx) {
   }
   auto op = std::make_unique<FloatDense>(std::move(layer), data, out, transpose);
   op->macs = rows * k * hidden;
-  op->weight_bytes = w.bytes.size() + (no_bias ? 0 : sizeof(float) * hidden);
+  op->weight_bytes = w.nbytes + (no_bias ? 0 : sizeof(float) * hidden);
   return {{out}, std::move(op)};
 }
 
