@@ -84,6 +84,35 @@ def randomize(net, seed):
         p.set_data(mx.nd.array(value, dtype="float32"))
 
 
+def export_converted(net, x, directory, seed):
+    """Initializes `net` on input `x` (an NDArray), randomizes its weights, exports it to
+    `directory`/model and converts it; returns the converted (symbol file, params file)."""
+    import mxnet as mx
+
+    from bmxnet.converter import convert
+
+    net.initialize(mx.init.Xavier())
+    net(x)
+    randomize(net, seed)
+    net.hybridize()
+    net(x)
+    prefix = os.path.join(directory, "model")
+    net.export(prefix)
+    report = convert(f"{prefix}-symbol.json", f"{prefix}-0000.params", verbose=False)
+    return report.symbol_out, report.params_out
+
+
+def assert_equivalent(actual, expected):
+    """The runtime's contract with the MXNet path: the same shape, every value within
+    RELATIVE_TOLERANCE of the largest |expected| value, and the same top-1 class per sample."""
+    assert actual.shape == expected.shape
+    scale = float(np.abs(expected).max())
+    np.testing.assert_allclose(actual, expected, rtol=0,
+                               atol=RELATIVE_TOLERANCE * max(scale, 1e-30))
+    np.testing.assert_array_equal(actual.reshape(len(actual), -1).argmax(axis=1),
+                                  expected.reshape(len(expected), -1).argmax(axis=1))
+
+
 def _export_zoo_model(name, directory, seed):
     import mxnet as mx
 

@@ -18,11 +18,11 @@ WEB_SOURCES := $(sort $(wildcard src/kernels/*.cc src/runtime/*.cc src/runtime/o
                                  src/runtime/float/*.cc))
 WEB_OBJECTS := $(patsubst %.cc,$(WEB)/obj/%.o,$(WEB_SOURCES))
 WEB_API_OBJECT := $(WEB)/obj/web/heap_in_use.o
-WEB_HEADERS := $(wildcard src/kernels/*.h src/runtime/*.h src/runtime/*/*.h \
+WEB_HEADERS := $(wildcard src/kernels/*.h src/common/*.h src/runtime/*.h src/runtime/*/*.h \
                           src/runtime/include/*.h)
 # -ffp-contract=off as in the native build: every path rounds as the reference does.
 WEB_CXXFLAGS := -std=c++17 -O3 -DNDEBUG -msimd128 -fwasm-exceptions -ffp-contract=off \
-                -Wall -Wextra -Isrc/kernels -Isrc/runtime -Isrc/runtime/float \
+                -Wall -Wextra -Isrc/kernels -Isrc/common -Isrc/runtime -Isrc/runtime/float \
                 -Isrc/runtime/include -isystem $(WEB)/include
 WEB_LDFLAGS := -O3 -msimd128 -fwasm-exceptions -sALLOW_MEMORY_GROWTH=1 -sTOTAL_STACK=1048576
 WEB_EXPORTED := BMXGetLastError BMXPredCreate BMXPredGetOutputShape BMXPredSetInput \

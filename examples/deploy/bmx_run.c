@@ -38,11 +38,11 @@
 #include <png.h>
 #endif
 
-#define MAX_DIMS 8
 #define DEV_CPU 1
-#define EXIT_USAGE 2
 
 static const char *g_prog = "bmx_run";
+
+#include "cli_common.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -67,21 +67,6 @@ static void usage(FILE *out) {
   );
 }
 
-/* Prints "bmx_run: error: <message>" as one line and exits with `status`. */
-static void fail(int status, const char *fmt, ...) {
-  va_list args;
-  fprintf(stderr, "%s: error: ", g_prog);
-  va_start(args, fmt);
-  vfprintf(stderr, fmt, args);
-  va_end(args);
-  if (status == EXIT_USAGE) fprintf(stderr, " (see %s --help)", g_prog);
-  fputc('\n', stderr);
-  exit(status);
-}
-
-#define die(...) fail(1, __VA_ARGS__)
-#define usage_error(...) fail(EXIT_USAGE, __VA_ARGS__)
-
 static void check(int rc, const char *what) {
   if (rc != 0) {
     const char *msg = BMXGetLastError();
@@ -90,34 +75,6 @@ static void check(int rc, const char *what) {
 }
 
 /* ---- small parsers -------------------------------------------------------------------- */
-
-/* "N,C,H,W": 1 to MAX_DIMS positive integers; returns the count, 0 if malformed. */
-static uint32_t parse_dims(const char *text, uint32_t *dims) {
-  const char *p = text;
-  uint32_t ndim = 0;
-  for (;;) {
-    char *end;
-    unsigned long v;
-    if (!isdigit((unsigned char)*p)) return 0;
-    errno = 0;
-    v = strtoul(p, &end, 10);
-    if (errno != 0 || v == 0 || v > UINT32_MAX || ndim == MAX_DIMS) return 0;
-    dims[ndim++] = (uint32_t)v;
-    if (*end == '\0') return ndim;
-    if (*end != ',') return 0;
-    p = end + 1;
-  }
-}
-
-static int parse_positive(const char *text, const char *option) {
-  char *end;
-  long v;
-  errno = 0;
-  v = strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v < 1 || v > INT_MAX)
-    usage_error("bad %s '%s': expected a positive integer", option, text);
-  return (int)v;
-}
 
 /* Comma-separated floats (1 to MAX_DIMS); returns the count. */
 static int parse_floats(const char *text, float *values, const char *option) {
@@ -139,16 +96,6 @@ static int parse_floats(const char *text, float *values, const char *option) {
   }
 }
 
-static uint64_t element_count(const uint32_t *dims, uint32_t ndim) {
-  uint64_t n = 1;
-  uint32_t i;
-  for (i = 0; i < ndim; ++i) {
-    n *= dims[i];
-    if (n > UINT32_MAX / sizeof(float)) die("the input shape is too large (over 4 GiB)");
-  }
-  return n;
-}
-
 static void format_dims(const uint32_t *dims, uint32_t ndim, char *buf, size_t size) {
   size_t used = 0;
   uint32_t i;
@@ -158,38 +105,6 @@ static void format_dims(const uint32_t *dims, uint32_t ndim, char *buf, size_t s
 }
 
 /* ---- files ---------------------------------------------------------------------------- */
-
-/* Reads a whole file; appends a NUL so text files can be used as C strings. */
-static unsigned char *read_file(const char *path, const char *what, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  unsigned char *data = NULL;
-  size_t len = 0, cap = 0;
-  long end;
-  if (f == NULL) die("cannot open %s file %s: %s", what, path, strerror(errno));
-  /* A regular file: one buffer of its size (+1 for the terminating 0, and one more byte so
-     that the loop below sees the end without growing it); a pipe grows by doubling. */
-  if (fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-    cap = (size_t)end + 2;
-    data = malloc(cap);
-    if (data == NULL) die("out of memory reading %s file %s", what, path);
-  }
-  for (;;) {
-    if (cap - len < 2) {
-      unsigned char *grown;
-      cap = cap ? 2 * cap : 1 << 16;
-      grown = realloc(data, cap);
-      if (grown == NULL) die("out of memory reading %s file %s", what, path);
-      data = grown;
-    }
-    len += fread(data + len, 1, cap - len - 1, f);
-    if (ferror(f)) die("cannot read %s file %s: %s", what, path, strerror(errno));
-    if (feof(f)) break;
-  }
-  fclose(f);
-  data[len] = '\0';
-  *size = len;
-  return data;
-}
 
 static int ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), m = strlen(suffix);
@@ -247,11 +162,6 @@ typedef struct {
   uint32_t ndim;
   int is_image;     /* pixels in [0, 1], dims {1, C, H, W} */
 } Input;
-
-static int host_is_little_endian(void) {
-  const uint16_t one = 1;
-  return *(const unsigned char *)&one == 1;
-}
 
 static void swap_bytes(unsigned char *p, size_t width) {
   size_t i;
@@ -536,31 +446,6 @@ static void prepare_image(Input *in, const uint32_t *shape, uint32_t shape_ndim,
 
 /* ---- output --------------------------------------------------------------------------- */
 
-/* "sample <i>: top-K classes c1(p1) c2(p2) ..." per sample; ties go to the lower index. */
-static void print_top(const float *out, uint32_t batch, uint32_t classes, int top) {
-  uint32_t k = (uint32_t)top < classes ? (uint32_t)top : classes;
-  uint32_t *best = malloc(k * sizeof *best + 1);
-  uint32_t s, i, j;
-  if (best == NULL) die("out of memory");
-  for (s = 0; s < batch; ++s) {
-    const float *row = out + (size_t)s * classes;
-    uint32_t found = 0;
-    for (i = 0; i < classes; ++i) {
-      if (found == k && !(row[i] > row[best[k - 1]])) continue;
-      j = found < k ? found++ : k - 1;
-      while (j > 0 && row[i] > row[best[j - 1]]) {
-        best[j] = best[j - 1];
-        --j;
-      }
-      best[j] = i;
-    }
-    printf("sample %u: top-%u classes", s, k);
-    for (j = 0; j < k; ++j) printf(" %u(%.6g)", best[j], row[best[j]]);
-    putchar('\n');
-  }
-  free(best);
-}
-
 int main(int argc, char **argv) {
   const char *positional[2] = {NULL, NULL}, *shape_text = NULL, *output_path = NULL;
   const char *mean_text = NULL, *std_text = NULL;
@@ -615,10 +500,11 @@ int main(int argc, char **argv) {
   if (input_size >= 6 && memcmp(input_bytes, "\x93NUMPY", 6) == 0) {
     read_npy(positional[1], input_bytes, input_size, &in);
     if (shape_ndim > 0) {
-      if (element_count(shape, shape_ndim) != element_count(in.dims, in.ndim))
+      const uint32_t want = element_count(shape, shape_ndim, "the input shape");
+      const uint32_t have = element_count(in.dims, in.ndim, "the input shape");
+      if (want != have)
         die("--shape %s has %lu elements, the .npy array %lu", shape_text,
-            (unsigned long)element_count(shape, shape_ndim),
-            (unsigned long)element_count(in.dims, in.ndim));
+            (unsigned long)want, (unsigned long)have);
       memcpy(in.dims, shape, shape_ndim * sizeof shape[0]);
       in.ndim = shape_ndim;
     }
@@ -638,7 +524,7 @@ int main(int argc, char **argv) {
     if (shape_ndim == 0)
       usage_error("%s is not a .npy array or a PGM/PPM image, so it is read as raw float32, "
                   "which needs --shape", positional[1]);
-    in_count = (uint32_t)element_count(shape, shape_ndim);
+    in_count = (uint32_t)element_count(shape, shape_ndim, "the input shape");
     if (input_size != (size_t)in_count * sizeof(float))
       die("input file %s has %lu bytes, but shape %s needs %lu (float32)", positional[1],
           (unsigned long)input_size, shape_text, (unsigned long)in_count * sizeof(float));
@@ -649,7 +535,7 @@ int main(int argc, char **argv) {
   if (in.is_image) prepare_image(&in, shape, shape_ndim, mean, n_mean, std, n_std);
   else if (n_mean || n_std) usage_error("--mean and --std apply to images only");
   free(input_bytes);
-  in_count = (uint32_t)element_count(in.dims, in.ndim);
+  in_count = (uint32_t)element_count(in.dims, in.ndim, "the input shape");
 
   indptr[0] = 0;
   indptr[1] = in.ndim;
@@ -664,7 +550,7 @@ int main(int argc, char **argv) {
   check(BMXPredForward(pred), "the forward pass");
   check(BMXPredGetOutputShape(pred, 0, &out_dims, &out_ndim), "reading the output shape");
   if (out_ndim == 0) die("the model's output is a scalar; expected (batch, ...)");
-  out_count = (uint32_t)element_count(out_dims, out_ndim);
+  out_count = (uint32_t)element_count(out_dims, out_ndim, "the output shape");
   batch = out_dims[0];
   printf("output shape:");
   for (i = 0; i < (int)out_ndim; ++i) printf("%s%u", i ? "," : " ", out_dims[i]);

@@ -19,7 +19,7 @@
  * and their scores as the model produces them (no softmax is added). --output writes the
  * first output of the model as raw little-endian float32.
  *
- * Any failure prints one line to stderr and exits with status 1.
+ * Any failure prints one line to stderr and exits with status 1 (2 for a usage error).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -58,7 +58,6 @@ int MXNDArrayLoadFromBuffer(const void *buffer, size_t size, uint32_t *out_size,
 int MXNDArrayFree(void *handle);
 #endif
 
-#define MAX_DIMS 8
 #define DEV_CPU 1
 
 #ifdef BMX_RUNTIME
@@ -72,6 +71,8 @@ static const char *g_prog = "bmx_predict";
 #define LIB_USAGE "[--lib LIBBMXNET_OPS.so] "
 #define LIB_HELP "  --lib     operator library to load first (MXLoadLib), e.g. libbmxnet_ops.so\n"
 #endif
+
+#include "cli_common.h"
 
 static void usage(FILE *out) {
   fprintf(out,
@@ -87,17 +88,6 @@ static void usage(FILE *out) {
           "  --output  write the raw float32 output here\n"
           "  --top     classes to print per sample (default 5)\n",
           g_prog, (int)strlen(g_prog), "");
-}
-
-/* Prints "bmx_predict: error: <message>" as one line and exits 1. */
-static void die(const char *fmt, ...) {
-  va_list args;
-  fprintf(stderr, "%s: error: ", g_prog);
-  va_start(args, fmt);
-  vfprintf(stderr, fmt, args);
-  va_end(args);
-  fputc('\n', stderr);
-  exit(1);
 }
 
 /* MXNet's messages span several lines ("[time] file:line: message", then a stack trace).
@@ -187,51 +177,13 @@ static void load_library(const char *path) {
 }
 #endif
 
-/* Reads a whole file (or pipe); appends a NUL so text files can be used as C strings. */
-static char *read_file(const char *path, const char *what, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  char *data = NULL;
-  size_t len = 0, cap = 0;
-
-  if (f == NULL) die("cannot open %s file %s: %s", what, path, strerror(errno));
-  for (;;) {
-    if (cap - len < 2) {
-      char *grown;
-      cap = cap ? 2 * cap : 1 << 16;
-      grown = realloc(data, cap);
-      if (grown == NULL) die("out of memory reading %s file %s", what, path);
-      data = grown;
-    }
-    len += fread(data + len, 1, cap - len - 1, f);
-    if (ferror(f)) die("cannot read %s file %s: %s", what, path, strerror(errno));
-    if (feof(f)) break;
-  }
-  fclose(f);
-  data[len] = '\0';
-  *size = len;
-  return data;
-}
-
-/* Parses "N,C,H,W" (1 to MAX_DIMS positive integers); returns the number of dims. */
+/* Parses --shape's "N,C,H,W" (1 to MAX_DIMS positive integers); returns the number of dims. */
 static uint32_t parse_shape(const char *text, uint32_t *dims) {
-  const char *p = text;
-  uint32_t ndim = 0;
-
-  for (;;) {
-    char *end;
-    unsigned long v;
-    if (!isdigit((unsigned char)*p)) break;
-    errno = 0;
-    v = strtoul(p, &end, 10);
-    if (errno != 0 || v == 0 || v > UINT32_MAX || ndim == MAX_DIMS) break;
-    dims[ndim++] = (uint32_t)v;
-    if (*end == '\0') return ndim;
-    if (*end != ',') break;
-    p = end + 1;
-  }
-  die("bad --shape '%s': expected 1 to %d positive integers separated by commas, "
-      "batch first (e.g. 1,3,32,32)", text, MAX_DIMS);
-  return 0;
+  const uint32_t ndim = parse_dims(text, dims);
+  if (ndim == 0)
+    usage_error("bad --shape '%s': expected 1 to %d positive integers separated by commas, "
+                "batch first (e.g. 1,3,32,32)", text, MAX_DIMS);
+  return ndim;
 }
 
 /* ---- The symbol file, read just enough: the variable nodes' names and the input shape ---- */
@@ -441,31 +393,6 @@ bad:
       recorded);
 }
 
-static int parse_top(const char *text) {
-  char *end;
-  long v;
-  errno = 0;
-  v = strtol(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v < 1 || v > INT_MAX)
-    die("bad --top '%s': expected a positive integer", text);
-  return (int)v;
-}
-
-/* Product of dims as an element count; dies if it does not fit the API's uint32 sizes. */
-static uint32_t element_count(const uint32_t *dims, uint32_t ndim, const char *what) {
-  uint64_t n = 1;
-  uint32_t i;
-  for (i = 0; i < ndim; ++i) {
-    n *= dims[i];
-    if (n > UINT32_MAX / sizeof(float)) die("%s is too large (over 4 GiB)", what);
-  }
-  return (uint32_t)n;
-}
-
-static int host_is_little_endian(void) {
-  const uint16_t one = 1;
-  return *(const unsigned char *)&one == 1;
-}
 
 /* The files are little-endian; swap in place on a big-endian host. */
 static void to_from_little_endian(float *values, size_t count) {
@@ -476,34 +403,6 @@ static void to_from_little_endian(float *values, size_t count) {
     t = b[0]; b[0] = b[3]; b[3] = t;
     t = b[1]; b[1] = b[2]; b[2] = t;
   }
-}
-
-/* Prints "sample <i>: top-K classes c1(p1) c2(p2) ..." for each sample of `out`,
- * viewed as (batch, classes). Ties go to the lower class index. */
-static void print_top(const float *out, uint32_t batch, uint32_t classes, int top) {
-  uint32_t k = (uint32_t)top < classes ? (uint32_t)top : classes;
-  uint32_t *best = malloc(k * sizeof *best);
-  uint32_t s, i, j;
-
-  if (best == NULL) die("out of memory");
-  for (s = 0; s < batch; ++s) {
-    const float *row = out + (size_t)s * classes;
-    uint32_t found = 0;
-    /* Insertion into a sorted list of the k best: k is small. */
-    for (i = 0; i < classes; ++i) {
-      if (found == k && !(row[i] > row[best[k - 1]])) continue;
-      j = found < k ? found++ : k - 1;
-      while (j > 0 && row[i] > row[best[j - 1]]) {
-        best[j] = best[j - 1];
-        --j;
-      }
-      best[j] = i;
-    }
-    printf("sample %u: top-%u classes", s, k);
-    for (j = 0; j < k; ++j) printf(" %u(%.6g)", best[j], row[best[j]]);
-    putchar('\n');
-  }
-  free(best);
 }
 
 int main(int argc, char **argv) {
@@ -536,23 +435,23 @@ int main(int argc, char **argv) {
     else if (strcmp(arg, "--shape") == 0) dest = &shape_text;
     else if (strcmp(arg, "--output") == 0) dest = &output_path;
     else if (strcmp(arg, "--top") != 0)
-      die("unknown argument '%s' (see %s --help)", arg, g_prog);
-    if (i + 1 >= argc) die("%s needs a value (see %s --help)", arg, g_prog);
+      usage_error("unknown argument '%s'", arg);
+    if (i + 1 >= argc) usage_error("%s needs a value", arg);
     if (dest != NULL) *dest = argv[++i];
-    else top = parse_top(argv[++i]);
+    else top = parse_positive(argv[++i], "--top");
   }
   if (!symbol_path || !params_path || !input_path)
-    die("--symbol, --params and --input are required (see %s --help)", g_prog);
+    usage_error("--symbol, --params and --input are required");
 
 #ifdef BMX_RUNTIME
   if (lib != NULL)
-    die("--lib is for MXNet builds; %s has the bmx_ operators built in, drop --lib", g_prog);
+    usage_error("--lib is for MXNet builds; %s has the bmx_ operators built in, drop --lib", g_prog);
 #endif
 
   /* Read everything first, so that a missing file is reported before MXNet starts. */
-  symbol_json = read_file(symbol_path, "symbol", &symbol_size);
-  params = read_file(params_path, "params", &params_size);
-  input = read_file(input_path, "input", &input_size);
+  symbol_json = (char *)read_file(symbol_path, "symbol", &symbol_size);
+  params = (char *)read_file(params_path, "params", &params_size);
+  input = (char *)read_file(input_path, "input", &input_size);
   if (params_size > INT_MAX) die("params file %s is too large (over 2 GiB)", params_path);
   read_symbol_info(symbol_json, symbol_size, symbol_path, input_keys[0], &info);
 

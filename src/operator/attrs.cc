@@ -1,38 +1,10 @@
 #include "attrs.h"
 
-#include <cctype>
-#include <cstdlib>
 #include <sstream>
 
+#include "attr_text.h"
+
 namespace bmx {
-
-namespace {
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-bool parse_int(const std::string& text, int64_t* value) {
-  std::string t = trim(text);
-  if (t.size() > 1 && t.back() == 'L') t.pop_back();  // Python 2 style longs
-  if (t.empty()) return false;
-  char* end = nullptr;
-  const long long v = std::strtoll(t.c_str(), &end, 10);
-  if (*end == '\0') {
-    *value = v;
-    return true;
-  }
-  // Accept integral floats such as "-1.0".
-  const double d = std::strtod(t.c_str(), &end);
-  if (*end != '\0' || d != static_cast<double>(static_cast<int64_t>(d))) return false;
-  *value = static_cast<int64_t>(d);
-  return true;
-}
-
-}  // namespace
 
 Attrs::Attrs(const char* op, const AttrMap& attrs, const std::set<std::string>& known)
     : op_(op), attrs_(attrs) {
@@ -58,7 +30,9 @@ const std::string& Attrs::raw(const std::string& key) const {
 
 int64_t Attrs::get_int(const std::string& key) const {
   int64_t v = 0;
-  if (!parse_int(raw(key), &v)) fail(key, "must be an integer, got '" + raw(key) + "'");
+  if (!attr_text::parse_int(raw(key), &v)) {
+    fail(key, "must be an integer, got '" + raw(key) + "'");
+  }
   return v;
 }
 
@@ -68,37 +42,26 @@ int64_t Attrs::get_int(const std::string& key, int64_t fallback) const {
 
 float Attrs::get_float(const std::string& key, float fallback) const {
   if (!has(key)) return fallback;
-  const std::string t = trim(raw(key));
-  char* end = nullptr;
-  const double v = std::strtod(t.c_str(), &end);
-  if (t.empty() || *end != '\0') fail(key, "must be a number, got '" + raw(key) + "'");
-  return static_cast<float>(v);
+  float v = 0.0f;
+  if (!attr_text::parse_float(raw(key), &v)) {
+    fail(key, "must be a number, got '" + raw(key) + "'");
+  }
+  return v;
 }
 
 bool Attrs::get_bool(const std::string& key, bool fallback) const {
   if (!has(key)) return fallback;
-  const std::string t = trim(raw(key));
-  if (t == "True" || t == "true" || t == "1") return true;
-  if (t == "False" || t == "false" || t == "0") return false;
-  fail(key, "must be True or False, got '" + raw(key) + "'");
+  bool v = false;
+  if (!attr_text::parse_bool(raw(key), &v)) {
+    fail(key, "must be True or False, got '" + raw(key) + "'");
+  }
+  return v;
 }
 
 std::vector<int64_t> Attrs::get_tuple(const std::string& key, size_t size) const {
-  std::string t = trim(raw(key));
-  if (!t.empty() && (t.front() == '(' || t.front() == '[')) {
-    const char close = t.front() == '(' ? ')' : ']';
-    if (t.back() != close) fail(key, "must be a tuple such as (3, 3), got '" + raw(key) + "'");
-    t = t.substr(1, t.size() - 2);
-  }
   std::vector<int64_t> values;
-  std::stringstream items(t);
-  std::string item;
-  while (std::getline(items, item, ',')) {
-    if (trim(item).empty()) continue;  // "(3,)"
-    int64_t v = 0;
-    if (!parse_int(item, &v)) fail(key, "must be a tuple of integers, got '" + raw(key) + "'");
-    values.push_back(v);
-  }
+  const std::string want = attr_text::parse_int_list(raw(key), &values);
+  if (!want.empty()) fail(key, "must be " + want + ", got '" + raw(key) + "'");
   if (values.size() == 1 && size > 1) values.assign(size, values[0]);
   if (values.size() != size) {
     fail(key, "must have " + std::to_string(size) + " values, got '" + raw(key) + "'");

@@ -1,43 +1,11 @@
 #include "attrs.h"
 
-#include <cctype>
-#include <cerrno>
-#include <cmath>
-#include <cstdlib>
-
+#include "attr_text.h"
 #include "error.h"
 
 namespace bmx {
 namespace rt {
-namespace {
-
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
-bool parse_int(const std::string& text, int64_t* value) {
-  std::string t = trim(text);
-  if (t.size() > 1 && t.back() == 'L') t.pop_back();  // Python 2 longs
-  if (t.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  const long long v = std::strtoll(t.c_str(), &end, 10);
-  if (*end == '\0' && errno == 0) {
-    *value = v;
-    return true;
-  }
-  // Integral floats such as "-1.0".
-  errno = 0;
-  const double d = std::strtod(t.c_str(), &end);
-  if (*end != '\0' || errno != 0 || !(std::fabs(d) < 9.0e15) || d != std::floor(d)) return false;
-  *value = static_cast<int64_t>(d);
-  return true;
-}
-
-}  // namespace
+using attr_text::trim;
 
 std::string node_label(const SymbolNode& node) {
   return "node '" + node.name + "' (" + node.op + ")";
@@ -69,7 +37,9 @@ const std::string& Attrs::raw(const std::string& key) const {
 
 int64_t Attrs::get_int(const std::string& key) const {
   int64_t v = 0;
-  if (!parse_int(raw(key), &v)) fail_attr(key, "must be an integer, got '" + raw(key) + "'");
+  if (!attr_text::parse_int(raw(key), &v)) {
+    fail_attr(key, "must be an integer, got '" + raw(key) + "'");
+  }
   return v;
 }
 
@@ -79,19 +49,20 @@ int64_t Attrs::get_int(const std::string& key, int64_t fallback) const {
 
 float Attrs::get_float(const std::string& key, float fallback) const {
   if (!has(key)) return fallback;
-  const std::string t = trim(raw(key));
-  char* end = nullptr;
-  const double v = std::strtod(t.c_str(), &end);
-  if (t.empty() || *end != '\0') fail_attr(key, "must be a number, got '" + raw(key) + "'");
-  return static_cast<float>(v);
+  float v = 0.0f;
+  if (!attr_text::parse_float(raw(key), &v)) {
+    fail_attr(key, "must be a number, got '" + raw(key) + "'");
+  }
+  return v;
 }
 
 bool Attrs::get_bool(const std::string& key, bool fallback) const {
   if (!has(key)) return fallback;
-  const std::string t = trim(raw(key));
-  if (t == "True" || t == "true" || t == "1") return true;
-  if (t == "False" || t == "false" || t == "0") return false;
-  fail_attr(key, "must be True or False, got '" + raw(key) + "'");
+  bool v = false;
+  if (!attr_text::parse_bool(raw(key), &v)) {
+    fail_attr(key, "must be True or False, got '" + raw(key) + "'");
+  }
+  return v;
 }
 
 std::string Attrs::get_string(const std::string& key, const std::string& fallback) const {
@@ -99,27 +70,9 @@ std::string Attrs::get_string(const std::string& key, const std::string& fallbac
 }
 
 std::vector<int64_t> Attrs::get_int_list(const std::string& key) const {
-  std::string t = trim(raw(key));
-  if (!t.empty() && (t.front() == '(' || t.front() == '[')) {
-    const char close = t.front() == '(' ? ')' : ']';
-    if (t.size() < 2 || t.back() != close) {
-      fail_attr(key, "must be a tuple such as (3, 3), got '" + raw(key) + "'");
-    }
-    t = t.substr(1, t.size() - 2);
-  }
   std::vector<int64_t> values;
-  size_t start = 0;
-  while (start <= t.size()) {
-    size_t comma = t.find(',', start);
-    if (comma == std::string::npos) comma = t.size();
-    const std::string item = trim(t.substr(start, comma - start));
-    if (!item.empty()) {
-      int64_t v = 0;
-      if (!parse_int(item, &v)) fail_attr(key, "must be a tuple of integers, got '" + raw(key) + "'");
-      values.push_back(v);
-    }
-    start = comma + 1;
-  }
+  const std::string want = attr_text::parse_int_list(raw(key), &values);
+  if (!want.empty()) fail_attr(key, "must be " + want + ", got '" + raw(key) + "'");
   return values;
 }
 

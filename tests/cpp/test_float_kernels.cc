@@ -381,6 +381,26 @@ void test_dispatch() {
   CHECK(layer && std::string(layer->backend()) == "portable",
         "avg pooling that counts padding falls back to portable (got %s)",
         layer ? layer->backend() : "null");
+
+  // GEMM layers go to XNNPACK only where its GEMM is the faster (or where it is pinned); a
+  // depthwise convolution goes wherever XNNPACK is chosen.
+  const bool xnn = name == "xnnpack";
+  const bool pinned_xnn = pinned != nullptr && std::string(pinned) == "xnnpack";
+  const std::string gemm_backend = xnn && (xnnpack_gemm_is_faster() || pinned_xnn) ? "xnnpack" : "portable";
+  Conv2DParams c;
+  c.in_h = c.in_w = 9, c.in_channels = c.out_channels = 16, c.kernel_h = c.kernel_w = 3;
+  const auto w = test::random_floats(16 * 16 * 9);
+  auto conv = make_conv2d(c, w.data(), nullptr);
+  CHECK(conv && conv->backend() == gemm_backend, "a 3x3 conv runs on %s (got %s)",
+        gemm_backend.c_str(), conv ? conv->backend() : "null");
+  auto dense = make_dense(1, 16, 9, w.data(), nullptr);
+  CHECK(dense && dense->backend() == gemm_backend, "a dense layer runs on %s (got %s)",
+        gemm_backend.c_str(), dense ? dense->backend() : "null");
+  c.groups = 16;
+  auto depthwise = make_conv2d(c, w.data(), nullptr);
+  CHECK(depthwise && depthwise->backend() == (xnn ? std::string("xnnpack") : "portable"),
+        "a depthwise conv runs on %s (got %s)", xnn ? "xnnpack" : "portable",
+        depthwise ? depthwise->backend() : "null");
 }
 
 }  // namespace

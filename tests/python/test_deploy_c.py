@@ -159,7 +159,7 @@ def test_missing_params_file_is_one_line_and_exit_1(exe, model, tmp_path):
 
 @pytest.mark.parametrize("case", ["input_size", "bad_shape", "wrong_channels", "no_lib",
                                   "lib_not_bsymbolic", "bad_top"])
-def test_failures_are_one_line_and_exit_1(exe, model, tmp_path, case):
+def test_failures_are_one_line_and_exit_1_or_2_for_usage(exe, model, tmp_path, case):
     prefix, _ = model
     inp = tmp_path / "in.bin"
     _batch(2, 0).tofile(inp)
@@ -183,10 +183,24 @@ def test_failures_are_one_line_and_exit_1(exe, model, tmp_path, case):
         top, expect = "0", "--top"
     proc = _run(exe, *lib, "--symbol", f"{prefix}-symbol.json", "--params",
                 f"{prefix}-0000.params", "--input", str(inp), "--shape", shape, "--top", top)
-    assert proc.returncode == 1
+    usage = case in ("bad_shape", "bad_top")
+    assert proc.returncode == (2 if usage else 1)
     lines = _stderr_lines(proc)
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("bmx_predict: error:") and expect in lines[0], lines[0]
+    assert ("see bmx_predict --help" in lines[0]) == usage, lines[0]
+
+
+@pytest.mark.parametrize("args, expect", [
+    (["--symbol"], "--symbol needs a value"),
+    (["--frobnicate", "1"], "unknown argument '--frobnicate'"),
+    (["--symbol", "s.json"], "--symbol, --params and --input are required"),
+])
+def test_usage_errors_exit_2_and_point_to_help(exe, args, expect):
+    proc = _run(exe, *args)
+    assert proc.returncode == 2, proc.stderr
+    lines = _stderr_lines(proc)
+    assert len(lines) == 1 and expect in lines[0] and "(see bmx_predict --help)" in lines[0], lines
 
 
 def test_converted_model_from_c_matches_trained_net(exe, model):

@@ -18,7 +18,6 @@ from mxnet.gluon import nn
 import bmxnet
 from bmxnet import deploy, runtime
 from bmxnet import nn as qnn
-from bmxnet.converter import convert
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import runtime_golden  # noqa: E402  (tests/runtime_golden.py)
@@ -42,14 +41,6 @@ def cases(tmp_path_factory):
     return get
 
 
-def _assert_equivalent(actual, expected):
-    assert actual.shape == expected.shape
-    scale = float(np.abs(expected).max())
-    np.testing.assert_allclose(actual, expected, rtol=0,
-                               atol=runtime_golden.RELATIVE_TOLERANCE * max(scale, 1e-30))
-    np.testing.assert_array_equal(actual.reshape(len(actual), -1).argmax(axis=1),
-                                  expected.reshape(len(expected), -1).argmax(axis=1))
-
 
 @pytest.mark.parametrize("name", runtime_golden.model_names())
 def test_runtime_matches_mxnet(cases, name):
@@ -59,7 +50,7 @@ def test_runtime_matches_mxnet(cases, name):
         assert pred.output_shape == case.expected.shape
         actual = pred.predict(case.x)
         plan = pred.plan
-    _assert_equivalent(actual, case.expected)
+    runtime_golden.assert_equivalent(actual, case.expected)
     ops = [node["op"] for node in plan["nodes"]]
     assert "bmx_binary_conv2d" in ops
     assert plan["arena_bytes"] > 0 and plan["weight_bytes"] > 0
@@ -91,7 +82,7 @@ def test_c_programs_match_python(cases, name, tmp_path):
     np.testing.assert_array_equal(from_run, from_python)
     top1 = int(from_python.reshape(-1).argmax())
     assert f"sample 0: top-5 classes {top1}(" in proc.stdout
-    _assert_equivalent(from_run, case.expected)
+    runtime_golden.assert_equivalent(from_run, case.expected)
 
 
 # ---- binary layers alone: integer outputs, exactly equal -----------------------------------
@@ -110,17 +101,6 @@ BINARY_CONVS = [
 ]
 
 
-def _export(net, x, directory, seed):
-    net.initialize(mx.init.Xavier())
-    net(x)
-    runtime_golden.randomize(net, seed)
-    net.hybridize()
-    net(x)
-    prefix = os.path.join(directory, "model")
-    net.export(prefix)
-    report = convert(f"{prefix}-symbol.json", f"{prefix}-0000.params", verbose=False)
-    return report.symbol_out, report.params_out
-
 
 @pytest.mark.parametrize("case", BINARY_CONVS, ids=lambda c: "-".join(map(str, c)))
 def test_binary_conv_alone_is_exact(tmp_path, case):
@@ -130,7 +110,7 @@ def test_binary_conv_alone_is_exact(tmp_path, case):
                         groups=groups, use_bias=False, in_channels=cin, pad_value=pad_value))
     x = np.random.RandomState(1).randn(2, cin, size, size).astype(np.float32)
     x.flat[::11] = 0.0  # sign(0) = +1
-    symbol, params = _export(net, mx.nd.array(x), str(tmp_path), seed=3)
+    symbol, params = runtime_golden.export_converted(net, mx.nd.array(x), str(tmp_path), seed=3)
     expected = runtime_golden.mxnet_output(symbol, params, x)
     with runtime.Predictor((symbol, params), x.shape) as pred:
         assert "bmx_binary_conv2d" in [n["op"] for n in pred.plan["nodes"]]
@@ -143,7 +123,7 @@ def test_binary_dense_alone_is_exact(tmp_path, in_units, units):
     net = nn.HybridSequential()
     net.add(qnn.QDense(units, use_bias=False, in_units=in_units))
     x = np.random.RandomState(2).randn(3, in_units).astype(np.float32)
-    symbol, params = _export(net, mx.nd.array(x), str(tmp_path), seed=4)
+    symbol, params = runtime_golden.export_converted(net, mx.nd.array(x), str(tmp_path), seed=4)
     expected = runtime_golden.mxnet_output(symbol, params, x)
     with runtime.Predictor((symbol, params), x.shape) as pred:
         actual = pred.predict(x)
@@ -156,8 +136,8 @@ def test_batches_above_one_and_threads(cases):
     batch = np.random.RandomState(5).uniform(-1, 1, (4,) + case.x.shape[1:]).astype(np.float32)
     expected = runtime_golden.mxnet_output(case.symbol_file, case.params_file, batch)
     with runtime.Predictor((case.symbol_file, case.params_file), batch.shape, threads=2) as p4:
-        _assert_equivalent(p4.predict(batch), expected)
+        runtime_golden.assert_equivalent(p4.predict(batch), expected)
     with runtime.Predictor((case.symbol_file, case.params_file), case.x.shape) as p1:
         p1.set_threads(1)
         for i in range(len(batch)):
-            _assert_equivalent(p1.predict(batch[i:i + 1]), expected[i:i + 1])
+            runtime_golden.assert_equivalent(p1.predict(batch[i:i + 1]), expected[i:i + 1])

@@ -20,7 +20,6 @@ from mxnet.gluon import nn
 import bmxnet
 from bmxnet import nn as qnn
 from bmxnet import runtime
-from bmxnet.converter import convert
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import runtime_golden  # noqa: E402  (tests/runtime_golden.py)
@@ -69,17 +68,6 @@ def run_native(symbol, params, x):
         return pred.predict(x)
 
 
-def _export(net, x, directory, seed):
-    net.initialize(mx.init.Xavier())
-    net(x)
-    runtime_golden.randomize(net, seed)
-    net.hybridize()
-    net(x)
-    prefix = os.path.join(directory, "model")
-    net.export(prefix)
-    report = convert(f"{prefix}-symbol.json", f"{prefix}-0000.params", verbose=False)
-    return report.symbol_out, report.params_out
-
 
 # in, out, kernel, stride, padding, groups, pad_value, size: edge channel counts and padding
 BINARY_CONVS = [
@@ -99,7 +87,7 @@ def test_binary_conv_alone_is_exact(tmp_path, case):
                         use_bias=False, in_channels=cin, pad_value=pad_value))
     x = np.random.RandomState(1).randn(2, cin, size, size).astype(np.float32)
     x.flat[::11] = 0.0  # sign(0) = +1
-    symbol, params = _export(net, mx.nd.array(x), str(tmp_path), seed=3)
+    symbol, params = runtime_golden.export_converted(net, mx.nd.array(x), str(tmp_path), seed=3)
     actual, info = run_wasm(symbol, params, x, tmp_path)
     assert info["isa"] == "wasm_simd128"
     np.testing.assert_array_equal(actual, run_native(symbol, params, x))
@@ -109,7 +97,7 @@ def test_binary_dense_alone_is_exact(tmp_path):
     net = nn.HybridSequential()
     net.add(qnn.QDense(33, use_bias=False, in_units=257))
     x = np.random.RandomState(2).randn(3, 257).astype(np.float32)
-    symbol, params = _export(net, mx.nd.array(x), str(tmp_path), seed=4)
+    symbol, params = runtime_golden.export_converted(net, mx.nd.array(x), str(tmp_path), seed=4)
     actual, _ = run_wasm(symbol, params, x, tmp_path)
     np.testing.assert_array_equal(actual, run_native(symbol, params, x))
 
@@ -120,12 +108,7 @@ def test_model_matches_native_runtime(tmp_path, name):
     expected = run_native(case.symbol_file, case.params_file, case.x)
     actual, info = run_wasm(case.symbol_file, case.params_file, case.x, tmp_path)
     assert info["floatBackend"] == "portable"
-    assert actual.shape == expected.shape
-    scale = float(np.abs(expected).max())
-    np.testing.assert_allclose(actual, expected, rtol=0,
-                               atol=runtime_golden.RELATIVE_TOLERANCE * max(scale, 1e-30))
-    np.testing.assert_array_equal(actual.reshape(len(actual), -1).argmax(axis=1),
-                                  expected.reshape(len(expected), -1).argmax(axis=1))
+    runtime_golden.assert_equivalent(actual, expected)
 
 
 def test_js_api_contract(tmp_path):

@@ -23,6 +23,11 @@ std::unique_ptr<FloatLayer> make_dense_xnnpack(int64_t rows, int64_t in_features
                                                const float* bias, FusedActivation activation);
 std::unique_ptr<FloatLayer> make_pool2d_xnnpack(const Pool2DParams& p);
 
+// Whether XNNPACK's GEMM layers (convolution, dense) beat the portable GEMM on this CPU; where
+// they do not, make_conv2d and make_dense prefer the portable path unless BMX_FLOAT_BACKEND pins
+// xnnpack.
+bool xnnpack_gemm_is_faster();
+
 // The portable C++ path (every target; never null).
 std::unique_ptr<FloatLayer> make_conv2d_portable(const Conv2DParams& p, const float* weight,
                                                  const float* bias);

@@ -1,5 +1,6 @@
-// Which backend computes each float layer: XNNPACK when the build has it, this CPU runs it and
-// it computes the case as MXNet does; else the portable path. BMX_FLOAT_BACKEND
+// Which backend computes each float layer: XNNPACK when the build has it, this CPU runs it,
+// it computes the case as MXNet does and it is the faster one for the layer (see
+// xnnpack_gemm_is_faster); else the portable path. BMX_FLOAT_BACKEND
 // (xnnpack | portable | reference) pins one for tests and benchmarks: "xnnpack" still falls
 // back to portable for the cases XNNPACK cannot compute exactly, "reference" means the plain
 // reference loops (float_reference.cc). float_backend_name() names the choice ("reference"
@@ -33,12 +34,39 @@ Choice choice() {
   return c;
 }
 
+// BMX_FLOAT_BACKEND=xnnpack pins XNNPACK for every layer it takes; unpinned, GEMM layers go to
+// it only where it is the faster.
+bool gemm_on_xnnpack() {
+  if (choice() != Choice::kXnnpack) return false;
+  const char* env = std::getenv("BMX_FLOAT_BACKEND");
+  return xnnpack_gemm_is_faster() || (env != nullptr && std::strcmp(env, "xnnpack") == 0);
+}
+
 }  // namespace
+
+// Convolutions and dense layers are GEMMs. On x86-64 without AVX-512, Debian's XNNPACK (built
+// by GCC) runs its FMA3 GEMM kernels with an accumulator spilled to the stack, and the portable
+// GEMM's AVX2 variant is faster (ResNet-18 stem 7x7/2: 4.9 ms against 7.6 ms; 3x3 64@56:
+// 3.4 ms against 7.4 ms, 1 thread, smd_hpi/float_layers_bench.cc). With AVX-512 XNNPACK's
+// kernels are used, and elsewhere (aarch64) its assembly kernels.
+bool xnnpack_gemm_is_faster() {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__EMSCRIPTEN__)
+  static const bool faster = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return faster;
+#else
+  return true;
+#endif
+}
 
 std::unique_ptr<FloatLayer> make_conv2d(const Conv2DParams& p, const float* weight,
                                         const float* bias) {
   if (choice() == Choice::kReference) return make_conv2d_reference(p, weight, bias);
-  if (choice() == Choice::kXnnpack)
+  // A depthwise convolution is no GEMM: XNNPACK's direct kernels take it wherever they run.
+  const bool depthwise = p.groups > 1 && p.groups == p.in_channels && p.groups == p.out_channels;
+  if (depthwise ? choice() == Choice::kXnnpack : gemm_on_xnnpack())
     if (auto layer = make_conv2d_xnnpack(p, weight, bias)) return layer;
   return make_conv2d_portable(p, weight, bias);
 }
@@ -48,7 +76,7 @@ std::unique_ptr<FloatLayer> make_dense(int64_t rows, int64_t in_features, int64_
                                        FusedActivation activation) {
   if (choice() == Choice::kReference)
     return make_dense_reference(rows, in_features, out_features, weight, bias, activation);
-  if (choice() == Choice::kXnnpack)
+  if (gemm_on_xnnpack())
     if (auto layer = make_dense_xnnpack(rows, in_features, out_features, weight, bias, activation))
       return layer;
   return make_dense_portable(rows, in_features, out_features, weight, bias, activation);

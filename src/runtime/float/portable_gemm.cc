@@ -12,14 +12,9 @@ namespace portable {
 namespace {
 
 typedef float v4 __attribute__((vector_size(16)));
-constexpr int64_t kNV = kNR / 4;  // vectors per tile row
-
-inline v4 load4(const float* p) {
-  v4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__EMSCRIPTEN__)
+typedef float v8 __attribute__((vector_size(32)));
+#endif
 
 struct Epilogue {
   bool accumulate;     // add to what C holds (a later depth block)
@@ -36,16 +31,19 @@ struct Epilogue {
 #endif
 
 // An R x kNR tile of C: c[r][j] (+)= sum_k a[r * lda + k] * b[k * kNR + j] for r < rows,
-// j < cols. The accumulators live in registers (R * kNV vectors).
-template <int R>
+// j < cols, in vectors V. The accumulators live in registers (R * kNR / lanes vectors).
+template <typename V, int R>
 BMX_INLINE void tile(int64_t kc, const float* a, int64_t lda, const float* b, float* c,
                      int64_t ldc, int64_t rows, int64_t cols, const Epilogue& e) {
-  v4 acc[R][kNV];
+  constexpr int kLanes = sizeof(V) / sizeof(float);
+  constexpr int kNV = kNR / kLanes;  // vectors per tile row
+  static_assert(kNV * kLanes == kNR, "kNR must be whole vectors");
+  V acc[R][kNV];
   for (int r = 0; r < R; ++r)
-    for (int j = 0; j < kNV; ++j) acc[r][j] = v4{0.0f, 0.0f, 0.0f, 0.0f};
+    for (int j = 0; j < kNV; ++j) acc[r][j] = V{} ;
   for (int64_t k = 0; k < kc; ++k) {
-    v4 bv[kNV];
-    for (int j = 0; j < kNV; ++j) bv[j] = load4(b + k * kNR + 4 * j);
+    V bv[kNV];
+    for (int j = 0; j < kNV; ++j) std::memcpy(&bv[j], b + k * kNR + kLanes * j, sizeof(V));
     for (int r = 0; r < R; ++r) {
       const float ar = a[r * lda + k];
       for (int j = 0; j < kNV; ++j) acc[r][j] += ar * bv[j];
@@ -53,25 +51,31 @@ BMX_INLINE void tile(int64_t kc, const float* a, int64_t lda, const float* b, fl
   }
   if (e.last && e.bias != nullptr) {
     for (int j = 0; j < kNV; ++j) {
-      const v4 bias = load4(e.bias + 4 * j);
+      V bias;
+      std::memcpy(&bias, e.bias + kLanes * j, sizeof(V));
       for (int r = 0; r < R; ++r) acc[r][j] += bias;
     }
   }
-  const v4 zero = {0.0f, 0.0f, 0.0f, 0.0f};
+  const V zero = V{};
   if (rows == R && cols == kNR) {
     for (int r = 0; r < R; ++r) {
       for (int j = 0; j < kNV; ++j) {
-        v4 v = acc[r][j];
-        if (e.accumulate) v += load4(c + r * ldc + 4 * j);
+        V v = acc[r][j];
+        float* cp = c + r * ldc + kLanes * j;
+        if (e.accumulate) {
+          V old;
+          std::memcpy(&old, cp, sizeof(V));
+          v += old;
+        }
         if (e.last && e.relu) v = v > zero ? v : zero;
-        store4(c + r * ldc + 4 * j, v);
+        std::memcpy(cp, &v, sizeof(V));
       }
     }
     return;
   }
   float t[R][kNR];
   for (int r = 0; r < R; ++r)
-    for (int j = 0; j < kNV; ++j) store4(&t[r][4 * j], acc[r][j]);
+    for (int j = 0; j < kNV; ++j) std::memcpy(&t[r][kLanes * j], &acc[r][j], sizeof(V));
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t j = 0; j < cols; ++j) {
       float v = t[r][j];
@@ -98,7 +102,11 @@ struct GemmJob {
   bool relu;
 };
 
+// One task: the row block task / n_splits, its share task % n_splits of the column panels,
+// in R-row tiles of V vectors.
+template <typename V, int R>
 BMX_INLINE void run_task(const GemmJob& g, int64_t task) {
+  static_assert(kMC % R == 0, "kMC must be whole tiles");
   const int64_t mb = task / g.n_splits, ns = task % g.n_splits;
   const int64_t m0 = mb * kMC, mc = std::min(kMC, g.m - m0);
   const int64_t p0 = g.panels * ns / g.n_splits, p1 = g.panels * (ns + 1) / g.n_splits;
@@ -112,31 +120,32 @@ BMX_INLINE void run_task(const GemmJob& g, int64_t task) {
       const float* bp = g.b->panel(p) + k0 * kNR;
       const int64_t cols = std::min(kNR, n - p * kNR);
       const Epilogue e{k0 > 0, k0 + kc == k, g.bias ? g.bias + p * kNR : nullptr, g.relu};
-      for (int64_t i = 0; i < mc; i += kMR) {
-        const int64_t rows = std::min(kMR, mc - i);
+      for (int64_t i = 0; i < mc; i += R) {
+        const int64_t rows = std::min<int64_t>(R, mc - i);
         const float* ap = ablock + i * lda;
         float* cp = g.c + (m0 + i) * g.ldc + p * kNR;
-        if (rows == kMR) {
-          tile<kMR>(kc, ap, lda, bp, cp, g.ldc, rows, cols, e);
+        if (rows == R) {
+          tile<V, R>(kc, ap, lda, bp, cp, g.ldc, rows, cols, e);
         } else {
           for (int64_t r = 0; r < rows; ++r)
-            tile<1>(kc, ap + r * lda, lda, bp, cp + r * g.ldc, g.ldc, 1, cols, e);
+            tile<V, 1>(kc, ap + r * lda, lda, bp, cp + r * g.ldc, g.ldc, 1, cols, e);
         }
       }
     }
   }
 }
 
-void run_task_baseline(const GemmJob& g, int64_t task) { run_task(g, task); }
+using TaskFunction = void (*)(const GemmJob&, int64_t);
 
-// On x86-64 the same code compiled for AVX2 + FMA as well (same 4-float vectors and layouts;
-// VEX encoding and fused multiply-adds), chosen at run time when the CPU has them.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__EMSCRIPTEN__)
+void run_task_baseline(const GemmJob& g, int64_t task) { run_task<v4, 3>(g, task); }
+
+// AVX2 + FMA: 8-float vectors, 6 x 16 tiles, fused multiply-adds; chosen at run time when the
+// CPU has them.
 __attribute__((target("avx2,fma"))) void run_task_avx2(const GemmJob& g, int64_t task) {
-  run_task(g, task);
+  run_task<v8, 6>(g, task);
 }
 
-using TaskFunction = void (*)(const GemmJob&, int64_t);
 TaskFunction task_function() {
   static const TaskFunction f = [] {
     __builtin_cpu_init();
@@ -145,8 +154,11 @@ TaskFunction task_function() {
   }();
   return f;
 }
+#elif defined(__aarch64__) || defined(__ARM_NEON)
+void run_task_baseline(const GemmJob& g, int64_t task) { run_task<v4, 8>(g, task); }
+TaskFunction task_function() { return run_task_baseline; }
 #else
-using TaskFunction = void (*)(const GemmJob&, int64_t);
+void run_task_baseline(const GemmJob& g, int64_t task) { run_task<v4, 4>(g, task); }
 TaskFunction task_function() { return run_task_baseline; }
 #endif
 

@@ -18,14 +18,21 @@ namespace bmx {
 namespace rt {
 namespace portable {
 
-#if defined(__aarch64__) || defined(__ARM_NEON)
-constexpr int64_t kMR = 8;  // 32 vector registers: a 8 x 8 tile (16 accumulators)
+// Tile shapes. Each instruction-set variant of the GEMM computes MR x kNR tiles of C with
+// MR * kNR / lanes accumulators held in vector registers; kMC is a multiple of every variant's MR.
+#if defined(__x86_64__) && !defined(__EMSCRIPTEN__)
+// 16 registers: AVX2 + FMA runs 6 x 16 tiles of 8-float vectors (12 accumulators, 2 B vectors,
+// 1 broadcast); the SSE baseline 3 x 16 tiles of 4-float vectors.
+constexpr int64_t kNR = 16;
+constexpr int64_t kMC = 96;
+#elif defined(__aarch64__) || defined(__ARM_NEON)
+constexpr int64_t kNR = 8;  // 32 vector registers: 8 x 8 tiles (16 accumulators)
+constexpr int64_t kMC = 128;
 #else
-constexpr int64_t kMR = 4;  // 16 vector registers (SSE, WebAssembly SIMD): a 4 x 8 tile
+constexpr int64_t kNR = 8;  // 16 vector registers (WebAssembly SIMD): 4 x 8 tiles
+constexpr int64_t kMC = 64;
 #endif
-constexpr int64_t kNR = 8;         // two 4-float vectors
-constexpr int64_t kKC = 256;       // depth of one block
-constexpr int64_t kMC = 16 * kMR;  // rows of one A block
+constexpr int64_t kKC = 256;  // depth of one block
 
 // The threads the portable layers may use: `threads`, or 1 on a target without threads
 // (WebAssembly built without pthreads, where std::thread cannot start one).

@@ -16,7 +16,6 @@ namespace bmx {
 namespace rt {
 namespace {
 
-using portable::kMR;
 using portable::kNR;
 using portable::PackedB;
 
@@ -40,25 +39,39 @@ struct PackConvRows final : portable::PackA {
     const Conv2DParams& q = *p;
     *lda = kc;
     const int64_t end = k0 + kc;
+    const bool contiguous_taps = icg == q.in_channels && q.dilate_w == 1;
+    // Where depth k0 lies: kk = tap * icg + c, tap = ky * kernel_w + kx (the same for every row).
+    const int64_t c0 = k0 % icg, ky0 = k0 / icg / q.kernel_w, kx0 = k0 / icg % q.kernel_w;
+    // Row m0's output pixel (image n, y, x), then stepped along with the rows.
+    int64_t n = m0 / (oh * ow), y = m0 / ow % oh, x = m0 % ow;
     for (int64_t r = 0; r < mc; ++r) {
       float* d = buf + r * kc - k0;  // d[kk], kk from k0
-      const int64_t m = m0 + r, n = m / (oh * ow), y = m / ow % oh, x = m % ow;
       const float* image = in + n * q.in_h * q.in_w * q.in_channels + channel0;
       const int64_t y0 = y * q.stride_h - q.pad_h, x0 = x * q.stride_w - q.pad_w;
-      // Walk the taps from the one holding depth k0: tap (ky, kx), channels [c, icg).
-      int64_t c = k0 % icg, ky = k0 / icg / q.kernel_w, kx = k0 / icg % q.kernel_w;
+      // Without groups and dilation, the in-bounds taps of one kernel row are one contiguous
+      // span of the image.
+      int64_t c = c0, ky = ky0, kx = kx0;
       for (int64_t kk = k0; kk < end;) {
-        const int64_t len = std::min(icg - c, end - kk);
         const int64_t iy = y0 + ky * q.dilate_h, ix = x0 + kx * q.dilate_w;
+        int64_t len = std::min(icg - c, end - kk);
         if (iy >= 0 && iy < q.in_h && ix >= 0 && ix < q.in_w) {
+          if (contiguous_taps) {
+            const int64_t taps = std::min(q.kernel_w - kx, q.in_w - ix);
+            len = std::min(taps * icg - c, end - kk);
+          }
           const float* src = image + (iy * q.in_w + ix) * q.in_channels + c;
-          std::copy(src, src + len, d + kk);
+          float* dst = d + kk;
+          for (int64_t i = 0; i < len; ++i) dst[i] = src[i];  // short spans: no memmove call
         } else {
           std::fill(d + kk, d + kk + len, 0.0f);
         }
         kk += len;
-        c = 0;
-        if (++kx == q.kernel_w) kx = 0, ++ky;
+        for (c += len; c >= icg; c -= icg)
+          if (++kx == q.kernel_w) kx = 0, ++ky;
+      }
+      if (++x == ow) {
+        x = 0;
+        if (++y == oh) y = 0, ++n;
       }
     }
     return buf;
