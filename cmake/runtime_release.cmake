@@ -17,6 +17,17 @@ if(NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
   endif()
 endif()
 
+# The C++ standard library, linked into the shared library (only the C API is exported, so
+# that copy stays private to it): a C program (bmx_run, an app's C code) then maps no
+# libstdc++.so at all. Measured on the converted LeNet through bmx_run: 1.1 MB less peak memory,
+# for about 100 KiB more library. A C++ program that maps libstdc++.so anyway gains nothing from
+# it (turn it off there). Off in sanitizer builds, whose run-time library wraps new and delete.
+option(BMX_RUNTIME_STATIC_CXX "Link the C++ standard library statically into libbmx_runtime.so" ON)
+if(BMX_RUNTIME_STATIC_CXX AND CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT ANDROID
+   AND NOT CMAKE_CXX_FLAGS MATCHES "-fsanitize")
+  target_link_options(bmx_runtime PRIVATE -static-libstdc++ -static-libgcc)
+endif()
+
 include(GNUInstallDirs)
 install(TARGETS bmx_runtime bmx_runtime_static
         LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT runtime
