@@ -7,7 +7,7 @@
 #   cmake --install <build> --component runtime --strip --prefix <dir>
 # puts lib/libbmx_runtime.so (stripped), lib/libbmx_runtime.a and include/bmx_predict.h there.
 if(NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
-  foreach(lib bmx_kernels bmx_runtime_objects)
+  foreach(lib bmx_kernels bmx_runtime_objects bmx_runtime_parallel)
     if(TARGET ${lib})
       target_compile_options(${lib} PRIVATE -ffunction-sections -fdata-sections)
     endif()
