@@ -1,7 +1,7 @@
 // MXNet's attribute strings ("3", "-1.0", "True", "(3, 3)", "[1,1]", "()") read as values:
-// the one reading shared by the op library (src/operator/attrs.cc) and the runtime
-// (src/runtime/attrs.cc), which word their errors each their own way. Header only, plain C++,
-// so that neither library links the other.
+// the one reading shared by the op library (src/operator/attrs.h) and the runtime
+// (src/runtime/attrs.h), which keep the attributes and word their errors each their own way
+// (AttrReader below). Header only, plain C++, so that neither library links the other.
 #pragma once
 
 #include <cctype>
@@ -86,4 +86,82 @@ inline std::string parse_int_list(const std::string& text, std::vector<int64_t>*
 }
 
 }  // namespace attr_text
+
+// Typed access to one op's attributes. `Derived` gives
+//   const std::string* find(const std::string& key) const    the value, or null when absent
+//   [[noreturn]] void fail_attr(const std::string& key, const std::string& what) const
+// and every malformed or missing value goes to fail_attr with what was expected.
+template <class Derived>
+class AttrReader {
+ public:
+  bool has(const std::string& key) const { return self().find(key) != nullptr; }
+
+  int64_t get_int(const std::string& key) const {
+    int64_t v = 0;
+    if (!attr_text::parse_int(raw(key), &v)) {
+      self().fail_attr(key, "must be an integer, got '" + raw(key) + "'");
+    }
+    return v;
+  }
+  int64_t get_int(const std::string& key, int64_t fallback) const {
+    return has(key) ? get_int(key) : fallback;
+  }
+
+  float get_float(const std::string& key, float fallback) const {
+    if (!has(key)) return fallback;
+    float v = 0.0f;
+    if (!attr_text::parse_float(raw(key), &v)) {
+      self().fail_attr(key, "must be a number, got '" + raw(key) + "'");
+    }
+    return v;
+  }
+
+  bool get_bool(const std::string& key, bool fallback) const {
+    if (!has(key)) return fallback;
+    bool v = false;
+    if (!attr_text::parse_bool(raw(key), &v)) {
+      self().fail_attr(key, "must be True or False, got '" + raw(key) + "'");
+    }
+    return v;
+  }
+
+  std::string get_string(const std::string& key, const std::string& fallback) const {
+    return has(key) ? attr_text::trim(raw(key)) : fallback;
+  }
+
+  // A tuple of any length ("()" is empty).
+  std::vector<int64_t> get_int_list(const std::string& key) const {
+    std::vector<int64_t> values;
+    const std::string want = attr_text::parse_int_list(raw(key), &values);
+    if (!want.empty()) self().fail_attr(key, "must be " + want + ", got '" + raw(key) + "'");
+    return values;
+  }
+
+  // A tuple of `size` ints ("(3, 3)", "[3,3]"; "(3,)" and "3" repeat one value).
+  std::vector<int64_t> get_tuple(const std::string& key, size_t size) const {
+    std::vector<int64_t> values = get_int_list(key);
+    if (values.size() == 1 && size > 1) values.assign(size, values[0]);
+    if (values.size() != size) {
+      self().fail_attr(key, "must have " + std::to_string(size) + " values, got '" + raw(key) +
+                                "'");
+    }
+    return values;
+  }
+  // Absent, or "()" as MXNet writes an unset optional tuple: `size` times `fallback`.
+  std::vector<int64_t> get_tuple(const std::string& key, size_t size, int64_t fallback) const {
+    if (!has(key) || get_int_list(key).empty()) return std::vector<int64_t>(size, fallback);
+    return get_tuple(key, size);
+  }
+
+ protected:
+  const std::string& raw(const std::string& key) const {
+    const std::string* value = self().find(key);
+    if (value == nullptr) self().fail_attr(key, "is required but missing");
+    return *value;
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
 }  // namespace bmx

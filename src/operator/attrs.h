@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "attr_text.h"
+
 namespace bmx {
 
 using AttrMap = std::unordered_map<std::string, std::string>;
@@ -17,26 +19,18 @@ struct AttrError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class Attrs {
+// has / get_int / get_float / get_bool / get_string / get_tuple: AttrReader (attr_text.h).
+class Attrs : public AttrReader<Attrs> {
  public:
   // Rejects attributes not in `known` (MXNet's own "__...__" attributes are ignored).
   Attrs(const char* op, const AttrMap& attrs, const std::set<std::string>& known);
 
-  bool has(const std::string& key) const;
-  int64_t get_int(const std::string& key) const;
-  int64_t get_int(const std::string& key, int64_t fallback) const;
-  float get_float(const std::string& key, float fallback) const;
-  bool get_bool(const std::string& key, bool fallback) const;
-  // A tuple of `size` ints: "(3, 3)", "[3,3]", "3" (repeated) or "(3,)" (repeated).
-  std::vector<int64_t> get_tuple(const std::string& key, size_t size) const;
-  std::vector<int64_t> get_tuple(const std::string& key, size_t size, int64_t fallback) const;
-  const std::string& get_string(const std::string& key, const std::string& fallback) const;
-
-  [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+  const std::string* find(const std::string& key) const;
+  // Throws AttrError "<op>: attribute '<key>' <what>".
+  [[noreturn]] void fail_attr(const std::string& key, const std::string& what) const;
   const char* op() const { return op_; }
 
  private:
-  const std::string& raw(const std::string& key) const;
   const char* op_;
   const AttrMap& attrs_;
 };

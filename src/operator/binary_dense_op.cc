@@ -28,7 +28,7 @@ Params parse_params(const AttrMap& attrs) {
   Attrs a(kOp, attrs, {"num_hidden", "use_scale", "no_bias", "flatten"});
   Params p;
   p.num_hidden = a.get_int("num_hidden");
-  if (p.num_hidden < 1) a.fail("num_hidden", "must be positive");
+  if (p.num_hidden < 1) a.fail_attr("num_hidden", "must be positive");
   p.use_scale = a.get_bool("use_scale", false);
   p.no_bias = a.get_bool("no_bias", false);
   p.flatten = a.get_bool("flatten", true);

@@ -8,7 +8,7 @@ namespace {
 MXReturnValue parse_det(const AttrMap& attrs, int* num_in, int* num_out) {
   return guarded([&] {
     Attrs a("bmx_det_sign", attrs, {"clip_threshold"});
-    if (a.get_float("clip_threshold", 1.0f) < 0.0f) a.fail("clip_threshold", "must be >= 0");
+    if (a.get_float("clip_threshold", 1.0f) < 0.0f) a.fail_attr("clip_threshold", "must be >= 0");
     *num_in = 1;
     *num_out = 1;
   });

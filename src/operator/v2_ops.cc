@@ -34,7 +34,7 @@ MXReturnValue parse_approx(const AttrMap& attrs, int* num_in, int* num_out) {
 float gradcancel_threshold(const AttrMap& attrs) {
   Attrs a("_contrib_gradcancel", attrs, {"threshold"});
   const float threshold = a.get_float("threshold", 1.0f);
-  if (!(threshold > 0.0f)) a.fail("threshold", "must be > 0");
+  if (!(threshold > 0.0f)) a.fail_attr("threshold", "must be > 0");
   return threshold;
 }
 

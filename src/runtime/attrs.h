@@ -8,32 +8,24 @@
 #include <string>
 #include <vector>
 
+#include "attr_text.h"
 #include "symbol.h"
 
 namespace bmx {
 namespace rt {
 
-class Attrs {
+// has / get_int / get_float / get_bool / get_string / get_tuple / get_int_list: AttrReader
+// (attr_text.h).
+class Attrs : public AttrReader<Attrs> {
  public:
   // `known`: the attributes this op understands (MXNet's "__...__" annotations are ignored).
   Attrs(const SymbolNode& node, std::initializer_list<const char*> known);
 
-  bool has(const std::string& key) const;
-  int64_t get_int(const std::string& key) const;
-  int64_t get_int(const std::string& key, int64_t fallback) const;
-  float get_float(const std::string& key, float fallback) const;
-  bool get_bool(const std::string& key, bool fallback) const;
-  std::string get_string(const std::string& key, const std::string& fallback) const;
-  // A tuple of `size` ints ("(3, 3)", "[3,3]", "(3,)" and "3" repeat one value).
-  std::vector<int64_t> get_tuple(const std::string& key, size_t size) const;
-  std::vector<int64_t> get_tuple(const std::string& key, size_t size, int64_t fallback) const;
-  // A tuple of any length ("()" is empty).
-  std::vector<int64_t> get_int_list(const std::string& key) const;
-
+  const std::string* find(const std::string& key) const;
+  // Fails the load with "attribute '<key>' of node '<name>' (<op>) <what>."
   [[noreturn]] void fail_attr(const std::string& key, const std::string& what) const;
 
  private:
-  const std::string& raw(const std::string& key) const;
   const SymbolNode& node_;
 };
 
