@@ -4,7 +4,7 @@
 #   OUT/libbmx_runtime.so  OUT/libbmx_runtime.a  OUT/bmx_run (when the example is in the tree)
 #   OUT/include/bmx_predict.h
 #   OUT/lib*.so.*          every shared library they need beyond the C and C++ standard
-#                          libraries (XNNPACK, pthreadpool, cpuinfo, libgomp)
+#                          libraries (XNNPACK, pthreadpool, cpuinfo)
 # The programs and libraries carry RPATH $ORIGIN, so copying OUT to a board is the whole install;
 # a program of one's own needs LD_LIBRARY_PATH=OUT (or its own rpath). The shared objects in OUT
 # are stripped; the unstripped ones stay in the CMake tree (build/aarch64-cmake).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sizes of libbmx_runtime.so, stripped, for x86-64 and aarch64, with the float layers on XNNPACK
 # and on the portable path alone (no float library); beside each, the shared libraries it needs
-# beyond the C and C++ standard libraries (XNNPACK and its two, libgomp), stripped, and the total.
+# beyond the C and C++ standard libraries (XNNPACK and its two; libgomp without XNNPACK), stripped,
+# and the total.
 # Builds the runtime in build/size/<arch>-<float> (Release, the flags of cmake/runtime_release.cmake)
 # and strips a copy with strip --strip-unneeded, as cmake --install --strip does.
 # Usage: tools/runtime_size.sh   (aarch64 rows need g++-aarch64-linux-gnu; skipped without it)

@@ -81,7 +81,15 @@ static inline unsigned char *read_file(const char *path, const char *what, size_
   FILE *f = fopen(path, "rb");
   unsigned char *data = NULL;
   size_t len = 0, cap = 0;
+  long end;
   if (f == NULL) die("cannot open %s file %s: %s", what, path, strerror(errno));
+  /* A regular file: one buffer of its size (+1 for the terminating 0, and one more byte so
+     that the loop below sees the end without growing it); a pipe grows by doubling. */
+  if (fseek(f, 0, SEEK_END) == 0 && (end = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+    cap = (size_t)end + 2;
+    data = malloc(cap);
+    if (data == NULL) die("out of memory reading %s file %s", what, path);
+  }
   for (;;) {
     if (cap - len < 2) {
       unsigned char *grown;

@@ -67,6 +67,8 @@ def _runtime_summary(args):
     print(f"Arena: {_bytes(plan['arena_bytes'])} (activations, reused across layers); "
           f"weights: {_bytes(plan['weight_bytes'])}")
     print(f"Kernels: {plan['isa']} (binary), {plan['float_backend']} (float)")
+    if plan.get("isa_note"):
+        print(f"Note: {plan['isa_note']}")
     return 0
 
 

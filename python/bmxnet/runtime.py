@@ -182,7 +182,8 @@ class Predictor:
     @property
     def plan(self) -> dict:
         """The runtime's plan (BMXPredGetPlan): nodes (name, op, kernel, output_shape, macs),
-        arena_bytes, weight_bytes, isa, float_backend."""
+        arena_bytes, weight_bytes, isa, float_backend, and isa_note when BMX_KERNEL_ISA names
+        a path that is unknown or unavailable here."""
         if self._plan is None:
             text = ctypes.c_char_p()
             _check(library().BMXPredGetPlan(self._live_handle(), ctypes.byref(text)),

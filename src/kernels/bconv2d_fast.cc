@@ -5,8 +5,9 @@
 // conv scheduler (conv_scheduler.h).
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <stdexcept>
-#include <vector>
+#include <type_traits>
 
 #include "bitpack.h"
 #include "conv_activation_packing.h"
@@ -30,16 +31,18 @@ inline void add_residual(float* out, const float* res, int64_t row_stride, int64
   }
 }
 
-// The convolution's work for the scheduler: packing tasks and tile jobs.
+// The convolution's work for the scheduler: packing tasks and tile jobs. Everything it needs
+// besides its own members lives in the workspace, so that a call whose workspace is large
+// enough allocates nothing.
 class ConvTiles : public ConvWork {
  public:
-  static void run(const BConv2DShape& s, const float* x, const PackedWeights& w,
-                  const float* scale, const float* bias, const float* residual, float* out,
-                  int threads, Workspace* ws) {
-    Workspace local;
-    ConvTiles tiles(s, x, w, scale, bias, residual, out, threads, ws ? ws : &local);
-    run_conv_schedule(tiles.packing_.images(), tiles.packing_.tasks_per_image(), tiles.jobs_,
-                      threads, tiles);
+  // Takes its scratch from ws, growing it where it is too small.
+  ConvTiles(const BConv2DShape& s, const float* x, const PackedWeights& w, const float* scale,
+            const float* bias, const float* residual, float* out, int threads, Workspace* ws);
+
+  void run() {
+    run_conv_schedule(packing_.images(), packing_.tasks_per_image(), jobs_, threads_, *this,
+                      schedule_);
   }
 
   void pack(int worker, int64_t im, int64_t task) override {
@@ -55,8 +58,6 @@ class ConvTiles : public ConvWork {
     TileArgs t;
   };
 
-  ConvTiles(const BConv2DShape& s, const float* x, const PackedWeights& w, const float* scale,
-            const float* bias, const float* residual, float* out, int threads, Workspace* ws);
   // Points the tile's rows at output pixels p0 .. p0 + t.m - 1 of `image` and sets their
   // zero-padding correction.
   void set_rows(Scratch& sc, const uint64_t* image, const int32_t* tap_sums, int64_t p0) const;
@@ -69,24 +70,30 @@ class ConvTiles : public ConvWork {
   const MicroKernels& mk_;
   ConvActivationPacking packing_;
   ZeroPaddingCorrection correction_;
-  std::vector<int64_t> tap_off_;
+  int threads_;
+  int64_t* tap_off_;  // each tap's offset from the start of a receptive field
   int64_t* pix_off_;  // where each output pixel's receptive field starts in its image
   uint64_t* act_;     // the packed images
   uint32_t* pack_tmp_;
   int64_t pixels_, tiles_, tiles_per_job_, panels_, jobs_;
   int64_t out_pixel_, out_channel_;  // distance between neighbouring output pixels, channels
   int64_t lines_per_slot_;           // prefetch share of one slot
-  std::vector<Scratch> scratch_;     // per worker
+  Scratch* scratch_;                 // per worker
+  void* schedule_;                   // the scheduler's counters
 };
+static_assert(std::is_trivially_destructible<TileArgs>::value, "tile arguments live in a workspace");
 
 ConvTiles::ConvTiles(const BConv2DShape& s, const float* x, const PackedWeights& w,
                      const float* scale, const float* bias, const float* residual, float* out,
                      int threads, Workspace* ws)
     : s_(s), x_(x), w_(w), scale_(scale), bias_(bias), residual_(residual), out_(out),
       mk_(*w.kernels()),
-      packing_(s, *w.kernels(), w.steps(), std::max(1, threads)),
+      packing_(s, *w.kernels(), w.steps(), std::max(1, threads), ws),
       correction_(s, &ws->at_border),
-      tap_off_(packing_.tap_offsets()) {
+      threads_(threads) {
+  const int64_t taps = s.kernel_h * s.kernel_w;
+  tap_off_ = ws->tap_off.reserve(taps);
+  packing_.tap_offsets(tap_off_);
   const bool nhwc = s.layout == Layout::kNHWC;
   pixels_ = s.out_h() * s.out_w();
   out_pixel_ = nhwc ? s.out_channels : 1;
@@ -104,13 +111,15 @@ ConvTiles::ConvTiles(const BConv2DShape& s, const float* x, const PackedWeights&
 
   const int workers = conv_workers(jobs_, threads);
   pack_tmp_ = ws->pack_tmp.reserve(workers * packing_.scratch_words());
-  scratch_.resize(workers);
-  for (Scratch& sc : scratch_) {
+  scratch_ = reinterpret_cast<Scratch*>(ws->workers.reserve(workers * sizeof(Scratch)));
+  schedule_ = ws->schedule.reserve(conv_schedule_bytes(packing_.images(), jobs_, threads));
+  for (int r = 0; r < workers; ++r) {
+    Scratch& sc = *new (scratch_ + r) Scratch;
     TileArgs& t = sc.t;
-    t.tap_off = tap_off_.data();
-    t.taps = static_cast<int>(tap_off_.size());
+    t.tap_off = tap_off_;
+    t.taps = static_cast<int>(taps);
     t.steps = static_cast<int>(w.steps());
-    t.ktot = static_cast<int32_t>(tap_off_.size() * s.group_in_channels());
+    t.ktot = static_cast<int32_t>(taps * s.group_in_channels());
     t.a = sc.rows;
     t.row_stride = out_pixel_;
     t.col_stride = out_channel_;
@@ -183,21 +192,42 @@ void ConvTiles::compute(int worker, int64_t im, int64_t job, int64_t slot) {
 
 }  // namespace
 
-void bconv2d_fast(const BConv2DShape& s, const float* x, const PackedWeights& w,
-                  const float* scale, const float* bias, const float* residual, float* out,
-                  int threads, Workspace* ws) {
+namespace {
+
+void check_weights(const BConv2DShape& s, const PackedWeights& w) {
   if (w.out_channels() != s.out_channels || w.groups() != s.groups ||
       w.taps() != s.kernel_h * s.kernel_w || w.bits_per_tap() != s.group_in_channels()) {
     throw std::invalid_argument("bconv2d_fast: packed weights do not match the shape");
   }
+}
+
+}  // namespace
+
+void bconv2d_fast(const BConv2DShape& s, const float* x, const PackedWeights& w,
+                  const float* scale, const float* bias, const float* residual, float* out,
+                  int threads, Workspace* ws) {
+  check_weights(s, w);
   if (s.batch == 0) return;
+  Workspace local;
+  if (ws == nullptr) ws = &local;
   if (w.isa() == Isa::kRef) {
-    std::vector<uint32_t> packed(s.batch * s.groups * s.in_h * s.in_w * s.words());
-    pack_input(s, x, packed.data());
-    bconv2d_ref(s, packed.data(), w.raw(), scale, bias, residual, out);
+    uint32_t* packed = ws->pack_tmp.reserve(s.batch * s.groups * s.in_h * s.in_w * s.words());
+    pack_input(s, x, packed);
+    bconv2d_ref(s, packed, w.raw(), scale, bias, residual, out);
     return;
   }
-  ConvTiles::run(s, x, w, scale, bias, residual, out, threads, ws);
+  ConvTiles(s, x, w, scale, bias, residual, out, threads, ws).run();
+}
+
+void bconv2d_reserve(const BConv2DShape& s, const PackedWeights& w, int threads, Workspace* ws) {
+  check_weights(s, w);
+  if (s.batch == 0) return;
+  if (w.isa() == Isa::kRef) {
+    ws->pack_tmp.reserve(s.batch * s.groups * s.in_h * s.in_w * s.words());
+    return;
+  }
+  // The call's own set-up, which takes (and grows) its scratch from ws; nothing runs.
+  ConvTiles(s, nullptr, w, nullptr, nullptr, nullptr, nullptr, threads, ws);
 }
 
 }  // namespace bmx

@@ -2,8 +2,6 @@
 // path is checked against bit for bit.
 #include "bconv2d.h"
 
-#include <vector>
-
 #include "bitpack.h"
 
 namespace bmx {
@@ -45,11 +43,10 @@ void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint
   const int64_t cg = s.group_in_channels(), og = s.group_out_channels(), words = s.words();
   const int64_t oh = s.out_h(), ow = s.out_w(), plane = s.in_h * s.in_w;
   // A padded tap holds pad_value in every channel: all bits 1 for -1, all 0 for +1.
-  std::vector<uint32_t> pad_word(words, 0);
-  if (s.pad_value == -1) {
-    for (int64_t w = 0; w < words; ++w) pad_word[w] = 0xFFFFFFFFu;
-    pad_word[words - 1] = tail_mask(cg);
-  }
+  auto pad_word = [&](int64_t i) -> uint32_t {
+    if (s.pad_value != -1) return 0u;
+    return i == words - 1 ? tail_mask(cg) : 0xFFFFFFFFu;
+  };
   for (int64_t n = 0; n < s.batch; ++n) {
     for (int64_t o = 0; o < s.out_channels; ++o) {
       const int64_t g = o / og;
@@ -71,10 +68,12 @@ void bconv2d_ref(const BConv2DShape& s, const uint32_t* packed_input, const uint
               const int64_t ix = x * s.stride_w - s.pad_w + kx * s.dilate_w;
               const bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
               if (!inside && s.pad_value == 0) continue;  // zero padding adds nothing
-              const uint32_t* a = inside ? in + (iy * s.in_w + ix) * words : pad_word.data();
+              const uint32_t* a = inside ? in + (iy * s.in_w + ix) * words : nullptr;
               const uint32_t* w = wo + (ky * s.kernel_w + kx) * words;
               int64_t ones = 0;
-              for (int64_t i = 0; i < words; ++i) ones += __builtin_popcount(a[i] ^ w[i]);
+              for (int64_t i = 0; i < words; ++i) {
+                ones += __builtin_popcount((a ? a[i] : pad_word(i)) ^ w[i]);
+              }
               dot += cg - 2 * ones;
             }
           }

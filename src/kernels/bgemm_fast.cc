@@ -2,7 +2,6 @@
 // layout, then (block of row tiles, weight panel) jobs on kernel threads.
 #include <algorithm>
 #include <stdexcept>
-#include <vector>
 
 #include "bgemm.h"
 #include "bitpack.h"
@@ -14,6 +13,22 @@ namespace bmx {
 
 namespace {
 
+// How the rows are packed: chunks of `chunk` rows, each binarized (from float) into its own
+// part of ws->pack_tmp, then put into the A layout in ws->act.
+struct RowPacking {
+  int64_t words, pix, chunk, chunks;
+  uint64_t* act;
+  uint32_t* tmp;  // null for packed input
+
+  RowPacking(int64_t m, int64_t k, const PackedWeights& w, bool from_float, Workspace* ws)
+      : words(packed_words(k)), pix(w.steps() * (w.kernels()->split ? 2 : 1)),
+        chunk(std::max<int64_t>(1, 1024 / std::max<int64_t>(1, words))),
+        chunks((m + chunk - 1) / chunk) {
+    act = ws->act.reserve(m * pix + 1);
+    tmp = from_float ? ws->pack_tmp.reserve(chunks * chunk * words) : nullptr;
+  }
+};
+
 // Rows from float (xf) or packed words (xw) times the packed weights: float out = scale * dot
 // + bias, or the int32 dot when int_out.
 void rows_fast(int64_t m, int64_t k, const float* xf, const uint32_t* xw, const PackedWeights& w,
@@ -21,21 +36,22 @@ void rows_fast(int64_t m, int64_t k, const float* xf, const uint32_t* xw, const 
                Workspace* ws) {
   const MicroKernels& mk = *w.kernels();
   const bool split = mk.split;
-  const int elem = split ? 2 : 1, mr = mk.mr, nr = mk.nr;
-  const int64_t words = packed_words(k), steps = w.steps(), pix = steps * elem;
+  const int mr = mk.mr, nr = mk.nr;
+  const int64_t steps = w.steps();
   const int64_t n = w.out_channels();
   Workspace local;
   if (ws == nullptr) ws = &local;
-  uint64_t* act = ws->act.reserve(m * pix + 1);
+  const RowPacking rp(m, k, w, xf != nullptr, ws);
+  const int64_t words = rp.words, pix = rp.pix, chunk = rp.chunk;
+  uint64_t* act = rp.act;
 
   // 1. Binarize (or take) and pack the rows.
-  const int64_t chunk = std::max<int64_t>(1, 1024 / std::max<int64_t>(1, words));
-  parallel_for((m + chunk - 1) / chunk, threads, [&](int64_t begin, int64_t end) {
-    std::vector<uint32_t> tmp(xf ? chunk * words : 0);
+  parallel_for(rp.chunks, threads, [&](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) {
       const int64_t r0 = c * chunk, r1 = std::min(m, r0 + chunk);
-      const uint32_t* src = xw ? xw + r0 * words : tmp.data();
-      if (xf) mk.pack_rows(xf + r0 * k, r1 - r0, k, tmp.data());
+      uint32_t* tmp = xf ? rp.tmp + c * chunk * words : nullptr;
+      const uint32_t* src = xw ? xw + r0 * words : tmp;
+      if (xf) mk.pack_rows(xf + r0 * k, r1 - r0, k, tmp);
       for (int64_t r = r0; r < r1; ++r) {
         put_row(src + (r - r0) * words, words, steps, split, act + r * pix);
       }
@@ -88,15 +104,31 @@ void bdense_fast(int64_t m, int64_t k, const float* x, const PackedWeights& w, c
   }
   if (m == 0) return;
   const int64_t n = w.out_channels();
+  Workspace local;
+  if (ws == nullptr) ws = &local;
   if (w.isa() == Isa::kRef) {
-    std::vector<uint32_t> packed(m * packed_words(k));
-    pack_signs(x, m, k, packed.data());
-    std::vector<int32_t> dots(m * n);
-    bgemm_ref(m, n, k, packed.data(), w.raw(), dots.data());
-    output_transform(dots.data(), m, n, scale, bias, out);
+    uint32_t* packed = ws->pack_tmp.reserve(m * packed_words(k));
+    pack_signs(x, m, k, packed);
+    int32_t* dots = ws->dots.reserve(m * n);
+    bgemm_ref(m, n, k, packed, w.raw(), dots);
+    output_transform(dots, m, n, scale, bias, out);
     return;
   }
   rows_fast(m, k, x, nullptr, w, scale, bias, out, false, threads, ws);
+}
+
+void bdense_reserve(int64_t m, int64_t k, const PackedWeights& w, int threads, Workspace* ws) {
+  (void)threads;  // the dense layer's scratch does not depend on it
+  if (w.groups() != 1 || w.taps() != 1 || w.bits_per_tap() != k) {
+    throw std::invalid_argument("bdense_fast: packed weights do not match the shape");
+  }
+  if (m == 0) return;
+  if (w.isa() == Isa::kRef) {
+    ws->pack_tmp.reserve(m * packed_words(k));
+    ws->dots.reserve(m * w.out_channels());
+    return;
+  }
+  RowPacking(m, k, w, true, ws);
 }
 
 void bgemm_fast(int64_t m, int64_t k, const uint32_t* a, const PackedWeights& w, int32_t* c,

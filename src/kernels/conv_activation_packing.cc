@@ -8,7 +8,7 @@
 namespace bmx {
 
 ConvActivationPacking::ConvActivationPacking(const BConv2DShape& s, const MicroKernels& mk,
-                                             int64_t steps, int threads)
+                                             int64_t steps, int threads, Workspace* ws)
     : s_(s), mk_(mk), nhwc_(s.layout == Layout::kNHWC) {
   cg_ = s.group_in_channels();
   words_ = s.words();
@@ -21,12 +21,15 @@ ConvActivationPacking::ConvActivationPacking(const BConv2DShape& s, const MicroK
 
   // Pad element: -1 sets the bits of every real channel; +1 and 0 clear them (pad_value 0 is
   // then made exact by the zero-padding correction).
-  pad_elem_.assign(pixel_u64_, 0);
+  uint64_t* pad = ws->pad_elem.reserve(pixel_u64_);
+  std::fill(pad, pad + pixel_u64_, uint64_t{0});
   if (s.pad_value == -1) {
-    std::vector<uint32_t> ones(words_, 0xFFFFFFFFu);
+    uint32_t* ones = ws->pad_words.reserve(words_);
+    std::fill(ones, ones + words_, 0xFFFFFFFFu);
     ones[words_ - 1] = tail_mask(cg_);
-    put_row(ones.data(), words_, steps_, mk.split, pad_elem_.data());
+    put_row(ones, words_, steps_, mk.split, pad);
   }
+  pad_elem_ = pad;
 
   // Tasks: blocks of padded rows of one image, about 4096 pixels. With threads, an image is
   // split into about two tasks per thread (not below ~512 pixels a task: smaller ones fall off
@@ -77,7 +80,7 @@ void ConvActivationPacking::fill_pad(uint64_t* e, int64_t count) const {
     std::fill(e, e + count, pad_elem_[0]);
   } else {
     for (int64_t i = 0; i < count; ++i) {
-      std::memcpy(e + i * pixel_u64_, pad_elem_.data(), sizeof(uint64_t) * pixel_u64_);
+      std::memcpy(e + i * pixel_u64_, pad_elem_, sizeof(uint64_t) * pixel_u64_);
     }
   }
 }
@@ -114,14 +117,12 @@ void ConvActivationPacking::pack(const float* x, int64_t im, int64_t task, uint3
   }
 }
 
-std::vector<int64_t> ConvActivationPacking::tap_offsets() const {
-  std::vector<int64_t> off(s_.kernel_h * s_.kernel_w);
+void ConvActivationPacking::tap_offsets(int64_t* off) const {
   for (int64_t ky = 0; ky < s_.kernel_h; ++ky) {
     for (int64_t kx = 0; kx < s_.kernel_w; ++kx) {
       off[ky * s_.kernel_w + kx] = (ky * s_.dilate_h * padded_w_ + kx * s_.dilate_w) * pixel_u64_;
     }
   }
-  return off;
 }
 
 void ConvActivationPacking::receptive_field_offsets(int64_t* offsets) const {

@@ -8,18 +8,19 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "bconv2d.h"
+#include "fast_kernels.h"
 #include "microkernel.h"
 
 namespace bmx {
 
 class ConvActivationPacking {
  public:
-  // `steps`: 64-bit steps per pixel (PackedWeights::steps()); `threads` sizes the tasks.
+  // `steps`: 64-bit steps per pixel (PackedWeights::steps()); `threads` sizes the tasks. The
+  // padding pixel is kept in ws (pad_elem, pad_words), which must outlive this object.
   ConvActivationPacking(const BConv2DShape& s, const MicroKernels& mk, int64_t steps,
-                        int threads);
+                        int threads, Workspace* ws);
 
   int64_t images() const { return images_; }      // (sample, group) pairs, sample-major
   int64_t image_u64() const { return image_u64_; }  // one padded image
@@ -31,8 +32,9 @@ class ConvActivationPacking {
   // tmp: scratch_words() words of scratch.
   void pack(const float* x, int64_t im, int64_t task, uint32_t* tmp, uint64_t* act) const;
 
-  // Offsets (in uint64) of each tap (ky * kernel_w + kx) from the start of a receptive field.
-  std::vector<int64_t> tap_offsets() const;
+  // Offsets (in uint64) of each tap (ky * kernel_w + kx) from the start of a receptive field,
+  // kernel_h * kernel_w of them.
+  void tap_offsets(int64_t* offsets) const;
   // Offset (in uint64, within its image) where output pixel p's receptive field starts, for
   // every output pixel p = oy * out_w + ox.
   void receptive_field_offsets(int64_t* offsets) const;
@@ -55,7 +57,7 @@ class ConvActivationPacking {
   bool nhwc_;
   int64_t cg_, words_, steps_, pixel_u64_, padded_h_, padded_w_, image_u64_, images_;
   int64_t row_block_, tasks_, scratch_words_, prefetch_lines_;
-  std::vector<uint64_t> pad_elem_;  // one padding pixel in the A layout
+  const uint64_t* pad_elem_;  // one padding pixel in the A layout
 };
 
 }  // namespace bmx

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <memory>
+#include <new>
+#include <type_traits>
 
 #include "parallel.h"
 
@@ -21,15 +22,24 @@ inline void cpu_relax() {
 struct alignas(64) Cursor {
   std::atomic<int64_t> next{0};
 };
+static_assert(std::is_trivially_destructible<Cursor>::value, "cursors live in caller memory");
 
 // The shared state of one run and what one worker does with it.
 class Schedule {
  public:
-  Schedule(int64_t images, int64_t tasks, int64_t jobs, int workers, ConvWork& work)
-      : images_(images), tasks_(tasks), jobs_(jobs), nt_(workers), work_(work),
-        job_cursor_(new Cursor[images * workers]),
-        pack_cursor_(new Cursor[images]),
-        packed_(new Cursor[images]) {}
+  // Cursors per (image, range), then per image twice.
+  static int64_t cursors(int64_t images, int workers) { return images * (workers + 2); }
+
+  // `storage`: cursors(images, workers) Cursors' worth of bytes, 64-byte aligned.
+  Schedule(int64_t images, int64_t tasks, int64_t jobs, int workers, ConvWork& work,
+           void* storage)
+      : images_(images), tasks_(tasks), jobs_(jobs), nt_(workers), work_(work) {
+    Cursor* c = static_cast<Cursor*>(storage);
+    for (int64_t i = 0; i < cursors(images, workers); ++i) new (c + i) Cursor();
+    job_cursor_ = c;
+    pack_cursor_ = c + images * workers;
+    packed_ = pack_cursor_ + images;
+  }
 
   // Worker r's whole share: every image in order.
   void run_worker(int r) {
@@ -92,9 +102,9 @@ class Schedule {
   const int64_t images_, tasks_, jobs_;
   const int nt_;
   ConvWork& work_;
-  std::unique_ptr<Cursor[]> job_cursor_;   // per (image, range): jobs claimed
-  std::unique_ptr<Cursor[]> pack_cursor_;  // per image: tasks claimed
-  std::unique_ptr<Cursor[]> packed_;       // per image: tasks finished
+  Cursor* job_cursor_;   // per (image, range): jobs claimed
+  Cursor* pack_cursor_;  // per image: tasks claimed
+  Cursor* packed_;       // per image: tasks finished
 };
 
 }  // namespace
@@ -103,9 +113,14 @@ int conv_workers(int64_t jobs, int threads) {
   return static_cast<int>(std::min<int64_t>(std::max(1, threads), std::max<int64_t>(1, jobs)));
 }
 
-void run_conv_schedule(int64_t images, int64_t tasks, int64_t jobs, int threads, ConvWork& work) {
+size_t conv_schedule_bytes(int64_t images, int64_t jobs, int threads) {
+  return sizeof(Cursor) * Schedule::cursors(images, conv_workers(jobs, threads));
+}
+
+void run_conv_schedule(int64_t images, int64_t tasks, int64_t jobs, int threads, ConvWork& work,
+                       void* scratch) {
   const int nt = conv_workers(jobs, threads);
-  Schedule schedule(images, tasks, jobs, nt, work);
+  Schedule schedule(images, tasks, jobs, nt, work, scratch);
   // One task per worker; more than one per thread when the runtime gives fewer threads.
   parallel_for(nt, nt, [&](int64_t first, int64_t last) {
     for (int64_t r = first; r < last; ++r) schedule.run_worker(static_cast<int>(r));

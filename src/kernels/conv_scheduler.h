@@ -10,6 +10,7 @@
 // image is left to pack. No barrier between images.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace bmx {
@@ -32,9 +33,14 @@ class ConvWork {
 // Workers used for `jobs` jobs per image on up to `threads` threads.
 int conv_workers(int64_t jobs, int threads);
 
+// Bytes of scratch that run_conv_schedule needs for these arguments.
+size_t conv_schedule_bytes(int64_t images, int64_t jobs, int threads);
+
 // Runs pack(im, 0 .. tasks - 1) and then compute(im, 0 .. jobs - 1) for every image
 // im < images, each exactly once, on conv_workers(jobs, threads) workers; an image's jobs
-// start only after all its packing tasks have finished.
-void run_conv_schedule(int64_t images, int64_t tasks, int64_t jobs, int threads, ConvWork& work);
+// start only after all its packing tasks have finished. `scratch`: conv_schedule_bytes(images,
+// jobs, threads) bytes, 64-byte aligned, for its counters (so that it allocates nothing).
+void run_conv_schedule(int64_t images, int64_t tasks, int64_t jobs, int threads, ConvWork& work,
+                       void* scratch);
 
 }  // namespace bmx

@@ -54,13 +54,21 @@ class AlignedBuffer {
   size_t size_ = 0, capacity_ = 0;
 };
 
-// Scratch memory reused across calls (an op keeps one; not for concurrent calls), so that a
-// call allocates nothing large.
+// Scratch memory reused across calls (an op keeps one; not for concurrent calls). A call only
+// ever grows it, so once it is large enough for a call (bconv2d_reserve / bdense_reserve size
+// it ahead, or an earlier call of the same shape did), the call allocates nothing at all.
 struct Workspace {
   AlignedBuffer<uint64_t> act;        // packed activations
+  AlignedBuffer<uint32_t> pack_tmp;   // binarized rows before the A layout (conv: per worker;
+                                      // dense: per chunk of rows); Isa::kRef: the packed input
   AlignedBuffer<int64_t> pix_off;     // conv: where each output pixel's receptive field starts
+  AlignedBuffer<int64_t> tap_off;     // conv: each tap's offset from there
   AlignedBuffer<uint8_t> at_border;   // conv, pad_value 0: whether it reaches into the padding
-  AlignedBuffer<uint32_t> pack_tmp;   // conv: each thread's binarized rows before padding
+  AlignedBuffer<uint64_t> pad_elem;   // conv: one padding pixel in the A layout
+  AlignedBuffer<uint32_t> pad_words;  // conv: the same pixel as plain packed words
+  AlignedBuffer<uint8_t> workers;     // conv: each worker's tile arguments
+  AlignedBuffer<uint8_t> schedule;    // conv: the work scheduler's counters
+  AlignedBuffer<int32_t> dots;        // Isa::kRef dense: the integer dot products
 };
 
 // Weights repacked for one instruction set. For Isa::kRef it keeps the packed words as given.
@@ -115,6 +123,11 @@ inline PackedWeights pack_conv_weights(Isa isa, const BConv2DShape& s, const uin
 inline PackedWeights pack_dense_weights(Isa isa, int64_t n, int64_t k, const uint32_t* w) {
   return pack_weights(isa, n, 1, 1, k, w);
 }
+
+// Grow ws to what bconv2d_fast / bdense_fast (float input) with these arguments need, so that
+// such calls on ws allocate nothing (with threads > 1, see also start_threads in parallel.h).
+void bconv2d_reserve(const BConv2DShape& s, const PackedWeights& w, int threads, Workspace* ws);
+void bdense_reserve(int64_t m, int64_t k, const PackedWeights& w, int threads, Workspace* ws);
 
 // Binary convolution from float input: out = scale * dot + bias [+ residual], x, out and
 // residual in s.layout (NCHW or NHWC), as bconv2d_ref(pack_input(x)). `w` must come from

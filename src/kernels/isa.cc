@@ -84,24 +84,32 @@ Isa best_isa() {
   return Isa::kPortable;
 }
 
-Isa default_isa() {
-  static const Isa chosen = [] {
+const IsaChoice& isa_choice() {
+  static const IsaChoice chosen = []() -> IsaChoice {
     const char* env = std::getenv("BMX_KERNEL_ISA");
-    if (env == nullptr || *env == '\0') return best_isa();
+    if (env == nullptr || *env == '\0') return {best_isa(), ""};
+    const std::string fallback = std::string("; using ") + isa_name(best_isa());
     Isa isa;
     if (!parse_isa(env, &isa)) {
-      std::fprintf(stderr, "bmxnet: BMX_KERNEL_ISA=%s is unknown (ref, portable, avx2, avx512, "
-                   "neon, wasm_simd128); using %s\n", env, isa_name(best_isa()));
-      return best_isa();
+      return {best_isa(), std::string("BMX_KERNEL_ISA=") + env + " is unknown (ref, portable, "
+                          "avx2, avx512, neon, wasm_simd128)" + fallback};
     }
     if (!isa_available(isa)) {
-      std::fprintf(stderr, "bmxnet: BMX_KERNEL_ISA=%s is not available on this CPU or build; "
-                   "using %s\n", env, isa_name(best_isa()));
-      return best_isa();
+      return {best_isa(), std::string("BMX_KERNEL_ISA=") + env +
+                              " is not available on this CPU or build" + fallback};
     }
-    return isa;
+    return {isa, ""};
   }();
   return chosen;
+}
+
+Isa default_isa() {
+  static const bool warned = [] {
+    if (!isa_choice().note.empty()) std::fprintf(stderr, "bmxnet: %s\n", isa_choice().note.c_str());
+    return true;
+  }();
+  (void)warned;
+  return isa_choice().isa;
 }
 
 const MicroKernels* kernels_for(Isa isa) {

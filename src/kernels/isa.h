@@ -24,8 +24,16 @@ bool parse_isa(const std::string& name, Isa* isa);
 bool isa_available(Isa isa);
 // The fastest available path on this CPU.
 Isa best_isa();
-// BMX_KERNEL_ISA if set (falls back to best_isa(), with a warning on stderr, when the named
-// path is unknown or unavailable), else best_isa(). Read once.
+// What BMX_KERNEL_ISA chooses (read once): the path it names, else best_isa(); `note` is a
+// sentence when it names a path that is unknown or unavailable (best_isa() is used then),
+// empty otherwise. Prints nothing (the runtime reports the note in its plan).
+struct IsaChoice {
+  Isa isa;
+  std::string note;
+};
+const IsaChoice& isa_choice();
+// isa_choice().isa; the first call also prints the note, if any, on stderr (the op library's
+// warning to its Python user).
 Isa default_isa();
 
 }  // namespace bmx

@@ -49,7 +49,7 @@ void set_kernel_threads(int n) { thread_override.store(n > 0 ? n : 0); }
 
 void set_parallel_runner(ParallelRunner runner) { installed_runner.store(runner); }
 
-void parallel_for(int64_t tasks, int threads, const std::function<void(int64_t, int64_t)>& body) {
+void parallel_for(int64_t tasks, int threads, RangeFn body) {
   if (tasks <= 0) return;
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, tasks)));
   if (nt == 1 || kSingleThreaded) {
@@ -68,7 +68,7 @@ void parallel_for(int64_t tasks, int threads, const std::function<void(int64_t, 
   };
   if (const ParallelRunner runner = installed_runner.load(std::memory_order_acquire)) {
     struct Job {
-      const std::function<void(int64_t, int64_t)>* body;
+      const RangeFn* body;
       int64_t tasks, chunks;
     } job{&body, tasks, chunks};
     runner(nt, chunks, [](void* ctx, int64_t c) {
@@ -89,6 +89,10 @@ void parallel_for(int64_t tasks, int threads, const std::function<void(int64_t, 
   run();
   for (auto& th : pool) th.join();
 #endif
+}
+
+void start_threads(int threads) {
+  if (threads > 1) parallel_for(threads, threads, [](int64_t, int64_t) {});
 }
 
 }  // namespace bmx

@@ -6,7 +6,8 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <memory>
+#include <type_traits>
 
 namespace bmx {
 
@@ -15,9 +16,31 @@ namespace bmx {
 int kernel_threads();
 void set_kernel_threads(int n);  // n <= 0 restores the environment's value
 
+// A callable body(begin, end), by reference: it copies nothing and allocates nothing (a
+// std::function may), so the callable must outlive the call it is passed to.
+class RangeFn {
+ public:
+  template <typename F, typename = std::enable_if_t<!std::is_same<std::decay_t<F>, RangeFn>::value>>
+  RangeFn(F&& f)  // NOLINT: implicit, so that a lambda converts
+      : obj_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
+        call_([](void* o, int64_t begin, int64_t end) {
+          (*static_cast<std::remove_reference_t<F>*>(o))(begin, end);
+        }) {}
+  void operator()(int64_t begin, int64_t end) const { call_(obj_, begin, end); }
+
+ private:
+  void* obj_;
+  void (*call_)(void*, int64_t, int64_t);
+};
+
 // Runs body(begin, end) over [0, tasks) on up to `threads` threads, in contiguous chunks
 // (up to 16 per thread) handed out dynamically. Runs inline when threads <= 1 or tasks <= 1.
-void parallel_for(int64_t tasks, int threads, const std::function<void(int64_t, int64_t)>& body);
+// Allocates nothing itself once the threads for this count have started (start_threads).
+void parallel_for(int64_t tasks, int threads, RangeFn body);
+
+// Starts the threads that parallel_for uses for `threads` threads now (the thread pool, or
+// the OpenMP team), which the first parallel call would otherwise do, allocating.
+void start_threads(int threads);
 
 // Runs chunk(ctx, c) for every c in [0, chunks) on up to `threads` threads, the caller's
 // included, and returns when all have run.

@@ -1,6 +1,7 @@
 // What an op is to the planner: a factory reads a node (attributes, input shapes, parameters)
 // once at plan time, refuses what it cannot compute exactly, and returns the output shapes and
-// an Op whose run() computes the node on stored activations (layout.h) without allocating.
+// an Op whose run() computes the node on stored activations (layout.h) without allocating
+// (after its prepare()).
 #pragma once
 
 #include <cstddef>
@@ -33,6 +34,11 @@ class Op {
  public:
   virtual ~Op() = default;
   virtual void run(const RunContext& ctx) = 0;
+  // Does ahead whatever run() with this context (same buffers, same thread count) would
+  // otherwise allocate for the first time: the binary kernels' workspace, a float library's
+  // set-up. The predictor calls it when it is made and when its thread count changes, so that
+  // no forward allocates.
+  virtual void prepare(const RunContext& ctx) { (void)ctx; }
 
   std::string kernel = "portable";  // what computes it, for the plan description
   int64_t macs = 0;                 // multiply-accumulates per forward

@@ -117,7 +117,13 @@ bool read_array(Reader& r, size_t index, ParamArray* out) {
   const uint8_t* data = r.take(bytes, "the data of " + what);
   out->dtype = static_cast<DType>(flag);
   out->shape = shape;
-  out->bytes.assign(data, data + bytes);
+  out->nbytes = bytes;
+  out->data = data;
+  if (reinterpret_cast<uintptr_t>(data) % alignof(uint32_t) != 0) {  // a caller's odd buffer
+    out->copy.resize((bytes + sizeof(uint32_t) - 1) / sizeof(uint32_t));
+    if (bytes) std::memcpy(out->copy.data(), data, bytes);
+    out->data = reinterpret_cast<const uint8_t*>(out->copy.data());
+  }
   return true;
 }
 

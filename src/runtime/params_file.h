@@ -18,18 +18,24 @@ enum class DType : int32_t { kFloat32 = 0, kFloat64 = 1, kFloat16 = 2, kUint8 = 
                              kUint32 = 10, kUint64 = 11 };
 const char* dtype_name(DType t);
 
+// One array of the file. Its data is read in place, inside the bytes given to parse_params
+// (which must outlive it: the planner copies or repacks what it keeps), unless they are not
+// aligned for its element type; then it holds an aligned copy.
 struct ParamArray {
   std::string name;  // without the "arg:" / "aux:" prefix
   std::string key;   // as stored, e.g. "arg:conv0_weight"
   DType dtype = DType::kFloat32;
   Shape shape;
-  std::vector<uint8_t> bytes;  // C order, little-endian
-  const float* f32() const { return reinterpret_cast<const float*>(bytes.data()); }
-  const uint32_t* u32() const { return reinterpret_cast<const uint32_t*>(bytes.data()); }
+  size_t nbytes = 0;                // C order, little-endian
+  const uint8_t* data = nullptr;    // nbytes, in the parsed bytes or in `copy`
+  std::vector<uint32_t> copy;       // only for data that is not 4-byte aligned in the file
+  const float* f32() const { return reinterpret_cast<const float*>(data); }
+  const uint32_t* u32() const { return reinterpret_cast<const uint32_t*>(data); }
 };
 
-// Parses the bytes of a .params file. Throws Error("the params file is not ...: what.").
-// Empty handles are skipped; a file without names is refused (a model needs names).
+// Parses the bytes of a .params file; the arrays point into them. Throws Error("the params
+// file is not ...: what."). Empty handles are skipped; a file without names is refused (a
+// model needs names).
 std::vector<ParamArray> parse_params(const void* data, size_t size);
 
 }  // namespace rt

@@ -23,7 +23,8 @@ Predictor::Predictor(const char* symbol_json, const void* params, size_t params_
   if (params == nullptr && params_size > 0) fail("the params data is a null pointer.");
   std::vector<ParamArray> arrays = parse_params(params, params_size);
   use_one_thread_pool();
-  plan_ = build_plan(std::move(symbol), std::move(arrays), inputs, output_keys, default_isa());
+  // isa_choice(), not default_isa(): the runtime prints nothing; the plan reports the note.
+  plan_ = build_plan(std::move(symbol), std::move(arrays), inputs, output_keys, isa_choice().isa);
   threads_ = kernel_threads();
   if (plan_->arena_bytes > 0) {
     // 64 bytes of slack behind the last buffer: XNNPACK may read a few bytes past an input.
@@ -48,6 +49,26 @@ Predictor::Predictor(const char* symbol_json, const void* params, size_t params_
     std::vector<uint32_t> dims;
     for (int64_t d : plan_->values[v].shape) dims.push_back(static_cast<uint32_t>(d));
     output_shapes_.push_back(dims);
+  }
+  prepare();
+}
+
+void Predictor::set_threads(int n) {
+  if (n == threads_) return;
+  threads_ = n;
+  prepare();
+}
+
+RunContext Predictor::step_context(size_t s) {
+  return RunContext{step_in_[s].data(), step_out_[s].data(), arena_.get() + plan_->scratch_offset,
+                    threads_, &ws_};
+}
+
+void Predictor::prepare() {
+  start_threads(threads_);
+  for (size_t s = 0; s < plan_->steps.size(); ++s) {
+    Op& op = *plan_->steps[s].op;
+    if (op.alias_input < 0) op.prepare(step_context(s));
   }
 }
 
@@ -80,7 +101,6 @@ void Predictor::set_input(const std::string& key, const float* data, size_t size
 }
 
 void Predictor::forward(std::vector<double>* step_seconds) {
-  void* scratch = arena_.get() + plan_->scratch_offset;
   if (step_seconds) step_seconds->assign(plan_->steps.size(), 0.0);
   for (size_t s = 0; s < plan_->steps.size(); ++s) {
     const auto start = step_seconds ? std::chrono::steady_clock::now()
@@ -95,8 +115,7 @@ void Predictor::forward(std::vector<double>* step_seconds) {
       }
       continue;
     }
-    RunContext ctx{step_in_[s].data(), step_out_[s].data(), scratch, threads_, &ws_};
-    op.run(ctx);
+    op.run(step_context(s));
     if (step_seconds) {
       (*step_seconds)[s] =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -143,8 +162,9 @@ const std::string& Predictor::plan_json() {
   json plan = {{"nodes", nodes},
                {"arena_bytes", plan_->arena_bytes},
                {"weight_bytes", plan_->weight_bytes},
-               {"isa", isa_name(default_isa())},
+               {"isa", isa_name(isa_choice().isa)},
                {"float_backend", float_backend_name()}};
+  if (!isa_choice().note.empty()) plan["isa_note"] = isa_choice().note;
   plan_json_ = plan.dump();
   return plan_json_;
 }

@@ -1,6 +1,7 @@
-// A planned graph with its memory: inputs in, forward, outputs out. Forward allocates nothing
-// after the first call (the arena is allocated at creation; the binary kernels' workspace
-// reaches its size during the first forward).
+// A planned graph with its memory: inputs in, forward, outputs out. Forward allocates nothing:
+// the arena is allocated at creation, and every op is prepared then (and again when the thread
+// count changes) for its buffers and the thread count: the binary kernels' workspace sized, the
+// float library set up, the threads started.
 #pragma once
 
 #include <cstddef>
@@ -28,7 +29,7 @@ class Predictor {
   size_t num_outputs() const { return plan_->output_values.size(); }
   const std::vector<uint32_t>& output_shape(size_t index) const;
   void get_output(size_t index, float* data, size_t size) const;
-  void set_threads(int n) { threads_ = n; }
+  void set_threads(int n);
   int threads() const { return threads_; }
   // The plan as JSON (bmx_predict.h, BMXPredGetPlan).
   const std::string& plan_json();
@@ -36,6 +37,9 @@ class Predictor {
 
  private:
   float* value_data(int v) const;
+  // Op::prepare for every step with the current thread count.
+  void prepare();
+  RunContext step_context(size_t s);
   std::unique_ptr<Plan> plan_;
   struct FreeArena {
     void operator()(uint8_t* p) const;

@@ -247,6 +247,30 @@ void test_mismatch_rejected() {
   CHECK(threw, "weights packed for another shape are rejected");
 }
 
+// A (dilated) kernel larger than the padded input has no output pixel, with any stride
+// (integer division rounds (in + 2 pad - extent) / stride up to 0 for a small overshoot).
+void test_kernel_past_the_input_refused() {
+  struct Case { int64_t in, pad, k, dilate, stride; bool ok; };
+  for (const Case& c : {Case{4, 0, 5, 1, 3, false}, Case{6, 0, 3, 3, 2, false},
+                        Case{2, 0, 3, 1, 2, false}, Case{3, 1, 5, 1, 1, true},
+                        Case{1, 1, 3, 1, 2, true}, Case{3, 0, 2, 3, 1, false}}) {
+    BConv2DShape s;
+    s.in_channels = 8, s.out_channels = 4, s.in_h = c.in, s.in_w = 5 + 2 * c.pad;
+    s.kernel_h = c.k, s.kernel_w = 1, s.pad_h = c.pad, s.dilate_h = c.dilate, s.stride_h = c.stride;
+    const std::string problem = s.validate();
+    if (c.ok) {
+      CHECK(problem.empty(), "in %lld pad %lld k %lld dilate %lld stride %lld: %s",
+            (long long)c.in, (long long)c.pad, (long long)c.k, (long long)c.dilate,
+            (long long)c.stride, problem.c_str());
+    } else {
+      CHECK(problem.find("is larger than the padded input") != std::string::npos,
+            "in %lld pad %lld k %lld dilate %lld stride %lld refused: '%s'", (long long)c.in,
+            (long long)c.pad, (long long)c.k, (long long)c.dilate, (long long)c.stride,
+            problem.c_str());
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -257,5 +281,6 @@ int main() {
   test_nhwc();
   test_saturated();
   test_mismatch_rejected();
+  test_kernel_past_the_input_refused();
   return test::summary();
 }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -352,6 +353,17 @@ void test_xnnpack_declines_kernels_past_the_input() {
   const auto w = test::random_floats(3 * 2 * 25);
   CHECK(make_conv2d_xnnpack(p, w.data(), nullptr) == nullptr,
         "XNNPACK declines a 5x5 kernel on a 4x4 input");
+  // Nor may any other path compute one (each refuses it with the reason).
+  for (auto make : {&make_conv2d, &make_conv2d_portable, &make_conv2d_reference}) {
+    std::string what;
+    try {
+      make(p, w.data(), nullptr);
+    } catch (const std::invalid_argument& e) {
+      what = e.what();
+    }
+    CHECK(what.find("larger than the padded input") != std::string::npos,
+          "a 5x5 kernel on a 4x4 input is refused: '%s'", what.c_str());
+  }
 }
 
 void test_dispatch() {

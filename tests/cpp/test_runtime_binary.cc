@@ -200,6 +200,18 @@ void test_binary_attrs_refused() {
   CHECK(rtest::create(g2.json({conv2}), p3.bytes(), {1, 32, 5, 5}, &error) == nullptr &&
             error.find("has shape (8, 3, 3, 2), expected (8, 3, 3, 1)") != std::string::npos,
         "weight for other channels: %s", error.c_str());
+  // A dilated kernel (7 rows) larger than the input (6 rows), with stride 2.
+  Graph g3;
+  const int conv3 = g3.op("bmx_binary_conv2d", "bc", {{"kernel", "(3, 3)"}, {"dilate", "(3, 1)"},
+                                                     {"stride", "(2, 2)"}, {"num_filter", "8"},
+                                                     {"no_bias", "True"}},
+                          {g3.var("data"), g3.var("bc_weight")});
+  Params p4;
+  p4.i32("arg:bc_weight", {8, 3, 3, 1}, std::vector<uint32_t>(72, 0));
+  CHECK(rtest::create(g3.json({conv3}), p4.bytes(), {1, 32, 6, 6}, &error) == nullptr &&
+            error.find("node 'bc' (bmx_binary_conv2d): the dilated kernel (7x3) is larger than "
+                       "the padded input (6x6)") != std::string::npos,
+        "kernel past the input: %s", error.c_str());
 }
 
 }  // namespace

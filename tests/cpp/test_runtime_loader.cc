@@ -1,6 +1,8 @@
 // The runtime refuses bad input with -1 and one sentence: missing, empty, truncated, random or
 // foreign files, JSON that is not a symbol, shapes that do not fit, unknown ops and attributes,
 // absurd dimensions, and misuse of the C API.
+#include <algorithm>
+
 #include "runtime_test_util.h"
 
 using rtest::create;
@@ -286,9 +288,52 @@ void test_api_misuse() {
   CHECK(BMXPredFree(h) == 0 && BMXPredFree(nullptr) == 0, "free");
 }
 
+// The params bytes are read in place while the predictor is made, from any address (a
+// misaligned buffer is copied where needed), and not used afterwards: a predictor made from
+// a buffer at an odd address that is then overwritten gives the same output as one made
+// from an aligned buffer.
+void test_params_buffer_use() {
+  Graph g;
+  const int data = g.var("data");
+  const int conv = g.op("bmx_binary_conv2d", "bc", {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"},
+                                                   {"num_filter", "8"}, {"use_scale", "True"}},
+                        {data, g.var("bc_weight"), g.var("bc_scale"), g.var("bc_bias")});
+  const int fc = g.op("FullyConnected", "fc", {{"num_hidden", "3"}}, {conv, g.var("fc_weight"), g.var("fc_bias")});
+  const std::string json = g.json({fc});
+  Params p;
+  std::vector<uint32_t> w(72);
+  for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<uint32_t>(i * 2654435761u) & 0xFFFFu;
+  p.i32("arg:bc_weight", {8, 3, 3, 1}, w);
+  p.f32("arg:bc_scale", {8}, rtest::random_floats(8, 0.1f, 1.0f));
+  p.f32("arg:bc_bias", {8}, rtest::random_floats(8));
+  p.f32("arg:fc_weight", {3, 8 * 25}, rtest::random_floats(3 * 8 * 25));
+  p.f32("arg:fc_bias", {3}, rtest::random_floats(3));
+  const std::string bytes = p.bytes();
+  const std::vector<float> x = rtest::random_floats(16 * 25);
+  const std::vector<float> expected = rtest::run(json, bytes, {1, 16, 5, 5}, x);
+  CHECK(expected.size() == 3, "the model runs from an aligned buffer");
+  for (size_t offset : {1, 2, 3, 4}) {
+    std::vector<char> buffer(bytes.size() + offset);
+    std::memcpy(buffer.data() + offset, bytes.data(), bytes.size());
+    const char* keys[] = {"data"};
+    const uint32_t indptr[] = {0, 4}, shape[] = {1, 16, 5, 5};
+    BMXPredictorHandle h = nullptr;
+    const int rc = BMXPredCreate(json.c_str(), buffer.data() + offset, static_cast<int>(bytes.size()),
+                                 1, 0, 1, keys, indptr, shape, &h);
+    std::fill(buffer.begin(), buffer.end(), '\x7f');
+    std::vector<float> y(3);
+    const bool ok = rc == 0 && BMXPredSetInput(h, "data", x.data(), 400) == 0 &&
+                    BMXPredForward(h) == 0 && BMXPredGetOutput(h, 0, y.data(), 3) == 0;
+    CHECK(ok && y == expected, "params at offset %zu, overwritten after creation: %s", offset,
+          ok ? "different output" : BMXGetLastError());
+    BMXPredFree(h);
+  }
+}
+
 }  // namespace
 
 int main() {
+  test_params_buffer_use();
   test_valid_model_runs();
   test_params_refused();
   test_headers_refused();

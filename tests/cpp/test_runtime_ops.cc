@@ -104,6 +104,24 @@ void test_convolution() {
                   (long long)t.kh, (long long)t.kw, (long long)t.g, (long long)t.sh, (long long)t.dh);
     check(what, g.json({conv}), p.bytes(), {t.n, t.c, t.h, t.w}, x, out, conv_ref(t, x, w_, b));
   }
+  // A (dilated) kernel larger than the padded input is refused at creation, with any stride.
+  struct Past { const char* kernel; const char* stride; const char* dilate; const char* expect; };
+  for (const Past& t : {Past{"(5, 5)", "(3, 3)", "(1, 1)", "the dilated kernel (5x5) is larger than the padded input (4x4)"},
+                        Past{"(3, 3)", "(2, 2)", "(1, 3)", "the dilated kernel (3x7) is larger than the padded input (4x4)"},
+                        Past{"(5, 1)", "(1, 1)", "(1, 1)", "the dilated kernel (5x1) is larger than the padded input (4x4)"}}) {
+    Graph g;
+    const int conv = g.op("Convolution", "c", {{"kernel", t.kernel}, {"stride", t.stride},
+                                               {"dilate", t.dilate}, {"num_filter", "3"},
+                                               {"no_bias", "True"}},
+                          {g.var("data"), g.var("c_weight")});
+    Params p;
+    int64_t kh = t.kernel[1] - '0', kw = t.kernel[4] - '0';
+    p.f32("arg:c_weight", {3, 2, kh, kw}, rtest::random_floats(6 * kh * kw));
+    std::string error;
+    CHECK(rtest::create(g.json({conv}), p.bytes(), {1, 2, 4, 4}, &error) == nullptr &&
+              error.find(std::string("node 'c' (Convolution): ") + t.expect) != std::string::npos,
+          "kernel %s dilate %s stride %s: %s", t.kernel, t.dilate, t.stride, error.c_str());
+  }
 }
 
 void test_pooling() {

@@ -4,7 +4,8 @@
 // float32 operators compute, to about 1e-5 relative.
 //
 // Each layer is created once at plan time (weights repacked then, never per call) and run many
-// times; run() allocates nothing and may use `threads` threads.
+// times; run() allocates nothing (once prepare() has seen its buffers and thread count) and
+// may use `threads` threads.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,15 @@ struct Conv2DParams {
   FusedActivation activation = FusedActivation::kNone;
   int64_t out_h() const { return (in_h + 2 * pad_h - dilate_h * (kernel_h - 1) - 1) / stride_h + 1; }
   int64_t out_w() const { return (in_w + 2 * pad_w - dilate_w * (kernel_w - 1) - 1) / stride_w + 1; }
+  // Empty when the dilated kernel fits in the padded input (MXNet refuses a convolution
+  // where it does not; out_h() alone cannot tell, its division rounds toward zero), else why not.
+  std::string kernel_fit_problem() const {
+    const int64_t kh = dilate_h * (kernel_h - 1) + 1, kw = dilate_w * (kernel_w - 1) + 1;
+    if (in_h + 2 * pad_h >= kh && in_w + 2 * pad_w >= kw) return {};
+    return "the dilated kernel (" + std::to_string(kh) + "x" + std::to_string(kw) +
+           ") is larger than the padded input (" + std::to_string(in_h + 2 * pad_h) + "x" +
+           std::to_string(in_w + 2 * pad_w) + ")";
+  }
 };
 
 enum class PoolKind { kMax, kAvg };
@@ -42,6 +52,9 @@ class FloatLayer {
   virtual ~FloatLayer() = default;
   // NHWC in, NHWC out (dense: rows x features); buffers do not overlap.
   virtual void run(const float* in, float* out, int threads) = 0;
+  // Sets the layer up for run(in, out, threads) ahead, where that allocates the first time
+  // (XNNPACK's set-up, the thread pool), so that run() with the same arguments allocates nothing.
+  virtual void prepare(const float* in, float* out, int threads) { (void)in, (void)out, (void)threads; }
   // "xnnpack" or "portable": which backend this layer runs on.
   virtual const char* backend() const = 0;
 };

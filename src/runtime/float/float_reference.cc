@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 #include <vector>
 
 namespace bmx {
@@ -135,6 +136,8 @@ class PoolReference : public FloatLayer {
 
 std::unique_ptr<FloatLayer> make_conv2d_reference(const Conv2DParams& p, const float* weight,
                                                   const float* bias) {
+  const std::string problem = p.kernel_fit_problem();
+  if (!problem.empty()) throw std::invalid_argument("reference convolution: " + problem);
   return std::make_unique<ConvReference>(p, weight, bias);
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "float_backends.h"
@@ -264,6 +265,8 @@ class PoolPortable final : public FloatLayer {
 
 std::unique_ptr<FloatLayer> make_conv2d_portable(const Conv2DParams& p, const float* weight,
                                                  const float* bias) {
+  const std::string problem = p.kernel_fit_problem();
+  if (!problem.empty()) throw std::invalid_argument("portable convolution: " + problem);
   if (p.groups > 1 && p.groups == p.in_channels && p.groups == p.out_channels)
     return std::make_unique<DepthwiseConvPortable>(p, weight, bias);
   return std::make_unique<ConvPortable>(p, weight, bias);

@@ -61,15 +61,18 @@ class XnnpackLayer final : public FloatLayer {
 
   void run(const float* in, float* out, int threads) override {
     pthreadpool_t pool = thread_pool(threads);
-    if (in != last_in_ || out != last_out_ || threads != last_threads_) {
-      if (setup_(*this, in, out, pool) != xnn_status_success)
-        throw std::runtime_error(std::string("XNNPACK could not set up the ") + what_);
-      last_in_ = in;
-      last_out_ = out;
-      last_threads_ = threads;
-    }
+    prepare(in, out, threads);
     if (xnn_run_operator(op_, pool) != xnn_status_success)
       throw std::runtime_error(std::string("XNNPACK could not run the ") + what_);
+  }
+  // XNNPACK's set-up allocates (indirection buffers) the first time: done here, once.
+  void prepare(const float* in, float* out, int threads) override {
+    if (in == last_in_ && out == last_out_ && threads == last_threads_) return;
+    if (setup_(*this, in, out, thread_pool(threads)) != xnn_status_success)
+      throw std::runtime_error(std::string("XNNPACK could not set up the ") + what_);
+    last_in_ = in;
+    last_out_ = out;
+    last_threads_ = threads;
   }
   const char* backend() const override { return "xnnpack"; }
 

@@ -85,7 +85,9 @@ BMX_DLL int BMXPredSetNumThreads(BMXPredictorHandle handle, int n);
 /* A description of the plan as a JSON string, valid until the predictor is freed:
  * {"nodes": [{"name", "op", "kernel", "output_shape", "macs"}...], "arena_bytes": N,
  *  "weight_bytes": N, "isa": "avx512"|"avx2"|"portable"|"neon"|...,
- *  "float_backend": "xnnpack"|"portable"}. */
+ *  "float_backend": "xnnpack"|"portable"}, plus "isa_note": a sentence when BMX_KERNEL_ISA
+ *  names a path that is unknown or unavailable here (the best one is used then; the runtime
+ *  never prints, so this is where that shows). */
 BMX_DLL int BMXPredGetPlan(BMXPredictorHandle handle, const char** json);
 
 #ifdef __cplusplus

@@ -23,6 +23,7 @@ class BinaryConv2D : public Op {
                  bias_.empty() ? nullptr : bias_.data(), residual, ctx.out[0], ctx.threads,
                  ctx.ws);
   }
+  void prepare(const RunContext& ctx) override { bconv2d_reserve(s_, w_, ctx.threads, ctx.ws); }
 
   size_t residual_index_ = 0;  // 0: no residual
 
@@ -101,7 +102,7 @@ OpSpec make_binary_conv2d(PlanContext& ctx) {
   op->kernel = std::string("binary-") + isa_name(ctx.isa);
   op->macs = s.batch * s.out_channels * s.out_h() * s.out_w() * s.group_in_channels() *
              s.kernel_h * s.kernel_w;
-  op->weight_bytes = w.bytes.size() + sizeof(float) * s.out_channels * (use_scale + !no_bias);
+  op->weight_bytes = w.nbytes + sizeof(float) * s.out_channels * (use_scale + !no_bias);
   return {{out}, std::move(op)};
 }
 

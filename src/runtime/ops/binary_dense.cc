@@ -32,6 +32,7 @@ class BinaryDense : public Op {
     bdense_fast(rows_, k_, x, w_, scale, bias, y, ctx.threads, ctx.ws);
     logical_to_stored(out_, y, ctx.out[0]);
   }
+  void prepare(const RunContext& ctx) override { bdense_reserve(rows_, k_, w_, ctx.threads, ctx.ws); }
 
  private:
   int64_t rows_, k_;
@@ -96,7 +97,7 @@ OpSpec make_binary_dense(PlanContext& ctx) {
                                           std::move(bias), data, out, transpose);
   op->kernel = std::string("binary-") + isa_name(ctx.isa);
   op->macs = rows * k * hidden;
-  op->weight_bytes = w.bytes.size() + sizeof(float) * hidden * (use_scale + !no_bias);
+  op->weight_bytes = w.nbytes + sizeof(float) * hidden * (use_scale + !no_bias);
   return {{out}, std::move(op)};
 }
 

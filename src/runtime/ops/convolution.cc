@@ -14,6 +14,9 @@ class FloatConv2D : public Op {
     kernel = std::string("float-") + layer_->backend();
   }
   void run(const RunContext& ctx) override { layer_->run(ctx.in[0], ctx.out[0], ctx.threads); }
+  void prepare(const RunContext& ctx) override {
+    layer_->prepare(ctx.in[0], ctx.out[0], ctx.threads);
+  }
 
  private:
   std::unique_ptr<FloatLayer> layer_;
@@ -58,9 +61,8 @@ OpSpec make_convolution(PlanContext& ctx) {
     ctx.fail("num_group=" + std::to_string(p.groups) + " must divide both the input channels (" +
              std::to_string(p.in_channels) + ") and num_filter (" + std::to_string(p.out_channels) + ")");
   }
-  if (p.out_h() < 1 || p.out_w() < 1) {
-    ctx.fail("the dilated kernel is larger than the padded input " + shape_str(data));
-  }
+  const std::string problem = p.kernel_fit_problem();
+  if (!problem.empty()) ctx.fail(problem + " (data shape " + shape_str(data) + ")");
   if (ctx.may_fuse_relu) {
     p.activation = FusedActivation::kRelu;
     ctx.fused_relu = true;
@@ -73,7 +75,7 @@ OpSpec make_convolution(PlanContext& ctx) {
   auto op = std::make_unique<FloatConv2D>(make_conv2d(p, w.f32(), bias));
   op->macs = p.batch * p.out_channels * p.out_h() * p.out_w() * (p.in_channels / p.groups) *
              p.kernel_h * p.kernel_w;
-  op->weight_bytes = w.bytes.size() + (no_bias ? 0 : sizeof(float) * p.out_channels);
+  op->weight_bytes = w.nbytes + (no_bias ? 0 : sizeof(float) * p.out_channels);
   return {{{p.batch, p.out_channels, p.out_h(), p.out_w()}}, std::move(op)};
 }
 

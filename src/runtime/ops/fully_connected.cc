@@ -28,6 +28,14 @@ class FloatDense : public Op {
     layer_->run(x, y, ctx.threads);
     logical_to_stored(out_, y, ctx.out[0]);
   }
+  void prepare(const RunContext& ctx) override {
+    if (!transpose_) {
+      layer_->prepare(ctx.in[0], ctx.out[0], ctx.threads);
+      return;
+    }
+    float* x = static_cast<float*>(ctx.scratch);
+    layer_->prepare(x, x + elements(in_), ctx.threads);
+  }
 
  private:
   std::unique_ptr<FloatLayer> layer_;
@@ -61,7 +69,7 @@ OpSpec make_fully_connected(PlanContext& ctx) {
   std::unique_ptr<FloatLayer> layer;
   if (permute) {
     const int64_t c = data[1], hw = data[2] * data[3];
-    std::vector<float> permuted(w.bytes.size() / sizeof(float));
+    std::vector<float> permuted(w.nbytes / sizeof(float));
     for (int64_t j = 0; j < hidden; ++j) {
       for (int64_t l = 0; l < k; ++l) permuted[j * k + chw_to_hwc(l, c, hw)] = w.f32()[j * k + l];
     }
@@ -71,7 +79,7 @@ OpSpec make_fully_connected(PlanContext& ctx) {
   }
   auto op = std::make_unique<FloatDense>(std::move(layer), data, out, transpose);
   op->macs = rows * k * hidden;
-  op->weight_bytes = w.bytes.size() + (no_bias ? 0 : sizeof(float) * hidden);
+  op->weight_bytes = w.nbytes + (no_bias ? 0 : sizeof(float) * hidden);
   return {{out}, std::move(op)};
 }
 

@@ -15,6 +15,9 @@ class Pool2D : public Op {
     kernel = std::string("float-") + layer_->backend();
   }
   void run(const RunContext& ctx) override { layer_->run(ctx.in[0], ctx.out[0], ctx.threads); }
+  void prepare(const RunContext& ctx) override {
+    layer_->prepare(ctx.in[0], ctx.out[0], ctx.threads);
+  }
 
  private:
   std::unique_ptr<FloatLayer> layer_;
