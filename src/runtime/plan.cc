@@ -191,8 +191,10 @@ class Planner {
       ParamArray p;
       p.name = p.key = node.name;
       p.shape = c.shape;
-      p.bytes.resize(static_cast<size_t>(n) * sizeof(float));
-      std::fill_n(reinterpret_cast<float*>(p.bytes.data()), n, c.value);
+      p.copy.resize(static_cast<size_t>(n));  // owned: no file holds a constant's bytes
+      std::fill_n(reinterpret_cast<float*>(p.copy.data()), n, c.value);
+      p.data = reinterpret_cast<const uint8_t*>(p.copy.data());
+      p.nbytes = static_cast<size_t>(n) * sizeof(float);
       constant_of_node_[static_cast<int>(i)] = static_cast<int>(params_.size());
       params_.push_back(std::move(p));
     }
