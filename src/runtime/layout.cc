@@ -1,5 +1,6 @@
 #include "layout.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace bmx {
@@ -37,24 +38,30 @@ std::vector<int64_t> logical_strides(const Shape& s) {
   return strides;
 }
 
-void nchw_to_nhwc(const float* in, int64_t n, int64_t c, int64_t hw, float* out) {
-  for (int64_t b = 0; b < n; ++b) {
-    const float* src = in + b * c * hw;
-    float* dst = out + b * c * hw;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      for (int64_t p = 0; p < hw; ++p) dst[p * c + ch] = src[ch * hw + p];
+namespace {
+
+// out (cols x rows) = the transpose of in (rows x cols), in 16 x 16 blocks so that both sides
+// are read and written a cache line at a time.
+void transpose(const float* in, int64_t rows, int64_t cols, float* out) {
+  constexpr int64_t kBlock = 16;
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+    const int64_t r1 = std::min(rows, r0 + kBlock);
+    for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
+      const int64_t c1 = std::min(cols, c0 + kBlock);
+      for (int64_t c = c0; c < c1; ++c)
+        for (int64_t r = r0; r < r1; ++r) out[c * rows + r] = in[r * cols + c];
     }
   }
 }
 
+}  // namespace
+
+void nchw_to_nhwc(const float* in, int64_t n, int64_t c, int64_t hw, float* out) {
+  for (int64_t b = 0; b < n; ++b) transpose(in + b * c * hw, c, hw, out + b * c * hw);
+}
+
 void nhwc_to_nchw(const float* in, int64_t n, int64_t c, int64_t hw, float* out) {
-  for (int64_t b = 0; b < n; ++b) {
-    const float* src = in + b * c * hw;
-    float* dst = out + b * c * hw;
-    for (int64_t p = 0; p < hw; ++p) {
-      for (int64_t ch = 0; ch < c; ++ch) dst[ch * hw + p] = src[p * c + ch];
-    }
-  }
+  for (int64_t b = 0; b < n; ++b) transpose(in + b * c * hw, hw, c, out + b * c * hw);
 }
 
 bool storage_is_logical(const Shape& s) {
