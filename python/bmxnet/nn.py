@@ -57,6 +57,15 @@ __all__ = ["QActivation", "QConv1D", "QConv2D", "QDense", "resolve_deferred_shap
 _trace_counter = itertools.count()
 
 
+def dense_weight_shape(units, flatten, input_shape):
+    """A Dense layer's weight shape for `input_shape`: (units, in_units), where in_units is the
+    product of every axis after the batch with flatten=True, else of the last axis."""
+    in_units = 1
+    for d in (input_shape[1:] if flatten else input_shape[-1:]):
+        in_units *= d
+    return (units, in_units)
+
+
 class _DeferredInputShape:
     """Deferred initialization for layers whose weight reaches its consumer through a sign op.
 
@@ -497,10 +506,7 @@ class QDense(_QuantizedWeights, gnn.Dense):
         self._init_offset(offset)
 
     def _set_input_shape(self, shape):
-        in_units = 1
-        for d in (shape[1:] if self._flatten else shape[-1:]):
-            in_units *= d
-        self.weight.shape = (self._units, in_units)
+        self.weight.shape = dense_weight_shape(self._units, self._flatten, shape)
 
     def hybrid_forward(self, F, x, weight, bias=None):
         self._record_input(F, x)

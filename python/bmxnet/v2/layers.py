@@ -35,7 +35,7 @@ from mxnet.gluon import HybridBlock
 from mxnet.gluon import nn as gnn
 from mxnet.gluon.nn.conv_layers import _Conv
 
-from ..nn import _DeferredInputShape, add_offset
+from ..nn import _DeferredInputShape, add_offset, dense_weight_shape
 from . import ops
 from .config import binary_layer_config
 
@@ -89,10 +89,7 @@ class QDense(_DeferredInputShape, gnn.Dense):
         self.no_offset = no_offset
 
     def _set_input_shape(self, shape):
-        in_units = 1
-        for d in (shape[1:] if self._flatten else shape[-1:]):
-            in_units *= d
-        self.weight.shape = (self._units, in_units)
+        self.weight.shape = dense_weight_shape(self._units, self._flatten, shape)
 
     def hybrid_forward(self, F, x, weight, bias=None):
         self._record_input(F, x)
