@@ -120,13 +120,9 @@ def train(args):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    try:
-        train(args)
-    except FileNotFoundError as e:  # data missing in --data-dir: a usage error
-        print(f"{os.path.basename(sys.argv[0])}: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    from bmxnet import training
+
+    return training.run_script(parse_args, train, argv)
 
 
 if __name__ == "__main__":

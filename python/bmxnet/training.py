@@ -121,6 +121,18 @@ def parse_args(parser, argv=None, name_of=None):
     return args
 
 
+def run_script(parse_args, train, argv=None):
+    """A training script's main: parses `argv`, trains, and returns the exit status; data
+    missing from --data-dir (FileNotFoundError) is a usage error, one line on stderr and 2."""
+    args = parse_args(argv)
+    try:
+        train(args)
+    except FileNotFoundError as e:
+        print(f"{os.path.basename(sys.argv[0])}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _explicit_flags(parser, argv):
     """The destinations of the options that `argv` sets explicitly."""
     saved = {a.dest: a.default for a in parser._actions}

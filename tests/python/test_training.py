@@ -160,7 +160,7 @@ def test_mnist_options_on_dummy_data(tmp_path, flags):
     assert len(_rows(tmp_path / "m-metrics.csv")) == 2
 
 
-def test_cifar10_reads_both_formats_and_trains(tmp_path):
+def test_cifar10_reads_both_formats_and_trains(tmp_path, capsys):
     cifar = _script("cifar10")
     rng = np.random.RandomState(0)
     binary = tmp_path / "bin" / "cifar-10-batches-bin"
@@ -184,6 +184,10 @@ def test_cifar10_reads_both_formats_and_trains(tmp_path):
         np.testing.assert_allclose(data["test"][0], (raw - cifar.MEAN) / cifar.STD, rtol=1e-5)
     with pytest.raises(FileNotFoundError, match="--dataset dummy"):
         cifar.load_cifar10(str(tmp_path))
+    # Through the script's main: one line on stderr and exit status 2 (a usage error).
+    assert cifar.main(["--data-dir", str(tmp_path), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "error:" in err[0] and "--dataset dummy" in err[0], err
     x = np.arange(2 * 3 * 4 * 4, dtype=np.float32).reshape(2, 3, 4, 4)
     out = cifar.crop_and_flip(x, np.random.RandomState(1), pad=1)
     assert out.shape == x.shape
