@@ -17,7 +17,8 @@ namespace bmx {
 namespace rt {
 namespace {
 
-enum class Choice { kXnnpack, kPortable, kReference };
+// kXnnpackPinned: BMX_FLOAT_BACKEND=xnnpack, which puts every layer XNNPACK takes on it.
+enum class Choice { kXnnpack, kXnnpackPinned, kPortable, kReference };
 
 Choice choice() {
   static const Choice c = [] {
@@ -25,7 +26,7 @@ Choice choice() {
     const char* env = std::getenv("BMX_FLOAT_BACKEND");
     if (env == nullptr || *env == '\0') return best;
     if (std::strcmp(env, "portable") == 0) return Choice::kPortable;
-    if (std::strcmp(env, "xnnpack") == 0 && xnnpack_available()) return Choice::kXnnpack;
+    if (std::strcmp(env, "xnnpack") == 0 && xnnpack_available()) return Choice::kXnnpackPinned;
     if (std::strcmp(env, "reference") == 0) return Choice::kReference;
     // Any other value (or xnnpack where the build has none): the preferred backend. The
     // runtime never prints; float_backend_name() says which one runs.
@@ -34,12 +35,12 @@ Choice choice() {
   return c;
 }
 
-// BMX_FLOAT_BACKEND=xnnpack pins XNNPACK for every layer it takes; unpinned, GEMM layers go to
-// it only where it is the faster.
+bool on_xnnpack() { return choice() == Choice::kXnnpack || choice() == Choice::kXnnpackPinned; }
+
+// GEMM layers go to XNNPACK where it is pinned, or chosen and the faster.
 bool gemm_on_xnnpack() {
-  if (choice() != Choice::kXnnpack) return false;
-  const char* env = std::getenv("BMX_FLOAT_BACKEND");
-  return xnnpack_gemm_is_faster() || (env != nullptr && std::strcmp(env, "xnnpack") == 0);
+  return choice() == Choice::kXnnpackPinned ||
+         (choice() == Choice::kXnnpack && xnnpack_gemm_is_faster());
 }
 
 }  // namespace
@@ -66,7 +67,7 @@ std::unique_ptr<FloatLayer> make_conv2d(const Conv2DParams& p, const float* weig
   if (choice() == Choice::kReference) return make_conv2d_reference(p, weight, bias);
   // A depthwise convolution is no GEMM: XNNPACK's direct kernels take it wherever they run.
   const bool depthwise = p.groups > 1 && p.groups == p.in_channels && p.groups == p.out_channels;
-  if (depthwise ? choice() == Choice::kXnnpack : gemm_on_xnnpack())
+  if (depthwise ? on_xnnpack() : gemm_on_xnnpack())
     if (auto layer = make_conv2d_xnnpack(p, weight, bias)) return layer;
   return make_conv2d_portable(p, weight, bias);
 }
@@ -84,7 +85,7 @@ std::unique_ptr<FloatLayer> make_dense(int64_t rows, int64_t in_features, int64_
 
 std::unique_ptr<FloatLayer> make_pool2d(const Pool2DParams& p) {
   if (choice() == Choice::kReference) return make_pool2d_reference(p);
-  if (choice() == Choice::kXnnpack)
+  if (on_xnnpack())
     if (auto layer = make_pool2d_xnnpack(p)) return layer;
   return make_pool2d_portable(p);
 }
@@ -96,7 +97,8 @@ void use_one_thread_pool() {
 
 const char* float_backend_name() {
   switch (choice()) {
-    case Choice::kXnnpack: return "xnnpack";
+    case Choice::kXnnpack:
+    case Choice::kXnnpackPinned: return "xnnpack";
     case Choice::kReference: return "reference";
     default: return "portable";
   }
