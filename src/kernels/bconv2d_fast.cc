@@ -24,6 +24,14 @@ namespace {
 // fused residual add, after the tile has rounded scale * dot + bias to float.
 inline void add_residual(float* out, const float* res, int64_t row_stride, int64_t col_stride,
                          int channels, int pixels) {
+  if (col_stride == 1) {  // NHWC: a pixel's channels are contiguous, so add them as one run
+    for (int i = 0; i < pixels; ++i) {
+      float* o = out + i * row_stride;
+      const float* r = res + i * row_stride;
+      for (int j = 0; j < channels; ++j) o[j] += r[j];
+    }
+    return;
+  }
   for (int j = 0; j < channels; ++j) {
     float* o = out + j * col_stride;
     const float* r = res + j * col_stride;

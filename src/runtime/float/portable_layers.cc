@@ -3,6 +3,7 @@
 // one GEMM, pooling vectorised over channels. They compute what the reference loops compute,
 // in another summation order.
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -27,6 +28,18 @@ std::vector<float> padded_bias(const float* bias, int64_t n) {
   return v;
 }
 
+// dst[0, len) = src[0, len) in 4-float moves, the last one overlapping the one before it
+// instead of a scalar tail (a row span of the stem is 21 floats).
+inline void copy_span(float* dst, const float* src, int64_t len) {
+  if (len < 4) {
+    for (int64_t i = 0; i < len; ++i) dst[i] = src[i];
+    return;
+  }
+  int64_t i = 0;
+  for (; i + 4 <= len; i += 4) std::memcpy(dst + i, src + i, 4 * sizeof(float));
+  if (i < len) std::memcpy(dst + len - 4, src + len - 4, 4 * sizeof(float));
+}
+
 // im2col rows of one group: row m = output pixel (image, y, x); depth kk = tap * icg + c with
 // tap = ky * kernel_w + kx, matching the OHWI weights; padded taps read as 0.
 struct PackConvRows final : portable::PackA {
@@ -42,32 +55,27 @@ struct PackConvRows final : portable::PackA {
     const bool contiguous_taps = icg == q.in_channels && q.dilate_w == 1;
     // Where depth k0 lies: kk = tap * icg + c, tap = ky * kernel_w + kx (the same for every row).
     const int64_t c0 = k0 % icg, ky0 = k0 / icg / q.kernel_w, kx0 = k0 / icg % q.kernel_w;
+    // Without groups and dilation, kernel row ky of a pixel whose receptive field lies inside
+    // the image is one span of `row_len` floats: depth [ky * row_len, (ky + 1) * row_len).
+    const int64_t row_len = q.kernel_w * icg, image_row = q.in_w * q.in_channels;
+    const int64_t ky_first = k0 / row_len, off_first = k0 % row_len;
     // Row m0's output pixel (image n, y, x), then stepped along with the rows.
     int64_t n = m0 / (oh * ow), y = m0 / ow % oh, x = m0 % ow;
     for (int64_t r = 0; r < mc; ++r) {
       float* d = buf + r * kc - k0;  // d[kk], kk from k0
       const float* image = in + n * q.in_h * q.in_w * q.in_channels + channel0;
       const int64_t y0 = y * q.stride_h - q.pad_h, x0 = x * q.stride_w - q.pad_w;
-      // Without groups and dilation, the in-bounds taps of one kernel row are one contiguous
-      // span of the image.
-      int64_t c = c0, ky = ky0, kx = kx0;
-      for (int64_t kk = k0; kk < end;) {
-        const int64_t iy = y0 + ky * q.dilate_h, ix = x0 + kx * q.dilate_w;
-        int64_t len = std::min(icg - c, end - kk);
-        if (iy >= 0 && iy < q.in_h && ix >= 0 && ix < q.in_w) {
-          if (contiguous_taps) {
-            const int64_t taps = std::min(q.kernel_w - kx, q.in_w - ix);
-            len = std::min(taps * icg - c, end - kk);
-          }
-          const float* src = image + (iy * q.in_w + ix) * q.in_channels + c;
-          float* dst = d + kk;
-          for (int64_t i = 0; i < len; ++i) dst[i] = src[i];  // short spans: no memmove call
-        } else {
-          std::fill(d + kk, d + kk + len, 0.0f);
+      if (contiguous_taps && q.dilate_h == 1 && y0 >= 0 && y0 + q.kernel_h <= q.in_h &&
+          x0 >= 0 && x0 + q.kernel_w <= q.in_w) {
+        const float* src = image + (y0 * q.in_w + x0) * q.in_channels;
+        int64_t ky = ky_first, off = off_first;
+        for (int64_t kk = k0; kk < end; ++ky, off = 0) {
+          const int64_t len = std::min(row_len - off, end - kk);
+          copy_span(d + kk, src + ky * image_row + off, len);
+          kk += len;
         }
-        kk += len;
-        for (c += len; c >= icg; c -= icg)
-          if (++kx == q.kernel_w) kx = 0, ++ky;
+      } else {
+        pack_edge_row(d, image, y0, x0, c0, ky0, kx0, k0, end, contiguous_taps);
       }
       if (++x == ow) {
         x = 0;
@@ -75,6 +83,32 @@ struct PackConvRows final : portable::PackA {
       }
     }
     return buf;
+  }
+
+  // One row whose receptive field crosses the padding: span by span, padded taps as 0.
+  void pack_edge_row(float* d, const float* image, int64_t y0, int64_t x0, int64_t c0,
+                     int64_t ky0, int64_t kx0, int64_t k0, int64_t end,
+                     bool contiguous_taps) const {
+    const Conv2DParams& q = *p;
+    // Without groups and dilation, the in-bounds taps of one kernel row are one contiguous
+    // span of the image.
+    int64_t c = c0, ky = ky0, kx = kx0;
+    for (int64_t kk = k0; kk < end;) {
+      const int64_t iy = y0 + ky * q.dilate_h, ix = x0 + kx * q.dilate_w;
+      int64_t len = std::min(icg - c, end - kk);
+      if (iy >= 0 && iy < q.in_h && ix >= 0 && ix < q.in_w) {
+        if (contiguous_taps) {
+          const int64_t taps = std::min(q.kernel_w - kx, q.in_w - ix);
+          len = std::min(taps * icg - c, end - kk);
+        }
+        copy_span(d + kk, image + (iy * q.in_w + ix) * q.in_channels + c, len);
+      } else {
+        std::fill(d + kk, d + kk + len, 0.0f);
+      }
+      kk += len;
+      for (c += len; c >= icg; c -= icg)
+        if (++kx == q.kernel_w) kx = 0, ++ky;
+    }
   }
 };
 
