@@ -40,16 +40,48 @@ std::vector<int64_t> logical_strides(const Shape& s) {
 
 namespace {
 
+typedef float v4 __attribute__((vector_size(16)));
+
+// out (4 x 4, row stride ldo) = the transpose of in (4 x 4, row stride ldi), in vector
+// shuffles (SSE, NEON or WebAssembly SIMD).
+inline void transpose4x4(const float* in, int64_t ldi, float* out, int64_t ldo) {
+  v4 r0, r1, r2, r3;
+  std::memcpy(&r0, in, sizeof(v4));
+  std::memcpy(&r1, in + ldi, sizeof(v4));
+  std::memcpy(&r2, in + 2 * ldi, sizeof(v4));
+  std::memcpy(&r3, in + 3 * ldi, sizeof(v4));
+  const v4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5);
+  const v4 t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+  const v4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5);
+  const v4 t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+  const v4 c0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+  const v4 c1 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+  const v4 c2 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+  const v4 c3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+  std::memcpy(out, &c0, sizeof(v4));
+  std::memcpy(out + ldo, &c1, sizeof(v4));
+  std::memcpy(out + 2 * ldo, &c2, sizeof(v4));
+  std::memcpy(out + 3 * ldo, &c3, sizeof(v4));
+}
+
 // out (cols x rows) = the transpose of in (rows x cols), in 16 x 16 blocks so that both sides
-// are read and written a cache line at a time.
+// are read and written a cache line at a time; 4 x 4 vector transposes inside the blocks, plain
+// copies for the rows and columns past the last whole 4.
 void transpose(const float* in, int64_t rows, int64_t cols, float* out) {
   constexpr int64_t kBlock = 16;
   for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
     const int64_t r1 = std::min(rows, r0 + kBlock);
+    const int64_t r4 = r0 + (r1 - r0) / 4 * 4;
     for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
       const int64_t c1 = std::min(cols, c0 + kBlock);
-      for (int64_t c = c0; c < c1; ++c)
+      const int64_t c4 = c0 + (c1 - c0) / 4 * 4;
+      for (int64_t r = r0; r < r4; r += 4)
+        for (int64_t c = c0; c < c4; c += 4)
+          transpose4x4(in + r * cols + c, cols, out + c * rows + r, rows);
+      for (int64_t c = c4; c < c1; ++c)
         for (int64_t r = r0; r < r1; ++r) out[c * rows + r] = in[r * cols + c];
+      for (int64_t c = c0; c < c4; ++c)
+        for (int64_t r = r4; r < r1; ++r) out[c * rows + r] = in[r * cols + c];
     }
   }
 }
