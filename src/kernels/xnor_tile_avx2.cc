@@ -139,7 +139,20 @@ void tile_m(const TileArgs& t) {
     for (int j = 0; j < kNv; ++j) acc[i][j] = zero;
   }
   const uint64_t* b = t.b;
-  if (static_cast<int64_t>(t.taps) * t.steps <= kFlushSteps) {
+  if (t.steps == 1 && t.taps <= kFlushSteps) {
+    // One step per tap (C <= 64): the taps are the reduction loop.
+    for (int tap = 0; tap < t.taps; ++tap, b += 2 * kNr) {
+      const int64_t off = t.tap_off[tap];
+      const uint64_t* a[M];
+      #pragma GCC unroll 4
+      for (int i = 0; i < M; ++i) a[i] = t.a[i] + off;
+      step<M>(acc, a, 0, b, lut);
+    }
+    #pragma GCC unroll 4
+    for (int i = 0; i < M; ++i) {
+      for (int j = 0; j < kNv; ++j) sum[i][j] = _mm256_sad_epu8(acc[i][j], zero);
+    }
+  } else if (static_cast<int64_t>(t.taps) * t.steps <= kFlushSteps) {
     // Short reductions (C <= 192 per tap for 3x3): no flush, sums straight from the bytes.
     for (int tap = 0; tap < t.taps; ++tap) {
       const int64_t off = t.tap_off[tap];

@@ -98,6 +98,9 @@ void test_shapes() {
       {1, 64, 1, 1, 8, 3, 1, 1, 1, 1},     {1, 64, 2, 3, 8, 3, 1, 2, 1, 1},
       {1, 2048, 3, 3, 9, 3, 1, 1, 1, 1},   {1, 4160, 2, 2, 5, 1, 1, 0, 1, 1},
       {1, 32, 12, 12, 8, 3, 1, 3, 3, 1},   {2, 64, 5, 5, 16, 2, 1, 1, 2, 2},
+      // One step per tap, up to and past the 31 taps that the byte accumulators hold.
+      {1, 48, 9, 9, 8, 5, 1, 2, 1, 1},     {1, 64, 10, 10, 12, 6, 1, 2, 1, 1},
+      {1, 64, 12, 12, 8, 7, 1, 3, 1, 1},
   };
   for (const Case& c : cases) {
     for (int pad_value : {-1, 0, 1}) run_case(c, pad_value, true);
