@@ -30,10 +30,11 @@ struct Epilogue {
 #define BMX_INLINE inline
 #endif
 
-// An R x kNR tile of C: c[r][j] (+)= sum_k a[r * lda + k] * b[k * kNR + j] for r < rows,
-// j < cols, in vectors V. The accumulators live in registers (R * kNR / lanes vectors).
+// An R x kNR tile of C: c[r][j] (+)= sum_k A(r, k) * b[k * kNR + j] for r < rows, j < cols,
+// in vectors V, where A(r, k) = a[r][s * runs.run_stride + k - s * runs.run] for the run s that
+// holds k. The accumulators live in registers (R * kNR / lanes vectors).
 template <typename V, int R>
-BMX_INLINE void tile(int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+BMX_INLINE void tile(const RowRuns& runs, const float* const* a, const float* b, float* c,
                      int64_t ldc, int64_t rows, int64_t cols, const Epilogue& e) {
   constexpr int kLanes = sizeof(V) / sizeof(float);
   constexpr int kNV = kNR / kLanes;  // vectors per tile row
@@ -41,12 +42,16 @@ BMX_INLINE void tile(int64_t kc, const float* a, int64_t lda, const float* b, fl
   V acc[R][kNV];
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < kNV; ++j) acc[r][j] = V{} ;
-  for (int64_t k = 0; k < kc; ++k) {
-    V bv[kNV];
-    for (int j = 0; j < kNV; ++j) std::memcpy(&bv[j], b + k * kNR + kLanes * j, sizeof(V));
-    for (int r = 0; r < R; ++r) {
-      const float ar = a[r * lda + k];
-      for (int j = 0; j < kNV; ++j) acc[r][j] += ar * bv[j];
+  for (int64_t s = 0; s < runs.runs; ++s, b += runs.run * kNR) {
+    const float* ar[R];
+    for (int r = 0; r < R; ++r) ar[r] = a[r] + s * runs.run_stride;
+    for (int64_t k = 0; k < runs.run; ++k) {
+      V bv[kNV];
+      for (int j = 0; j < kNV; ++j) std::memcpy(&bv[j], b + k * kNR + kLanes * j, sizeof(V));
+      for (int r = 0; r < R; ++r) {
+        const float x = ar[r][k];
+        for (int j = 0; j < kNV; ++j) acc[r][j] += x * bv[j];
+      }
     }
   }
   if (e.last && e.bias != nullptr) {
@@ -102,6 +107,26 @@ struct GemmJob {
   bool relu;
 };
 
+// Rows [m0, m0 + mc) of C against column panel p over one depth block starting at k0, in
+// R-row tiles (single rows at the block's end).
+template <typename V, int R>
+BMX_INLINE void tiles(const GemmJob& g, const RowRuns& runs, const float* const* row, int64_t m0,
+                      int64_t mc, int64_t p, int64_t k0, bool last) {
+  const float* bp = g.b->panel(p) + k0 * kNR;
+  const int64_t cols = std::min(kNR, g.b->n - p * kNR);
+  const Epilogue e{k0 > 0, last, g.bias ? g.bias + p * kNR : nullptr, g.relu};
+  for (int64_t i = 0; i < mc; i += R) {
+    const int64_t rows = std::min<int64_t>(R, mc - i);
+    float* cp = g.c + (m0 + i) * g.ldc + p * kNR;
+    if (rows == R) {
+      tile<V, R>(runs, row + i, bp, cp, g.ldc, rows, cols, e);
+    } else {
+      for (int64_t r = 0; r < rows; ++r)
+        tile<V, 1>(runs, row + i + r, bp, cp + r * g.ldc, g.ldc, 1, cols, e);
+    }
+  }
+}
+
 // One task: the row block task / n_splits, its share task % n_splits of the column panels,
 // in R-row tiles of V vectors.
 template <typename V, int R>
@@ -110,28 +135,21 @@ BMX_INLINE void run_task(const GemmJob& g, int64_t task) {
   const int64_t mb = task / g.n_splits, ns = task % g.n_splits;
   const int64_t m0 = mb * kMC, mc = std::min(kMC, g.m - m0);
   const int64_t p0 = g.panels * ns / g.n_splits, p1 = g.panels * (ns + 1) / g.n_splits;
-  const int64_t k = g.b->k, n = g.b->n;
+  const int64_t k = g.b->k;
+  const float* row[kMC];
+  RowRuns runs;
+  if (g.a->rows_in_place(m0, mc, row, &runs)) {
+    for (int64_t p = p0; p < p1; ++p) tiles<V, R>(g, runs, row, m0, mc, p, 0, true);
+    return;
+  }
   float* abuf = a_block_buffer();
   for (int64_t k0 = 0; k0 < k; k0 += kKC) {
     const int64_t kc = std::min(kKC, k - k0);
     int64_t lda = 0;
     const float* ablock = g.a->pack(m0, mc, k0, kc, abuf, &lda);
-    for (int64_t p = p0; p < p1; ++p) {
-      const float* bp = g.b->panel(p) + k0 * kNR;
-      const int64_t cols = std::min(kNR, n - p * kNR);
-      const Epilogue e{k0 > 0, k0 + kc == k, g.bias ? g.bias + p * kNR : nullptr, g.relu};
-      for (int64_t i = 0; i < mc; i += R) {
-        const int64_t rows = std::min<int64_t>(R, mc - i);
-        const float* ap = ablock + i * lda;
-        float* cp = g.c + (m0 + i) * g.ldc + p * kNR;
-        if (rows == R) {
-          tile<V, R>(kc, ap, lda, bp, cp, g.ldc, rows, cols, e);
-        } else {
-          for (int64_t r = 0; r < rows; ++r)
-            tile<V, 1>(kc, ap + r * lda, lda, bp, cp + r * g.ldc, g.ldc, 1, cols, e);
-        }
-      }
-    }
+    for (int64_t r = 0; r < mc; ++r) row[r] = ablock + r * lda;
+    runs = RowRuns{1, kc, 0};
+    for (int64_t p = p0; p < p1; ++p) tiles<V, R>(g, runs, row, m0, mc, p, k0, k0 + kc == k);
   }
 }
 

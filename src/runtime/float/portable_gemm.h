@@ -57,12 +57,25 @@ struct PackedB {
 // B(kk, j) = weight[j * col_stride + kk * k_stride] (offsets relative to `weight`).
 PackedB pack_b(int64_t k, int64_t n, const float* weight, int64_t col_stride, int64_t k_stride);
 
+// How the rows of A lie when the GEMM reads them where they are: row r is `runs` runs of `run`
+// floats, run s starting at row[r] + s * run_stride, so depth k = s * run + j. A convolution
+// on a padded NHWC image reads each receptive field so, one run per kernel row.
+struct RowRuns {
+  int64_t runs = 1, run = 0, run_stride = 0;
+};
+
 // Gives rows [m0, m0 + mc) x depth [k0, k0 + kc) of A, row-major: either written into `buf`
 // (room for kMC x kKC floats; row stride kc) or, when A is already a row-major matrix, a
 // pointer into it. Returns the block and sets *lda to its row stride.
 struct PackA {
   virtual const float* pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* buf,
                             int64_t* lda) const = 0;
+  // Instead of pack, for the whole depth at once: when rows [m0, m0 + mc) can be read in place
+  // as runs, sets row[0, mc) and *runs and returns true (then pack is never called).
+  virtual bool rows_in_place(int64_t /*m0*/, int64_t /*mc*/, const float** /*row*/,
+                             RowRuns* /*runs*/) const {
+    return false;
+  }
 
  protected:
   ~PackA() = default;

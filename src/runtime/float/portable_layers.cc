@@ -46,6 +46,27 @@ struct PackConvRows final : portable::PackA {
   const Conv2DParams* p;
   const float* in;
   int64_t channel0, icg, oh, ow;
+  // The input with its padding written out (null: none), whose receptive fields the GEMM
+  // reads in place, one run of kernel_w * channels floats per kernel row.
+  const float* padded = nullptr;
+  int64_t padded_h = 0, padded_w = 0;
+
+  bool rows_in_place(int64_t m0, int64_t mc, const float** row,
+                     portable::RowRuns* runs) const override {
+    if (padded == nullptr) return false;
+    const Conv2DParams& q = *p;
+    const int64_t c = q.in_channels, image = padded_h * padded_w * c;
+    int64_t n = m0 / (oh * ow), y = m0 / ow % oh, x = m0 % ow;
+    for (int64_t r = 0; r < mc; ++r) {
+      row[r] = padded + n * image + (y * q.stride_h * padded_w + x * q.stride_w) * c;
+      if (++x == ow) {
+        x = 0;
+        if (++y == oh) y = 0, ++n;
+      }
+    }
+    *runs = portable::RowRuns{q.kernel_h, q.kernel_w * c, padded_w * c};
+    return true;
+  }
 
   const float* pack(int64_t m0, int64_t mc, int64_t k0, int64_t kc, float* buf,
                     int64_t* lda) const override {
@@ -126,6 +147,16 @@ class ConvPortable final : public FloatLayer {
           ohwi[o * k + t * icg_ + c] = weight[(o * icg_ + c) * taps + t];
     pointwise_ = p.groups == 1 && p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 &&
                  p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
+    // A shallow receptive field (the stem's 7x7x3, LeNet's 5x5x1, a 1x1/2 projection) is read
+    // in place: from the input itself without padding, else from a padded copy of it whose
+    // border is written once, here. No im2col at all.
+    in_place_ = !pointwise_ && p.groups == 1 && p.dilate_h == 1 && p.dilate_w == 1 &&
+                k <= portable::kKC;
+    if (in_place_ && (p.pad_h > 0 || p.pad_w > 0)) {
+      padded_.assign(static_cast<size_t>(p.batch * (p.in_h + 2 * p.pad_h) *
+                                         (p.in_w + 2 * p.pad_w) * p.in_channels),
+                     0.0f);
+    }
     for (int64_t g = 0; g < p.groups; ++g) {
       b_.push_back(portable::pack_b(k, ocg_, ohwi.data() + g * ocg_ * k, k, 1));
       bias_.push_back(padded_bias(bias ? bias + g * ocg_ : nullptr, ocg_));
@@ -140,6 +171,20 @@ class ConvPortable final : public FloatLayer {
     rows.oh = p_.out_h();
     rows.ow = p_.out_w();
     const int64_t m = p_.batch * rows.oh * rows.ow;
+    if (in_place_) {
+      rows.padded_h = p_.in_h + 2 * p_.pad_h;
+      rows.padded_w = p_.in_w + 2 * p_.pad_w;
+      rows.padded = in;
+      if (!padded_.empty()) {
+        const int64_t c = p_.in_channels, line = p_.in_w * c;
+        for (int64_t n = 0; n < p_.batch; ++n)
+          for (int64_t y = 0; y < p_.in_h; ++y)
+            std::memcpy(padded_.data() +
+                            ((n * rows.padded_h + y + p_.pad_h) * rows.padded_w + p_.pad_w) * c,
+                        in + (n * p_.in_h + y) * line, sizeof(float) * line);
+        rows.padded = padded_.data();
+      }
+    }
     if (pointwise_) {
       // A 1x1/1 convolution without padding is a GEMM on the input as it is.
       portable::gemm(m, portable::PackRows(in, p_.in_channels), b_[0], out, p_.out_channels,
@@ -157,7 +202,8 @@ class ConvPortable final : public FloatLayer {
  private:
   Conv2DParams p_;
   int64_t icg_, ocg_;
-  bool pointwise_;
+  bool pointwise_, in_place_;
+  std::vector<float> padded_;  // the padded input, when receptive fields are read from it
   std::vector<PackedB> b_;
   std::vector<std::vector<float>> bias_;
 };
