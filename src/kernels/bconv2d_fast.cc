@@ -20,18 +20,11 @@ namespace bmx {
 
 namespace {
 
-// out[i * row_stride + j * col_stride] += res[same] for `pixels` x `channels` outputs: the
-// fused residual add, after the tile has rounded scale * dot + bias to float.
+// out[i * row_stride + j * col_stride] += res[same] for `pixels` x `channels` outputs, after
+// the tile has rounded scale * dot + bias to float. NCHW only: with NHWC output (col_stride 1)
+// the tile's epilogue adds the residual itself (TileArgs::residual), before its stores.
 inline void add_residual(float* out, const float* res, int64_t row_stride, int64_t col_stride,
                          int channels, int pixels) {
-  if (col_stride == 1) {  // NHWC: a pixel's channels are contiguous, so add them as one run
-    for (int i = 0; i < pixels; ++i) {
-      float* o = out + i * row_stride;
-      const float* r = res + i * row_stride;
-      for (int j = 0; j < channels; ++j) o[j] += r[j];
-    }
-    return;
-  }
   for (int j = 0; j < channels; ++j) {
     float* o = out + j * col_stride;
     const float* r = res + j * col_stride;
@@ -184,6 +177,7 @@ void ConvTiles::compute(int worker, int64_t im, int64_t job, int64_t slot) {
     t.m = static_cast<int>(std::min<int64_t>(mr, pixels_ - p0));
     set_rows(sc, image, tap_sums, p0);
     t.out = out_base + p0 * out_pixel_;
+    t.residual = res_base && out_channel_ == 1 ? res_base + p0 * out_pixel_ : nullptr;
     if (next) {
       const int64_t first = l0 + (tile - tile0) * per_tile;
       for (int64_t l = first; l < std::min(l1, first + per_tile); ++l) {
@@ -191,7 +185,7 @@ void ConvTiles::compute(int worker, int64_t im, int64_t job, int64_t slot) {
       }
     }
     mk_.tile(t);
-    if (res_base) {
+    if (res_base && !t.residual) {
       add_residual(out_base + p0 * out_pixel_, res_base + p0 * out_pixel_, out_pixel_,
                    out_channel_, t.n_valid, t.m);
     }

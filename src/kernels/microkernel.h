@@ -12,7 +12,8 @@
 // The tile function computes ones = sum popcount(A_i xor B_j) over taps x steps for m <= mr
 // rows and all nr channels, and writes the epilogue: dot = ktot - 2 * ones - corr[i][j],
 // then either the int32 dot, or float y = dot * scale[j] (if scale) + (bias ? bias[j] : 0),
-// at out[i * row_stride + j * col_stride] for j < n_valid.
+// at out[i * row_stride + j * col_stride] for j < n_valid, plus residual[same] when given (a
+// float output with col_stride 1 only: other layouts add theirs after the tile).
 #pragma once
 
 #include <algorithm>
@@ -34,6 +35,7 @@ struct TileArgs {
   int n_valid = 0;                 // valid channels in this panel, 1..nr
   const float* scale = nullptr;    // at the panel's first channel, or null
   const float* bias = nullptr;     // at the panel's first channel, or null
+  const float* residual = nullptr; // at out's position and strides, or null
   void* out = nullptr;             // float, or int32 when int_out
   bool int_out = false;
   int64_t row_stride = 0, col_stride = 0;  // in elements

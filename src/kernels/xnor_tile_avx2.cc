@@ -92,7 +92,11 @@ inline void epilogue(const TileArgs& t, const __m256i (&sum)[M][kNv]) {
       f[i] = _mm256_add_ps(f[i], bias);
     }
     float* o = static_cast<float*>(t.out);
-    if (t.col_stride == 1) {  // float row-major (dense)
+    if (t.col_stride == 1) {  // float row-major (dense, NHWC)
+      if (t.residual) {
+        #pragma GCC unroll 4
+        for (int i = 0; i < M; ++i) f[i] = _mm256_add_ps(f[i], _mm256_loadu_ps(t.residual + i * t.row_stride));
+      }
       #pragma GCC unroll 4
       for (int i = 0; i < M; ++i) _mm256_storeu_ps(o + i * t.row_stride, f[i]);
       return;

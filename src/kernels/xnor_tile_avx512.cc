@@ -109,6 +109,7 @@ void tile_m(const TileArgs& t) {
         if (t.int_out) {
           _mm512_storeu_si512(static_cast<int32_t*>(t.out) + i * t.row_stride, dot[i]);
         } else {
+          if (t.residual) y[i] = _mm512_add_ps(y[i], _mm512_loadu_ps(t.residual + i * t.row_stride));
           _mm512_storeu_ps(static_cast<float*>(t.out) + i * t.row_stride, y[i]);
         }
       }

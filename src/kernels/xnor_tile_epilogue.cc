@@ -1,5 +1,5 @@
 // The generic tile epilogue: dot = ktot - 2 * ones - corr, then the int32 dot or
-// scale * dot + bias, written at any strides. Every path uses it for partial tiles.
+// scale * dot + bias (+ residual), written at any strides. Every path uses it for partial tiles.
 #include "microkernel.h"
 
 namespace bmx {
@@ -17,6 +17,7 @@ void tile_epilogue_generic(const TileArgs& t, int nr, const int32_t* ones) {
         float y = static_cast<float>(dot);
         if (t.scale) y = t.scale[j] * y;
         y = y + (t.bias ? t.bias[j] : 0.0f);
+        if (t.residual) y = y + t.residual[at];  // after rounding the layer's output
         static_cast<float*>(t.out)[at] = y;
       }
     }
