@@ -46,11 +46,13 @@ def library() -> ctypes.CDLL:
                     ctypes.POINTER(handle)]),
                 "BMXPredGetOutputShape": (ctypes.c_int, [
                     handle, ctypes.c_uint32, ctypes.POINTER(u32p), u32p]),
+                # Float buffers as plain addresses (numpy's .ctypes.data): building a ctypes
+                # pointer object per call cost more than a small model's forward pass.
                 "BMXPredSetInput": (ctypes.c_int, [
-                    handle, ctypes.c_char_p, ctypes.POINTER(ctypes.c_float), ctypes.c_uint32]),
+                    handle, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_uint32]),
                 "BMXPredForward": (ctypes.c_int, [handle]),
                 "BMXPredGetOutput": (ctypes.c_int, [
-                    handle, ctypes.c_uint32, ctypes.POINTER(ctypes.c_float), ctypes.c_uint32]),
+                    handle, ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32]),
                 "BMXPredFree": (ctypes.c_int, [handle]),
                 "BMXPredSetNumThreads": (ctypes.c_int, [handle, ctypes.c_int]),
                 "BMXPredGetPlan": (ctypes.c_int, [handle, ctypes.POINTER(ctypes.c_char_p)]),
@@ -205,15 +207,15 @@ class Predictor:
             raise ValueError(f"input has shape {x.shape}, but this Predictor was created for "
                              f"{self.input_shape}; create one with input_shape={x.shape}")
         lib = library()
-        fptr = ctypes.POINTER(ctypes.c_float)
-        _check(lib.BMXPredSetInput(handle, _INPUT_KEY, x.ctypes.data_as(fptr), x.size),
-               "setting the input")
-        _check(lib.BMXPredForward(handle), "running the model")
+        if lib.BMXPredSetInput(handle, _INPUT_KEY, x.ctypes.data, x.size) != 0:
+            _check(-1, "setting the input")
+        if lib.BMXPredForward(handle) != 0:
+            _check(-1, "running the model")
         outputs = []
         for index, shape in enumerate(self.output_shapes):
             out = np.empty(shape, dtype=np.float32)
-            _check(lib.BMXPredGetOutput(handle, index, out.ctypes.data_as(fptr), out.size),
-                   f"reading output {index}")
+            if lib.BMXPredGetOutput(handle, index, out.ctypes.data, out.size) != 0:
+                _check(-1, f"reading output {index}")
             outputs.append(out)
         return outputs
 
