@@ -6,23 +6,6 @@
 
 namespace bmx {
 namespace rt {
-namespace {
-
-class FloatConv2D : public Op {
- public:
-  explicit FloatConv2D(std::unique_ptr<FloatLayer> layer) : layer_(std::move(layer)) {
-    kernel = std::string("float-") + layer_->backend();
-  }
-  void run(const RunContext& ctx) override { layer_->run(ctx.in[0], ctx.out[0], ctx.threads); }
-  void prepare(const RunContext& ctx) override {
-    layer_->prepare(ctx.in[0], ctx.out[0], ctx.threads);
-  }
-
- private:
-  std::unique_ptr<FloatLayer> layer_;
-};
-
-}  // namespace
 
 OpSpec make_convolution(PlanContext& ctx) {
   Attrs a(ctx.node, {"kernel", "stride", "dilate", "pad", "num_filter", "num_group", "no_bias",
@@ -72,7 +55,7 @@ OpSpec make_convolution(PlanContext& ctx) {
                                   {p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w});
   const float* bias = nullptr;
   if (!no_bias) bias = ctx.param(2, "bias", DType::kFloat32, {p.out_channels}).f32();
-  auto op = std::make_unique<FloatConv2D>(make_conv2d(p, w.f32(), bias));
+  auto op = float_layer_op(make_conv2d(p, w.f32(), bias));
   op->macs = p.batch * p.out_channels * p.out_h() * p.out_w() * (p.in_channels / p.groups) *
              p.kernel_h * p.kernel_w;
   op->weight_bytes = w.nbytes + (no_bias ? 0 : sizeof(float) * p.out_channels);

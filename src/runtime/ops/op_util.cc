@@ -55,6 +55,19 @@ class StridedCopy : public Op {
   int64_t first_, n_ = 1;
 };
 
+class FloatLayerOp : public Op {
+ public:
+  explicit FloatLayerOp(std::unique_ptr<FloatLayer> layer) : layer_(std::move(layer)) {
+    kernel = std::string("float-") + layer_->backend();
+  }
+  void run(const RunContext& ctx) override { layer_->run(ctx.in[0], ctx.out[0], ctx.threads); }
+  void prepare(const RunContext& ctx) override {
+    layer_->prepare(ctx.in[0], ctx.out[0], ctx.threads);
+  }
+
+ private:
+  std::unique_ptr<FloatLayer> layer_;
+};
 
 class AliasOp : public Op {
  public:
@@ -64,6 +77,10 @@ class AliasOp : public Op {
 }  // namespace
 
 std::unique_ptr<Op> alias_op() { return std::make_unique<AliasOp>(); }
+
+std::unique_ptr<Op> float_layer_op(std::unique_ptr<FloatLayer> layer) {
+  return std::make_unique<FloatLayerOp>(std::move(layer));
+}
 
 std::unique_ptr<Op> strided_copy(std::vector<int64_t> dims, std::vector<int64_t> strides,
                                  int64_t first) {

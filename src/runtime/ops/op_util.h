@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "../float/float_kernels.h"
 #include "../layout.h"
 #include "../op.h"
 
@@ -36,6 +37,10 @@ DenseShape dense_shape(const PlanContext& ctx, const Shape& data, int64_t hidden
 
 // An op whose run() does nothing: its output is its input (alias_input = 0).
 std::unique_ptr<Op> alias_op();
+
+// An op that runs one float layer (convolution, pooling) from its input 0 to its output 0; its
+// kernel reads "float-" and the layer's backend.
+std::unique_ptr<Op> float_layer_op(std::unique_ptr<FloatLayer> layer);
 
 
 // Where logical column l of a row flattened in C,H,W order lies in a row flattened from

@@ -7,23 +7,6 @@
 
 namespace bmx {
 namespace rt {
-namespace {
-
-class Pool2D : public Op {
- public:
-  explicit Pool2D(std::unique_ptr<FloatLayer> layer) : layer_(std::move(layer)) {
-    kernel = std::string("float-") + layer_->backend();
-  }
-  void run(const RunContext& ctx) override { layer_->run(ctx.in[0], ctx.out[0], ctx.threads); }
-  void prepare(const RunContext& ctx) override {
-    layer_->prepare(ctx.in[0], ctx.out[0], ctx.threads);
-  }
-
- private:
-  std::unique_ptr<FloatLayer> layer_;
-};
-
-}  // namespace
 
 OpSpec make_pooling(PlanContext& ctx) {
   Attrs a(ctx.node, {"kernel", "pool_type", "global_pool", "stride", "pad", "pooling_convention",
@@ -75,7 +58,7 @@ OpSpec make_pooling(PlanContext& ctx) {
     }
   }
   ctx.read(0);
-  auto op = std::make_unique<Pool2D>(make_pool2d(p));
+  auto op = float_layer_op(make_pool2d(p));
   op->macs = p.batch * p.channels * p.out_h * p.out_w * p.kernel_h * p.kernel_w;
   return {{{p.batch, p.channels, p.out_h, p.out_w}}, std::move(op)};
 }
