@@ -35,26 +35,13 @@ import tempfile
 import time
 import warnings
 
+from benchmark import CONV_SHAPES  # ResNet-18's 3x3 binary layers, as the kernel benchmark's
+
+from bmxnet.argtypes import int_range
+
 TARGETS = {"model": 1.3, "float": 5.0, "lenet": 3.0, "conv": 5.0}
-# name, in channels, out channels, input size, stride: ResNet-18's 3x3 binary layers (pad 1).
-CONV_SHAPES = [
-    ("C=64 56x56", 64, 64, 56, 1),
-    ("C=128 28x28", 128, 128, 28, 1),
-    ("C=256 14x14", 256, 256, 14, 1),
-    ("C=512 7x7", 512, 512, 7, 1),
-    ("C=64->128 56x56 /2", 64, 128, 56, 2),
-    ("C=128->256 28x28 /2", 128, 256, 28, 2),
-    ("C=256->512 14x14 /2", 256, 512, 14, 2),
-]
 MODELS = [("binary_resnet18_v1", (1, 3, 224, 224)), ("binary_resnete18", (1, 3, 224, 224)),
           ("binary_lenet", (1, 1, 28, 28))]
-
-
-def _positive(text):
-    value = int(text) if text.isdigit() else 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 # ---- preparing the models (parent) ---------------------------------------------------------
@@ -322,14 +309,14 @@ def plot(rows, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=_positive, nargs="+", default=[1, 2])
-    parser.add_argument("--samples", type=_positive, default=30,
+    parser.add_argument("--threads", type=int_range(1), nargs="+", default=[1, 2])
+    parser.add_argument("--samples", type=int_range(1), default=30,
                         help="timed calls per side per row (median taken)")
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--png", default=None, help="plot the ratios here")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the size and peak-memory measurements")
-    parser.add_argument("--child-threads", type=_positive, help=argparse.SUPPRESS)
+    parser.add_argument("--child-threads", type=int_range(1), help=argparse.SUPPRESS)
     parser.add_argument("--prefixes", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_threads:

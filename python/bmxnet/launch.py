@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 
-from .argtypes import one_line_errors
+from .argtypes import int_range, one_line_errors
 
 __all__ = ["launch", "parse_args", "resolve_command", "run_local"]
 
@@ -50,9 +50,9 @@ def parse_args(argv):
                "      python examples/mnist/train.py --kvstore dist_sync --epochs 1\n"
                "  bmxnet launch -n 4 -s 2 -H hosts --launcher ssh --sync-dst-dir /tmp/job \\\n"
                "      python examples/imagenet/train.py --kvstore dist_sync\n")
-    p.add_argument("-n", "--num-workers", required=True, type=_positive_int,
+    p.add_argument("-n", "--num-workers", required=True, type=int_range(1),
                    help="number of workers")
-    p.add_argument("-s", "--num-servers", type=_positive_int, default=None,
+    p.add_argument("-s", "--num-servers", type=int_range(1), default=None,
                    help="number of servers (default: as many as workers)")
     p.add_argument("-H", "--hostfile", default=None, help="host file (ssh and mpi launchers)")
     p.add_argument("--sync-dst-dir", default=None,
@@ -84,16 +84,6 @@ def parse_args(argv):
     except LaunchError as e:
         p.error(str(e))
     return args
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def resolve_command(command):
