@@ -8,6 +8,7 @@
 
 #include "../kernels/bconv2d.h"
 #include "../kernels/fast_kernels.h"
+#include "binary_layer_attrs.h"
 #include "op_common.h"
 #include "weight_cache.h"
 
@@ -17,46 +18,13 @@ namespace {
 constexpr const char* kOp = "bmx_binary_conv2d";
 const char* const kOpName = kOp;
 
-struct Params {
-  BConv2DShape shape;  // batch and input dimensions are filled in from the data tensor
-  bool use_scale = false, no_bias = false, add_residual = false;
-  int num_inputs() const { return 2 + use_scale + !no_bias + add_residual; }
-  int scale_index() const { return 2; }
-  int bias_index() const { return 2 + use_scale; }
-  int residual_index() const { return 2 + use_scale + !no_bias; }
-};
+using Params = BinaryConvAttrs;
 
 Params parse_params(const AttrMap& attrs) {
-  Attrs a(kOp, attrs,
-          {"kernel", "stride", "dilate", "pad", "pad_value", "num_filter", "num_group",
-           "use_scale", "no_bias", "add_residual", "layout", "workspace", "cudnn_tune", "cudnn_off"});
-  Params p;
-  BConv2DShape& s = p.shape;
-  const auto kernel = a.get_tuple("kernel", 2);
-  const auto stride = a.get_tuple("stride", 2, 1);
-  const auto dilate = a.get_tuple("dilate", 2, 1);
-  const auto pad = a.get_tuple("pad", 2, 0);
-  s.kernel_h = kernel[0], s.kernel_w = kernel[1];
-  s.stride_h = stride[0], s.stride_w = stride[1];
-  s.dilate_h = dilate[0], s.dilate_w = dilate[1];
-  s.pad_h = pad[0], s.pad_w = pad[1];
-  s.out_channels = a.get_int("num_filter");
-  s.groups = a.get_int("num_group", 1);
-  s.pad_value = static_cast<int>(a.get_int("pad_value", -1));
-  if (s.kernel_h < 1 || s.kernel_w < 1) a.fail_attr("kernel", "must be positive");
-  if (s.stride_h < 1 || s.stride_w < 1) a.fail_attr("stride", "must be positive");
-  if (s.dilate_h < 1 || s.dilate_w < 1) a.fail_attr("dilate", "must be positive");
-  if (s.pad_h < 0 || s.pad_w < 0) a.fail_attr("pad", "must be non-negative");
-  if (s.out_channels < 1) a.fail_attr("num_filter", "must be positive");
-  if (s.groups < 1) a.fail_attr("num_group", "must be positive");
-  if (s.out_channels % s.groups) a.fail_attr("num_group", "must divide num_filter");
-  if (s.pad_value < -1 || s.pad_value > 1) a.fail_attr("pad_value", "must be -1, 0 or 1");
-  const std::string layout = a.get_string("layout", "NCHW");
-  if (layout != "NCHW" && layout != "None") a.fail_attr("layout", "must be NCHW");
-  p.use_scale = a.get_bool("use_scale", false);
-  p.no_bias = a.get_bool("no_bias", false);
-  p.add_residual = a.get_bool("add_residual", false);
-  return p;
+  return read_binary_conv_attrs(
+      Attrs(kOp, attrs, {"kernel", "stride", "dilate", "pad", "pad_value", "num_filter",
+                         "num_group", "use_scale", "no_bias", "add_residual", "layout",
+                         "workspace", "cudnn_tune", "cudnn_off"}));
 }
 
 MXReturnValue parse(const AttrMap& attrs, int* num_in, int* num_out) {

@@ -7,6 +7,7 @@
 
 #include "../kernels/bitpack.h"
 #include "../kernels/fast_kernels.h"
+#include "binary_layer_attrs.h"
 #include "op_common.h"
 #include "weight_cache.h"
 
@@ -16,23 +17,11 @@ namespace {
 constexpr const char* kOp = "bmx_binary_dense";
 const char* const kOpName = kOp;
 
-struct Params {
-  int64_t num_hidden = 0;
-  bool use_scale = false, no_bias = false, flatten = true;
-  int num_inputs() const { return 2 + use_scale + !no_bias; }
-  int scale_index() const { return 2; }
-  int bias_index() const { return 2 + use_scale; }
-};
+using Params = BinaryDenseAttrs;
 
 Params parse_params(const AttrMap& attrs) {
-  Attrs a(kOp, attrs, {"num_hidden", "use_scale", "no_bias", "flatten"});
-  Params p;
-  p.num_hidden = a.get_int("num_hidden");
-  if (p.num_hidden < 1) a.fail_attr("num_hidden", "must be positive");
-  p.use_scale = a.get_bool("use_scale", false);
-  p.no_bias = a.get_bool("no_bias", false);
-  p.flatten = a.get_bool("flatten", true);
-  return p;
+  return read_binary_dense_attrs(
+      Attrs(kOp, attrs, {"num_hidden", "use_scale", "no_bias", "flatten"}));
 }
 
 MXReturnValue parse(const AttrMap& attrs, int* num_in, int* num_out) {

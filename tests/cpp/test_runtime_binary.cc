@@ -185,6 +185,30 @@ void test_binary_attrs_refused() {
             error.find("attribute 'pad_value' of node 'bc' (bmx_binary_conv2d) must be -1, 0 or 1") !=
                 std::string::npos,
         "pad_value 2: %s", error.c_str());
+  // Each attribute out of range is named with what it must be.
+  const struct {
+    const char* key;
+    const char* value;
+    const char* message;
+  } bad[] = {
+      {"kernel", "(0, 3)", "attribute 'kernel' of node 'bc' (bmx_binary_conv2d) must be positive"},
+      {"stride", "(1, 33554432)", "attribute 'stride' of node 'bc' (bmx_binary_conv2d) must be "
+                                  "positive and at most 16777216, got 33554432"},
+      {"pad", "(-1, 0)", "attribute 'pad' of node 'bc' (bmx_binary_conv2d) must be non-negative"},
+      {"num_group", "3", "attribute 'num_group' of node 'bc' (bmx_binary_conv2d) must divide "
+                         "num_filter"},
+      {"layout", "NHWC", "attribute 'layout' of node 'bc' (bmx_binary_conv2d) must be NCHW"},
+  };
+  for (const auto& b : bad) {
+    Graph gb;
+    std::map<std::string, std::string> attrs = {
+        {"kernel", "(3, 3)"}, {"num_filter", "8"}, {"no_bias", "True"}};
+    attrs[b.key] = b.value;
+    const int node = gb.op("bmx_binary_conv2d", "bc", attrs, {gb.var("data"), gb.var("bc_weight")});
+    CHECK(rtest::create(gb.json({node}), p.bytes(), {1, 32, 5, 5}, &error) == nullptr &&
+              error.find(b.message) != std::string::npos,
+          "%s=%s: %s", b.key, b.value, error.c_str());
+  }
   // A float weight where packed int32 words are needed.
   Graph g2;
   const int conv2 = g2.op("bmx_binary_conv2d", "bc", {{"kernel", "(3, 3)"}, {"num_filter", "8"}, {"no_bias", "True"}},

@@ -1,6 +1,7 @@
 // bmx_binary_conv2d(data, weight[, scale][, bias][, residual]): the plugin's op (DESIGN.md 3)
 // with every attribute it accepts; weights repacked once for the kernels' instruction set.
 #include "../attrs.h"
+#include "binary_layer_attrs.h"
 #include "bconv2d.h"
 #include "fast_kernels.h"
 #include "op_util.h"
@@ -36,43 +37,17 @@ class BinaryConv2D : public Op {
 }  // namespace
 
 OpSpec make_binary_conv2d(PlanContext& ctx) {
-  Attrs a(ctx.node, {"kernel", "stride", "dilate", "pad", "pad_value", "num_filter", "num_group",
-                     "use_scale", "no_bias", "add_residual", "layout", "workspace", "cudnn_tune",
-                     "cudnn_off"});
-  BConv2DShape s;
-  const auto kernel = a.get_tuple("kernel", 2);
-  const auto stride = a.get_tuple("stride", 2, 1);
-  const auto dilate = a.get_tuple("dilate", 2, 1);
-  const auto pad = a.get_tuple("pad", 2, 0);
-  s.kernel_h = kernel[0], s.kernel_w = kernel[1];
-  s.stride_h = stride[0], s.stride_w = stride[1];
-  s.dilate_h = dilate[0], s.dilate_w = dilate[1];
-  s.pad_h = pad[0], s.pad_w = pad[1];
-  s.out_channels = a.get_int("num_filter");
-  s.groups = a.get_int("num_group", 1);
-  const int64_t pad_value = a.get_int("pad_value", -1);
-  if (pad_value < -1 || pad_value > 1) a.fail_attr("pad_value", "must be -1, 0 or 1");
-  s.pad_value = static_cast<int>(pad_value);
-  const std::string layout = a.get_string("layout", "NCHW");
-  if (layout != "NCHW" && layout != "None") a.fail_attr("layout", "must be NCHW, got '" + layout + "'");
-  const bool use_scale = a.get_bool("use_scale", false);
-  const bool no_bias = a.get_bool("no_bias", false);
-  const bool add_residual = a.get_bool("add_residual", false);
-  const size_t inputs = 2 + use_scale + !no_bias + add_residual;
+  const BinaryConvAttrs attrs = read_binary_conv_attrs(
+      Attrs(ctx.node, {"kernel", "stride", "dilate", "pad", "pad_value", "num_filter",
+                       "num_group", "use_scale", "no_bias", "add_residual", "layout", "workspace",
+                       "cudnn_tune", "cudnn_off"}));
+  BConv2DShape s = attrs.shape;
+  const size_t inputs = static_cast<size_t>(attrs.num_inputs());
   ctx.expect_inputs(inputs, inputs);
   const Shape& data = ctx.in_shapes[0];
   if (data.size() != 4) ctx.fail("its data must be 4-D (NCHW), got shape " + shape_str(data));
   s.batch = data[0], s.in_channels = data[1], s.in_h = data[2], s.in_w = data[3];
   s.layout = Layout::kNHWC;
-  for (int64_t v : {s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, s.dilate_h, s.dilate_w,
-                    s.out_channels, s.groups}) {
-    if (v < 1 || v > (int64_t{1} << 24)) {
-      ctx.fail("kernel, stride, dilate, num_filter and num_group must be positive and sane");
-    }
-  }
-  if (s.pad_h < 0 || s.pad_w < 0 || s.pad_h > (1 << 24) || s.pad_w > (1 << 24)) {
-    ctx.fail("pad must be non-negative and sane");
-  }
   const std::string problem = s.validate();
   if (!problem.empty()) ctx.fail(problem + " (data shape " + shape_str(data) + ")");
   ctx.read(0);
@@ -80,18 +55,18 @@ OpSpec make_binary_conv2d(PlanContext& ctx) {
                                   {s.out_channels, s.kernel_h, s.kernel_w, s.words()});
   size_t next = 2;
   std::vector<float> scale, bias;
-  if (use_scale) {
+  if (attrs.use_scale) {
     const ParamArray& p = ctx.param(next++, "scale", DType::kFloat32, {s.out_channels});
     scale.assign(p.f32(), p.f32() + s.out_channels);
   }
-  if (!no_bias) {
+  if (!attrs.no_bias) {
     const ParamArray& p = ctx.param(next++, "bias", DType::kFloat32, {s.out_channels});
     bias.assign(p.f32(), p.f32() + s.out_channels);
   }
   const Shape out = {s.batch, s.out_channels, s.out_h(), s.out_w()};
   auto op = std::make_unique<BinaryConv2D>(s, pack_conv_weights(ctx.isa, s, w.u32()),
                                            std::move(scale), std::move(bias));
-  if (add_residual) {
+  if (attrs.add_residual) {
     if (ctx.in_shapes[next] != out) {
       ctx.fail("its residual has shape " + shape_str(ctx.in_shapes[next]) + ", expected the "
                "output's shape " + shape_str(out));
@@ -102,7 +77,8 @@ OpSpec make_binary_conv2d(PlanContext& ctx) {
   op->kernel = std::string("binary-") + isa_name(ctx.isa);
   op->macs = s.batch * s.out_channels * s.out_h() * s.out_w() * s.group_in_channels() *
              s.kernel_h * s.kernel_w;
-  op->weight_bytes = w.nbytes + sizeof(float) * s.out_channels * (use_scale + !no_bias);
+  op->weight_bytes =
+      w.nbytes + sizeof(float) * s.out_channels * (attrs.use_scale + !attrs.no_bias);
   return {{out}, std::move(op)};
 }
 

@@ -2,6 +2,7 @@
 // accepts. With flatten=True a 4-D input (stored NHWC) is read in place: the packed weight
 // bits are permuted once at plan time into the storage's H,W,C order.
 #include "../attrs.h"
+#include "binary_layer_attrs.h"
 #include "bitpack.h"
 #include "fast_kernels.h"
 #include "op_util.h"
@@ -60,13 +61,11 @@ std::vector<uint32_t> permute_bits(const uint32_t* w, int64_t rows, int64_t k, i
 }  // namespace
 
 OpSpec make_binary_dense(PlanContext& ctx) {
-  Attrs a(ctx.node, {"num_hidden", "use_scale", "no_bias", "flatten"});
-  const int64_t hidden = a.get_int("num_hidden");
-  if (hidden < 1 || hidden > (int64_t{1} << 30)) a.fail_attr("num_hidden", "must be positive");
-  const bool use_scale = a.get_bool("use_scale", false);
-  const bool no_bias = a.get_bool("no_bias", false);
-  const bool flatten = a.get_bool("flatten", true);
-  const size_t inputs = 2 + use_scale + !no_bias;
+  const BinaryDenseAttrs attrs = read_binary_dense_attrs(
+      Attrs(ctx.node, {"num_hidden", "use_scale", "no_bias", "flatten"}));
+  const int64_t hidden = attrs.num_hidden;
+  const bool use_scale = attrs.use_scale, no_bias = attrs.no_bias, flatten = attrs.flatten;
+  const size_t inputs = static_cast<size_t>(attrs.num_inputs());
   ctx.expect_inputs(inputs, inputs);
   const Shape& data = ctx.in_shapes[0];
   const DenseShape ds = dense_shape(ctx, data, hidden, flatten);
