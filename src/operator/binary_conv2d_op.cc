@@ -27,21 +27,10 @@ Params parse_params(const AttrMap& attrs) {
                          "workspace", "cudnn_tune", "cudnn_off"}));
 }
 
-MXReturnValue parse(const AttrMap& attrs, int* num_in, int* num_out) {
-  return guarded([&] {
-    *num_in = parse_params(attrs).num_inputs();
-    *num_out = 1;
-  });
-}
-
 MXReturnValue infer_type(const AttrMap& attrs, std::vector<int>* in, std::vector<int>* out) {
   return guarded([&] {
     const Params p = parse_params(attrs);
-    check_input_type(kOp, *in, 0, "data", mxnet::ext::kFloat32, "float32");
-    check_input_type(kOp, *in, 1, "weight", mxnet::ext::kInt32,
-                     "int32 (packed by model-converter)");
-    if (p.use_scale) check_input_type(kOp, *in, p.scale_index(), "scale", mxnet::ext::kFloat32, "float32");
-    if (!p.no_bias) check_input_type(kOp, *in, p.bias_index(), "bias", mxnet::ext::kFloat32, "float32");
+    check_binary_layer_types(kOp, *in, p);
     if (p.add_residual) {
       check_input_type(kOp, *in, p.residual_index(), "residual", mxnet::ext::kFloat32, "float32");
     }
@@ -112,7 +101,7 @@ class State : public BinaryOpState<Params, &kOpName> {
 }  // namespace
 
 REGISTER_OP(bmx_binary_conv2d)
-    .setParseAttrs(parse)
+    .setParseAttrs(parse_layer_inputs<Params, parse_params>)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
     .setCreateOpState(create_state<State, parse_params>, "cpu");

@@ -24,21 +24,9 @@ Params parse_params(const AttrMap& attrs) {
       Attrs(kOp, attrs, {"num_hidden", "use_scale", "no_bias", "flatten"}));
 }
 
-MXReturnValue parse(const AttrMap& attrs, int* num_in, int* num_out) {
-  return guarded([&] {
-    *num_in = parse_params(attrs).num_inputs();
-    *num_out = 1;
-  });
-}
-
 MXReturnValue infer_type(const AttrMap& attrs, std::vector<int>* in, std::vector<int>* out) {
   return guarded([&] {
-    const Params p = parse_params(attrs);
-    check_input_type(kOp, *in, 0, "data", mxnet::ext::kFloat32, "float32");
-    check_input_type(kOp, *in, 1, "weight", mxnet::ext::kInt32,
-                     "int32 (packed by model-converter)");
-    if (p.use_scale) check_input_type(kOp, *in, p.scale_index(), "scale", mxnet::ext::kFloat32, "float32");
-    if (!p.no_bias) check_input_type(kOp, *in, p.bias_index(), "bias", mxnet::ext::kFloat32, "float32");
+    check_binary_layer_types(kOp, *in, parse_params(attrs));
     (*out)[0] = mxnet::ext::kFloat32;
   });
 }
@@ -100,7 +88,7 @@ class State : public BinaryOpState<Params, &kOpName> {
 }  // namespace
 
 REGISTER_OP(bmx_binary_dense)
-    .setParseAttrs(parse)
+    .setParseAttrs(parse_layer_inputs<Params, parse_params>)
     .setInferType(infer_type)
     .setInferShape(infer_shape)
     .setCreateOpState(create_state<State, parse_params>, "cpu");

@@ -58,6 +58,27 @@ inline void check_shape(const char* op, const char* name, const std::vector<unsi
   }
 }
 
+// The input types of a binary layer (binary_layer_attrs.h): float32 data, packed int32 weights,
+// then float32 scale and bias where its attributes ask for them.
+template <class LayerAttrs>
+void check_binary_layer_types(const char* op, const std::vector<int>& types,
+                              const LayerAttrs& p) {
+  check_input_type(op, types, 0, "data", mxnet::ext::kFloat32, "float32");
+  check_input_type(op, types, 1, "weight", mxnet::ext::kInt32,
+                   "int32 (packed by model-converter)");
+  if (p.use_scale) check_input_type(op, types, p.scale_index(), "scale", mxnet::ext::kFloat32, "float32");
+  if (!p.no_bias) check_input_type(op, types, p.bias_index(), "bias", mxnet::ext::kFloat32, "float32");
+}
+
+// ParseAttrs of an op whose attributes Parse reads: its input count, one output.
+template <class LayerAttrs, LayerAttrs (*Parse)(const AttrMap&)>
+MXReturnValue parse_layer_inputs(const AttrMap& attrs, int* num_in, int* num_out) {
+  return guarded([&] {
+    *num_in = Parse(attrs).num_inputs();
+    *num_out = 1;
+  });
+}
+
 // Backward of the inference ops (bmx_binary_conv2d, bmx_binary_dense). MXNet builds a gradient
 // graph for every imported model, even with grad_req='null', so a backward must be registered;
 // it is never run unless someone trains a converted model, which is an error.
