@@ -97,10 +97,7 @@ def train(args):
     import mxnet as mx
     from bmxnet import training
 
-    mx.random.seed(args.seed)
-    np.random.seed(args.seed)
-    kv = training.create_kvstore(args.kvstore)
-    rank, workers = (kv.rank, kv.num_workers) if kv is not None else (0, 1)
+    kv, rank, workers = training.start(args.seed, args.kvstore)
     if args.dataset == "dummy":
         shape = (3, args.input_size, args.input_size)
         x, y = training.dummy_arrays(2 * args.dummy_size, shape, args.classes, seed=args.seed)

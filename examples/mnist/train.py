@@ -111,10 +111,7 @@ def train(args):
     import mxnet as mx
     from bmxnet import training
 
-    mx.random.seed(args.seed)
-    np.random.seed(args.seed)
-    kv = training.create_kvstore(args.kvstore)
-    rank, workers = (kv.rank, kv.num_workers) if kv is not None else (0, 1)
+    kv, rank, workers = training.start(args.seed, args.kvstore)
     train_x, train_y, val_x, val_y, val_name = load_data(args)
     print(f"training {args.model} on {len(train_x)} images"
           f"{f' (worker {rank} of {workers} takes 1/{workers})' if workers > 1 else ''}, "

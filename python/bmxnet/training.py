@@ -29,7 +29,7 @@ from .export import export
 from .argtypes import float_range, int_list, int_range, one_line_errors
 
 __all__ = ["add_arguments", "parse_args", "ARCHITECTURE_FLAGS", "quant_options", "build_model", "make_scheduler", "make_trainer",
-           "create_kvstore", "RAdam", "ArrayBatches", "dummy_arrays", "History", "fit",
+           "create_kvstore", "start", "RAdam", "ArrayBatches", "dummy_arrays", "History", "fit",
            "evaluate", "launch"]
 
 
@@ -265,6 +265,15 @@ def create_kvstore(name):
     if not name or name in ("none", "None"):
         return None
     return mx.kv.create(name)
+
+
+def start(seed, kvstore_name):
+    """A training script's first steps: seeds MXNet's and numpy's generators and creates the
+    kvstore. Returns (kvstore or None, this worker's rank, the number of workers)."""
+    mx.random.seed(seed)
+    np.random.seed(seed)
+    kv = create_kvstore(kvstore_name)
+    return (kv, kv.rank, kv.num_workers) if kv is not None else (None, 0, 1)
 
 
 def make_trainer(net, args, steps_per_epoch, kvstore=None):
