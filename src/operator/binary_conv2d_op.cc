@@ -8,7 +8,7 @@
 
 #include "../kernels/bconv2d.h"
 #include "../kernels/fast_kernels.h"
-#include "binary_layer_attrs.h"
+#include "layer_attrs.h"
 #include "op_common.h"
 #include "weight_cache.h"
 

@@ -143,6 +143,30 @@ void test_convolution() {
               error.find(std::string("node 'c' (Convolution): ") + t.expect) != std::string::npos,
           "kernel %s dilate %s stride %s: %s", t.kernel, t.dilate, t.stride, error.c_str());
   }
+  // Attribute values out of range name the attribute (shared with bmx_binary_conv2d).
+  struct Bad { const char* key; const char* value; const char* expect; };
+  for (const Bad& t : {Bad{"stride", "(0, 1)", "attribute 'stride' of node 'c' (Convolution) must be positive"},
+                       Bad{"pad", "(1, 33554432)", "attribute 'pad' of node 'c' (Convolution) must be non-negative and at most 16777216"},
+                       Bad{"num_group", "2", "attribute 'num_group' of node 'c' (Convolution) must divide num_filter"}}) {
+    Graph g;
+    Attrs attrs = {{"kernel", "(3, 3)"}, {"num_filter", "3"}, {"no_bias", "True"}};
+    attrs[t.key] = t.value;
+    const int conv = g.op("Convolution", "c", attrs, {g.var("data"), g.var("c_weight")});
+    Params p;
+    p.f32("arg:c_weight", {3, 2, 3, 3}, rtest::random_floats(54));
+    std::string error;
+    CHECK(rtest::create(g.json({conv}), p.bytes(), {1, 2, 4, 4}, &error) == nullptr &&
+              error.find(t.expect) != std::string::npos,
+          "%s=%s: %s", t.key, t.value, error.c_str());
+  }
+  {
+    Graph g;
+    const int pool = g.op("Pooling", "q", {{"kernel", "(2, 0)"}, {"pool_type", "max"}}, {g.var("data")});
+    std::string error;
+    CHECK(rtest::create(g.json({pool}), Params().bytes(), {1, 2, 4, 4}, &error) == nullptr &&
+              error.find("attribute 'kernel' of node 'q' (Pooling) must be positive") != std::string::npos,
+          "pooling kernel (2, 0): %s", error.c_str());
+  }
 }
 
 void test_pooling() {

@@ -1,7 +1,7 @@
 // bmx_binary_conv2d(data, weight[, scale][, bias][, residual]): the plugin's op (DESIGN.md 3)
 // with every attribute it accepts; weights repacked once for the kernels' instruction set.
 #include "../attrs.h"
-#include "binary_layer_attrs.h"
+#include "layer_attrs.h"
 #include "bconv2d.h"
 #include "fast_kernels.h"
 #include "op_util.h"

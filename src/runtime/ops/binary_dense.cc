@@ -2,7 +2,7 @@
 // accepts. With flatten=True a 4-D input (stored NHWC) is read in place: the packed weight
 // bits are permuted once at plan time into the storage's H,W,C order.
 #include "../attrs.h"
-#include "binary_layer_attrs.h"
+#include "layer_attrs.h"
 #include "bitpack.h"
 #include "fast_kernels.h"
 #include "op_util.h"

@@ -1,5 +1,6 @@
 // Convolution (float, 2-D, NCHW in MXNet's terms; computed NHWC by the float backend).
 #include "../attrs.h"
+#include "layer_attrs.h"
 #include "../float/float_kernels.h"
 #include "op_util.h"
 #include "ops.h"
@@ -14,32 +15,19 @@ OpSpec make_convolution(PlanContext& ctx) {
   if (kernel.size() != 2) {
     ctx.fail("only 2-D convolution is supported, got kernel " + a.get_string("kernel", ""));
   }
-  const auto stride = a.get_tuple("stride", 2, 1);
-  const auto dilate = a.get_tuple("dilate", 2, 1);
-  const auto pad = a.get_tuple("pad", 2, 0);
-  const std::string layout = a.get_string("layout", "NCHW");
-  if (layout != "NCHW" && layout != "None") a.fail_attr("layout", "must be NCHW, got '" + layout + "'");
+  const ConvAttrs c = read_conv_attrs(a);
   const bool no_bias = a.get_bool("no_bias", false);
   ctx.expect_inputs(no_bias ? 2 : 3, no_bias ? 2 : 3);
   const Shape& data = ctx.in_shapes[0];
   if (data.size() != 4) ctx.fail("its data must be 4-D (NCHW), got shape " + shape_str(data));
   Conv2DParams p;
   p.batch = data[0], p.in_channels = data[1], p.in_h = data[2], p.in_w = data[3];
-  p.kernel_h = kernel[0], p.kernel_w = kernel[1];
-  p.stride_h = stride[0], p.stride_w = stride[1];
-  p.dilate_h = dilate[0], p.dilate_w = dilate[1];
-  p.pad_h = pad[0], p.pad_w = pad[1];
-  p.out_channels = a.get_int("num_filter");
-  p.groups = a.get_int("num_group", 1);
-  for (int64_t v : {p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilate_h, p.dilate_w,
-                    p.out_channels, p.groups}) {
-    if (v < 1 || v > (int64_t{1} << 24)) {
-      ctx.fail("kernel, stride, dilate, num_filter and num_group must be positive and sane");
-    }
-  }
-  if (p.pad_h < 0 || p.pad_w < 0 || p.pad_h > (1 << 24) || p.pad_w > (1 << 24)) {
-    ctx.fail("pad must be non-negative and sane");
-  }
+  p.kernel_h = c.kernel_h, p.kernel_w = c.kernel_w;
+  p.stride_h = c.stride_h, p.stride_w = c.stride_w;
+  p.dilate_h = c.dilate_h, p.dilate_w = c.dilate_w;
+  p.pad_h = c.pad_h, p.pad_w = c.pad_w;
+  p.out_channels = c.num_filter;
+  p.groups = c.groups;
   if (p.in_channels % p.groups || p.out_channels % p.groups) {
     ctx.fail("num_group=" + std::to_string(p.groups) + " must divide both the input channels (" +
              std::to_string(p.in_channels) + ") and num_filter (" + std::to_string(p.out_channels) + ")");

@@ -1,6 +1,7 @@
 // Pooling (2-D max / avg, global, pooling_convention valid / full, count_include_pad), as
 // MXNet computes it; the float backend runs it NHWC.
 #include "../attrs.h"
+#include "layer_attrs.h"
 #include "../float/float_kernels.h"
 #include "op_util.h"
 #include "ops.h"
@@ -38,12 +39,9 @@ OpSpec make_pooling(PlanContext& ctx) {
     p.kernel_h = kernel[0], p.kernel_w = kernel[1];
     p.stride_h = stride[0], p.stride_w = stride[1];
     p.pad_h = pad[0], p.pad_w = pad[1];
-    for (int64_t v : {p.kernel_h, p.kernel_w, p.stride_h, p.stride_w}) {
-      if (v < 1 || v > (int64_t{1} << 24)) ctx.fail("kernel and stride must be positive and sane");
-    }
-    if (p.pad_h < 0 || p.pad_w < 0 || p.pad_h > (1 << 24) || p.pad_w > (1 << 24)) {
-      ctx.fail("pad must be non-negative and sane");
-    }
+    check_attr_range(a, "kernel", kernel, 1);
+    check_attr_range(a, "stride", stride, 1);
+    check_attr_range(a, "pad", pad, 0);
     const int64_t span_h = p.in_h + 2 * p.pad_h - p.kernel_h;
     const int64_t span_w = p.in_w + 2 * p.pad_w - p.kernel_w;
     if (span_h < 0 || span_w < 0) {
