@@ -74,17 +74,23 @@ ConvAttrs read_conv_attrs(const A& a) {
   return c;
 }
 
+// Sets the geometry fields of a convolution's parameters (BConv2DShape, the runtime's
+// Conv2DParams: the same field names).
+template <class Params>
+void set_geometry(const ConvAttrs& c, Params* s) {
+  s->kernel_h = c.kernel_h, s->kernel_w = c.kernel_w;
+  s->stride_h = c.stride_h, s->stride_w = c.stride_w;
+  s->dilate_h = c.dilate_h, s->dilate_w = c.dilate_w;
+  s->pad_h = c.pad_h, s->pad_w = c.pad_w;
+  s->out_channels = c.num_filter;
+  s->groups = c.groups;
+}
+
 template <class A>
 BinaryConvAttrs read_binary_conv_attrs(const A& a) {
-  const ConvAttrs c = read_conv_attrs(a);
   BinaryConvAttrs p;
   BConv2DShape& s = p.shape;
-  s.kernel_h = c.kernel_h, s.kernel_w = c.kernel_w;
-  s.stride_h = c.stride_h, s.stride_w = c.stride_w;
-  s.dilate_h = c.dilate_h, s.dilate_w = c.dilate_w;
-  s.pad_h = c.pad_h, s.pad_w = c.pad_w;
-  s.out_channels = c.num_filter;
-  s.groups = c.groups;
+  set_geometry(read_conv_attrs(a), &s);
   const int64_t pad_value = a.get_int("pad_value", -1);
   if (pad_value < -1 || pad_value > 1) a.fail_attr("pad_value", "must be -1, 0 or 1");
   s.pad_value = static_cast<int>(pad_value);

@@ -22,12 +22,7 @@ OpSpec make_convolution(PlanContext& ctx) {
   if (data.size() != 4) ctx.fail("its data must be 4-D (NCHW), got shape " + shape_str(data));
   Conv2DParams p;
   p.batch = data[0], p.in_channels = data[1], p.in_h = data[2], p.in_w = data[3];
-  p.kernel_h = c.kernel_h, p.kernel_w = c.kernel_w;
-  p.stride_h = c.stride_h, p.stride_w = c.stride_w;
-  p.dilate_h = c.dilate_h, p.dilate_w = c.dilate_w;
-  p.pad_h = c.pad_h, p.pad_w = c.pad_w;
-  p.out_channels = c.num_filter;
-  p.groups = c.groups;
+  set_geometry(c, &p);
   if (p.in_channels % p.groups || p.out_channels % p.groups) {
     ctx.fail("num_group=" + std::to_string(p.groups) + " must divide both the input channels (" +
              std::to_string(p.in_channels) + ") and num_filter (" + std::to_string(p.out_channels) + ")");
