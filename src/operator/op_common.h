@@ -58,7 +58,7 @@ inline void check_shape(const char* op, const char* name, const std::vector<unsi
   }
 }
 
-// The input types of a binary layer (binary_layer_attrs.h): float32 data, packed int32 weights,
+// The input types of a binary layer (layer_attrs.h): float32 data, packed int32 weights,
 // then float32 scale and bias where its attributes ask for them.
 template <class LayerAttrs>
 void check_binary_layer_types(const char* op, const std::vector<int>& types,
