@@ -207,15 +207,14 @@ class Predictor:
             raise ValueError(f"input has shape {x.shape}, but this Predictor was created for "
                              f"{self.input_shape}; create one with input_shape={x.shape}")
         lib = library()
-        if lib.BMXPredSetInput(handle, _INPUT_KEY, x.ctypes.data, x.size) != 0:
-            _check(-1, "setting the input")
-        if lib.BMXPredForward(handle) != 0:
-            _check(-1, "running the model")
+        _check(lib.BMXPredSetInput(handle, _INPUT_KEY, x.ctypes.data, x.size),
+               "setting the input")
+        _check(lib.BMXPredForward(handle), "running the model")
         outputs = []
         for index, shape in enumerate(self.output_shapes):
             out = np.empty(shape, dtype=np.float32)
-            if lib.BMXPredGetOutput(handle, index, out.ctypes.data, out.size) != 0:
-                _check(-1, f"reading output {index}")
+            _check(lib.BMXPredGetOutput(handle, index, out.ctypes.data, out.size),
+                   f"reading output {index}")
             outputs.append(out)
         return outputs
 

@@ -4,8 +4,8 @@
 # runtime-aarch64), compiles tests/aarch64/run_golden.c against that folder as a user's program
 # would (no rpath: LD_LIBRARY_PATH=build/aarch64 is all it gets) and runs it on every model.
 # Passes when every output matches (max |diff| <= 1e-4 * max |expected|, same argmax) with the
-# float layers on XNNPACK and again on the portable GEMM, the binary layers ran the NEON kernels, and bmx_run from the folder runs without LD_LIBRARY_PATH
-# (its RPATH finds the libraries beside it). Says plainly and exits 0 (or $AARCH64_SKIP_STATUS) when
+# float layers on XNNPACK and again on the portable GEMM, the binary layers ran the NEON kernels,
+# and bmx_run from the folder runs without LD_LIBRARY_PATH (its RPATH finds the libraries beside it). Says plainly and exits 0 (or $AARCH64_SKIP_STATUS) when
 # the cross compiler or qemu-aarch64 is missing.
 # Usage: tests/aarch64/qemu_golden.sh [GOLDEN_DIR]   (default build/golden)
 set -euo pipefail
@@ -37,14 +37,14 @@ aarch64-linux-gnu-gcc -O2 -std=c11 -Wall -Wextra -I"$OUT/include" tests/aarch64/
   -L"$OUT" -lbmx_runtime -lm -Wl,-rpath-link,"$OUT" -o build/aarch64-test/run_golden
 
 status=0
-# Float layers on XNNPACK (the default on aarch64), then on the portable NEON GEMM (what runs
-# where XNNPACK declines a layer), pinned with BMX_FLOAT_BACKEND.
-for float in xnnpack portable; do
+# Float layers as chosen by default (XNNPACK on aarch64), then pinned to the portable NEON GEMM
+# (what runs where XNNPACK declines a layer) with BMX_FLOAT_BACKEND.
+for pin in "" portable; do
+  float=${pin:-xnnpack}
   for shape in "${models[@]}"; do
     prefix=${shape%.shape}
     if ! line=$(env LD_LIBRARY_PATH="$OUT" QEMU_LD_PREFIX="$CROSS_ROOT" OMP_NUM_THREADS=2 \
-                 BMX_FLOAT_BACKEND="$([[ $float == portable ]] && echo portable)" \
-                 qemu-aarch64 build/aarch64-test/run_golden "$prefix" 2>&1); then
+                 BMX_FLOAT_BACKEND="$pin" qemu-aarch64 build/aarch64-test/run_golden "$prefix" 2>&1); then
       status=1
     fi
     echo "$line"

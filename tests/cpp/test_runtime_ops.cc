@@ -159,6 +159,18 @@ void test_convolution() {
               error.find(t.expect) != std::string::npos,
           "%s=%s: %s", t.key, t.value, error.c_str());
   }
+  {  // 3 groups of 3 filters over 2 input channels
+    Graph g;
+    const int conv = g.op("Convolution", "c", {{"kernel", "(3, 3)"}, {"num_filter", "9"},
+                                               {"num_group", "3"}, {"no_bias", "True"}},
+                          {g.var("data"), g.var("c_weight")});
+    Params p;
+    p.f32("arg:c_weight", {9, 1, 3, 3}, rtest::random_floats(81));
+    std::string error;
+    CHECK(rtest::create(g.json({conv}), p.bytes(), {1, 2, 4, 4}, &error) == nullptr &&
+              error.find("num_group=3 must divide the input channels (2)") != std::string::npos,
+          "num_group 3 over 2 channels: %s", error.c_str());
+  }
   {
     Graph g;
     const int pool = g.op("Pooling", "q", {{"kernel", "(2, 0)"}, {"pool_type", "max"}}, {g.var("data")});

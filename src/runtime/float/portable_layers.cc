@@ -46,8 +46,9 @@ struct PackConvRows final : portable::PackA {
   const Conv2DParams* p;
   const float* in;
   int64_t channel0, icg, oh, ow;
-  // The input with its padding written out (null: none), whose receptive fields the GEMM
-  // reads in place, one run of kernel_w * channels floats per kernel row.
+  // Where the GEMM reads the receptive fields in place, one run of kernel_w * channels floats
+  // per kernel row: a copy of the input with its padding written out, or the input itself when
+  // it has no padding (padded_h x padded_w pixels). Null: im2col through pack().
   const float* padded = nullptr;
   int64_t padded_h = 0, padded_w = 0;
 

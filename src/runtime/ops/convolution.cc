@@ -23,9 +23,9 @@ OpSpec make_convolution(PlanContext& ctx) {
   Conv2DParams p;
   p.batch = data[0], p.in_channels = data[1], p.in_h = data[2], p.in_w = data[3];
   set_geometry(c, &p);
-  if (p.in_channels % p.groups || p.out_channels % p.groups) {
-    ctx.fail("num_group=" + std::to_string(p.groups) + " must divide both the input channels (" +
-             std::to_string(p.in_channels) + ") and num_filter (" + std::to_string(p.out_channels) + ")");
+  if (p.in_channels % p.groups) {  // num_filter: read_conv_attrs
+    ctx.fail("num_group=" + std::to_string(p.groups) + " must divide the input channels (" +
+             std::to_string(p.in_channels) + ")");
   }
   const std::string problem = p.kernel_fit_problem();
   if (!problem.empty()) ctx.fail(problem + " (data shape " + shape_str(data) + ")");
