@@ -288,6 +288,7 @@ def plot(rows, path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     labels = [f"{r['kind']}: {r['name']} ({r['threads']}t)" for r in rows]
     ratios = [r["mxnet"] / r["runtime"] for r in rows]
@@ -299,7 +300,15 @@ def plot(rows, path):
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
+    # Log scale from parity (1x, or below it if a row is slower), with the ratios written out.
     ax.set_xscale("log")
+    left = min(1.0, 0.9 * min(ratios))
+    right = 1.1 * max(ratios + targets)
+    ax.set_xlim(left, right)
+    ax.axvline(1.0, color="gray", linewidth=0.8)
+    ax.set_xticks([t for t in (0.5, 1, 1.3, 2, 3, 5, 10, 20, 50) if left <= t <= right])
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}x"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("speed-up of libbmx_runtime over MXNet (MXNet time / runtime time), batch 1")
     ax.legend(loc="lower right")
     fig.tight_layout()
