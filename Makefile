@@ -12,7 +12,7 @@ SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2
            CMakeLists.txt setup.py pyproject.toml
 
 .PHONY: all demo test test-cpp test-python test-neon test-sanitize bench bench-runtime bench-input \
-        build install clean \
+        bench-train build install clean \
         sysdeps golden runtime-aarch64 fuzz web-if-available
 
 all: install build
@@ -81,6 +81,14 @@ bench-input: install
 	mkdir -p out/bench
 	$(PY) smd_hpi/input_pipeline_bench.py --threads 1 2 --json out/bench/input_pipeline.json \
 	  --png out/bench/input_pipeline.png
+
+# One CPU training step (forward, backward, Adam), binary vs the same model in float
+# (bits=32 bits_a=32), binary_lenet and binary_resnet18_v1, 1 thread, with each side's time
+# per operator from MXNet's profiler.
+bench-train: install
+	mkdir -p out/bench
+	$(PY) smd_hpi/train_step_bench.py --threads 1 --profile --json out/bench/train_step.json \
+	  --png out/bench/train_step.png
 
 test-neon:
 	tests/cpp/neon.sh build/neon
