@@ -106,12 +106,13 @@ def train(args):
     print(f"training {args.model} on {len(train_x)} CIFAR-10 images "
           f"({args.dataset}), validating on {len(val_x)}", flush=True)
     net = training.build_model(args, classes=10)
-    net.initialize(mx.init.Xavier(magnitude=2.0))
+    ctxs = training.contexts(args)
+    net.initialize(mx.init.Xavier(magnitude=2.0), ctx=ctxs)
     train_data = training.ArrayBatches(train_x, train_y, args.batch_size, shuffle=True,
                                        augment=None if args.no_augment else crop_and_flip,
                                        part_index=rank, num_parts=workers, seed=args.seed)
     val_data = training.ArrayBatches(val_x, val_y, 256)
-    return training.fit(net, train_data, val_data, args, name=args.model, kvstore=kv)
+    return training.fit(net, train_data, val_data, args, name=args.model, ctx=ctxs, kvstore=kv)
 
 
 def main(argv=None):

@@ -59,12 +59,12 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
     """Defaults in the help, the description's examples kept as written."""
 
 
-def evaluate(net, x, y, batch_size=500):
-    """Accuracy of `net` on arrays x (N, 1, 28, 28) and labels y."""
+def evaluate(net, x, y, batch_size=500, ctx=None):
+    """Accuracy of `net` on arrays x (N, 1, 28, 28) and labels y, run on `ctx` (default cpu)."""
     import mxnet as mx
     correct = 0
     for i in range(0, len(x), batch_size):
-        out = net(mx.nd.array(x[i:i + batch_size]))
+        out = net(mx.nd.array(x[i:i + batch_size], ctx=ctx or mx.cpu()))
         correct += int((out.argmax(axis=1).asnumpy().astype(np.int64) == y[i:i + batch_size]).sum())
     return correct / len(x)
 
@@ -118,15 +118,17 @@ def train(args):
           f"validating on {len(val_x)} ({val_name})", flush=True)
 
     net = training.build_model(args, classes=10)
-    net.initialize(mx.init.Xavier(magnitude=2.0))
+    ctxs = training.contexts(args)
+    net.initialize(mx.init.Xavier(magnitude=2.0), ctx=ctxs)
     train_data = training.ArrayBatches(train_x, train_y, args.batch_size, shuffle=True,
                                        augment=random_shift(args.shift), part_index=rank,
                                        num_parts=workers, seed=args.seed)
     val_data = training.ArrayBatches(val_x, val_y, 500)
     name = os.path.basename(args.prefix)
-    history = training.fit(net, train_data, val_data, args, name=name, kvstore=kv,
+    history = training.fit(net, train_data, val_data, args, name=name, ctx=ctxs, kvstore=kv,
                            export_prefix=args.prefix)
-    val_acc = history.rows[-1]["val_acc"] if history.rows else evaluate(net, val_x, val_y)
+    val_acc = history.rows[-1]["val_acc"] if history.rows else \
+        evaluate(net, val_x, val_y, ctx=ctxs[0])
     if rank == 0:
         print(f"validation accuracy {val_acc:.4f} on {len(val_x)} images")
         print(f"exported {args.prefix}-symbol.json and {args.prefix}-0000.params")

@@ -3,9 +3,10 @@
 What it gives a script: the common command-line flags (:func:`add_arguments`), the model from
 the zoo with the quantization flags applied (:func:`build_model`), the optimizer (adam, sgd,
 radam) and learning-rate schedule (step or cosine, with linear warmup), a kvstore for local or
-distributed training (``--kvstore dist_sync`` under MXNet's parameter server), and :func:`fit`:
-a progress bar per epoch, a log line per epoch, a CSV of metrics and a PNG of the curves,
-checkpoints every epoch (``--resume`` continues from one), and the final export
+distributed training (``--kvstore dist_sync`` under MXNet's parameter server), the devices
+(``--gpus 0,1`` or ``--ctx gpu:0,gpu:1``; :func:`contexts`), and :func:`fit` (data parallel over
+the devices): a progress bar per epoch, a log line per epoch, a CSV of metrics and a PNG of
+the curves, checkpoints every epoch (``--resume`` continues from one), and the final export
 (``PREFIX-symbol.json`` + ``PREFIX-0000.params``) ready for model-converter.
 
 Data are any re-iterable of ``(data, label)`` batches with a length (a Gluon ``DataLoader``, or
@@ -30,7 +31,7 @@ from .argtypes import float_range, int_list, int_range, one_line_errors
 
 __all__ = ["add_arguments", "parse_args", "ARCHITECTURE_FLAGS", "quant_options", "build_model", "make_scheduler", "make_trainer",
            "create_kvstore", "start", "RAdam", "ArrayBatches", "dummy_arrays", "History", "fit",
-           "evaluate", "launch"]
+           "evaluate", "launch", "contexts", "visible_gpus", "CUDA_WHEEL"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -89,7 +90,98 @@ def add_arguments(parser, model="binary_resnet18_cifar", epochs=10, batch_size=1
                    help="local, device, or dist_sync / dist_async / dist_device_sync under "
                         "MXNet's parameter server (launch with `bmxnet launch`)")
     g.add_argument("--no-hybridize", action="store_true", help="run imperatively (debugging)")
+    g = parser.add_argument_group("devices").add_mutually_exclusive_group()
+    g.add_argument("--gpus", type=_gpu_list, default=None, metavar="I,J,...",
+                   help="train data-parallel on these GPUs, e.g. 0,1,2,3 (the CUDA build of "
+                        "MXNet: pip install " + CUDA_WHEEL + ")")
+    g.add_argument("--ctx", type=_device_names, default=None, metavar="DEV:I,...",
+                   help="the devices to train on, e.g. gpu:0,gpu:1 or cpu:0,cpu:1 "
+                        "(default: cpu:0); each batch is split across them")
     return parser
+
+
+# The MXNet wheel built with CUDA, of the version this package is built against.
+CUDA_WHEEL = "mxnet-cu112==1.9.1"
+
+
+def _unique(items, flag):
+    seen = [item for i, item in enumerate(items) if item in items[:i]]
+    if seen:
+        raise argparse.ArgumentTypeError(f"{seen[0]} is listed twice")
+    if not items:
+        raise argparse.ArgumentTypeError(f"expected at least one device, e.g. {flag}")
+    return items
+
+
+def _gpu_list(text):
+    """``0,1,2,3`` -> ["gpu:0", "gpu:1", ...] (MXNet's image-classification convention)."""
+    indices = int_list(0)(text)
+    return _unique([f"gpu:{i}" for i in indices], "0,1")
+
+
+def _device_names(text):
+    """``gpu:0,gpu:1`` or ``cpu:0,cpu:1`` (``gpu`` alone: ``gpu:0``) -> normalized strings."""
+    out = []
+    for item in (v.strip() for v in text.split(",") if v.strip()):
+        kind, _, index = item.partition(":")
+        kind = kind.strip().lower()
+        index = index.strip() or "0"
+        if kind not in ("cpu", "gpu") or not index.isdigit():
+            raise argparse.ArgumentTypeError(
+                f"expected devices such as gpu:0,gpu:1 or cpu:0,cpu:1, got {item!r}")
+        out.append(f"{kind}:{int(index)}")
+    return _unique(out, "gpu:0,gpu:1")
+
+
+def contexts(args_or_names):
+    """The devices of parsed args (their --ctx / --gpus; cpu:0 when neither is given) or of a
+    list of ``kind:index`` names, as a list of mx.Context."""
+    names = getattr(args_or_names, "ctx", args_or_names) or ["cpu:0"]
+    out = []
+    for name in names:
+        kind, _, index = name.partition(":")
+        out.append(mx.Context(kind, int(index or 0)))
+    return out
+
+
+def visible_gpus():
+    """The number of GPUs MXNet can use: 0 with the CPU build (whose query may also raise)."""
+    try:
+        return int(mx.context.num_gpus())
+    except Exception:
+        return 0
+
+
+def _check_devices(parser, args):
+    """--gpus / --ctx name devices this MXNet can use: a usage error (one line) otherwise."""
+    if getattr(args, "gpus", None) is not None:
+        args.ctx, flag = args.gpus, "--gpus"
+    else:
+        flag = "--ctx"
+    if not getattr(args, "ctx", None):
+        args.ctx = ["cpu:0"]
+        return
+    gpus = [int(name.split(":")[1]) for name in args.ctx if name.startswith("gpu:")]
+    if not gpus:
+        return
+    count = visible_gpus()
+    if count == 0:
+        if _built_with_cuda():
+            parser.error(f"argument {flag}: no GPU is visible to MXNet (this MXNet has CUDA, "
+                         f"but finds no device: check the driver and CUDA_VISIBLE_DEVICES)")
+        parser.error(f"argument {flag}: no GPU is visible to MXNet: the installed mxnet is "
+                     f"the CPU build; for GPUs, pip install {CUDA_WHEEL} (in place of mxnet)")
+    missing = [i for i in gpus if i >= count]
+    if missing:
+        parser.error(f"argument {flag}: no GPU {missing[0]}: MXNet sees {count} GPU"
+                     f"{'s' if count > 1 else ''} (0..{count - 1})")
+
+
+def _built_with_cuda():
+    try:
+        return bool(mx.runtime.Features().is_enabled("CUDA"))
+    except Exception:
+        return False
 
 
 KVSTORES = ("device", "local", "dist_sync", "dist_async", "dist_device_sync", "none")
@@ -106,9 +198,12 @@ def parse_args(parser, argv=None, name_of=None):
     exists and was trained with the same architecture flags. Architecture flags not given on
     the command line are taken from the checkpoint; one given with a different value is a usage
     error naming it. `name_of(args)` is the checkpoint name (default: args.model).
+    --gpus / --ctx become ``args.ctx``, a list of ``kind:index`` names (:func:`contexts`
+    gives the mx.Context list), after checking that MXNet sees the GPUs they name.
     Usage errors exit with status 2 and one line, as argparse does."""
     one_line_errors(parser)
     args = parser.parse_args(argv)
+    _check_devices(parser, args)
     rec_files = getattr(args, "rec_train", None) and getattr(args, "rec_val", None)
     if getattr(args, "data_dir", None) is not None and args.dataset == "real" and \
             not rec_files and not os.path.isdir(os.path.expanduser(args.data_dir)):
@@ -283,6 +378,7 @@ def make_trainer(net, args, steps_per_epoch, kvstore=None):
     params = {"learning_rate": args.lr, "lr_scheduler": scheduler, "wd": args.wd}
     if args.optimizer == "sgd":
         params["momentum"] = args.momentum
+    # Without a kvstore, Gluon's default ('device') still combines several devices' gradients.
     kwargs = {}
     if kvstore is not None:
         kwargs["kvstore"] = kvstore
@@ -404,16 +500,69 @@ def _batches(data, limit):
     return itertools.islice(data, limit) if limit else data
 
 
+def _context_list(ctx):
+    """`ctx` (None: cpu:0, one mx.Context, or a list of them) as a non-empty list."""
+    if ctx is None:
+        return [mx.cpu()]
+    if isinstance(ctx, mx.Context):
+        return [ctx]
+    ctx = list(ctx)
+    if not ctx:
+        raise ValueError("ctx: expected at least one mx.Context")
+    return ctx
+
+
+def _split(x, y, ctxs):
+    """One batch split across the devices: [(x_i, y_i, weight_i)], every device with at least
+    one sample. `gluon.utils.split_and_load` (even_split=False: any batch size) gives each
+    device its share; a batch with fewer samples than devices (a last partial batch can be)
+    gives the others a copy of its first sample with weight 0, so that every device computes
+    a gradient (zero there) for the kvstore to combine."""
+    n = x.shape[0]
+    weights = [1.0] * len(ctxs)
+    if n < len(ctxs):
+        index = mx.nd.array(list(range(n)) + [0] * (len(ctxs) - n), dtype="int64")
+        x, y = mx.nd.take(x, index), mx.nd.take(y, index)
+        weights = [1.0] * n + [0.0] * (len(ctxs) - n)
+    xs = gluon.utils.split_and_load(x, ctxs, even_split=False)
+    ys = gluon.utils.split_and_load(y, ctxs, even_split=False)
+    return list(zip(xs, ys, weights))
+
+
+def _sync_statistics(net, ctxs):
+    """Sets the parameters that training does not update through the kvstore (grad_req
+    'null': BatchNorm's running mean and variance, which each device accumulates from its own
+    share of the batches) to their mean over the devices on every device, so that evaluation,
+    checkpoints (Gluon saves that mean) and the export all see the same network."""
+    if len(ctxs) < 2:
+        return
+    for param in net.collect_params().values():
+        if param.grad_req != "null":
+            continue
+        try:
+            copies = param.list_data()
+        except Exception:  # not initialized yet (deferred): nothing to combine
+            continue
+        if len(copies) > 1:
+            # In place: Parameter.set_data would also reset the trainer's kvstore.
+            mean = mx.nd.add_n(*[c.as_in_context(ctxs[0]) for c in copies]) / len(copies)
+            for c in copies:
+                mean.copyto(c)
+
+
 def evaluate(net, data, loss_fn=None, ctx=None):
-    """(mean loss, accuracy) of `net` over `data`."""
-    ctx = ctx or mx.cpu()
+    """(mean loss, accuracy) of `net` over `data`; each batch is split across the devices of
+    `ctx` (one mx.Context or a list; default cpu:0)."""
+    ctxs = _context_list(ctx)
     loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
     total_loss, correct, count = 0.0, 0, 0
     for x, y in _batches(data, smoke_steps()):
-        x, y = x.as_in_context(ctx), y.as_in_context(ctx)
-        out = net(x)
-        total_loss += float(loss_fn(out, y).sum().asscalar())
-        correct += int((out.argmax(axis=1) == y.astype(out.dtype)).sum().asscalar())
+        used = ctxs[:max(1, min(len(ctxs), x.shape[0]))]
+        for xi, yi in zip(gluon.utils.split_and_load(x, used, even_split=False),
+                          gluon.utils.split_and_load(y, used, even_split=False)):
+            out = net(xi)
+            total_loss += float(loss_fn(out, yi).sum().asscalar())
+            correct += int((out.argmax(axis=1) == yi.astype(out.dtype)).sum().asscalar())
         count += x.shape[0]
     return total_loss / max(count, 1), correct / max(count, 1)
 
@@ -454,8 +603,14 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
     sample shape with batch 1; see :mod:`bmxnet.export`). Under a
     distributed kvstore, worker 0 writes them; every worker also writes its final parameters
     to ``NAME-worker<rank>.params``.
+
+    `ctx` is one mx.Context or a list (data parallel; `net` initialized on all of them): each
+    batch is split across the devices, each computes the forward and backward pass of its
+    share, and the kvstore combines the gradients into one update of the global batch.
+    BatchNorm computes its batch statistics per device; its running statistics are averaged
+    over the devices at the end of every epoch (see :func:`_sync_statistics`).
     """
-    ctx = ctx or mx.cpu()
+    ctxs = _context_list(ctx)
     name = name or args.model
     loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
     save_dir = args.save_dir
@@ -472,7 +627,7 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
     history, start_epoch = History(), 0
     if args.resume:
         path = _find_checkpoint(args.resume, name)
-        net.load_parameters(path, ctx=ctx)
+        net.load_parameters(path, ctx=ctxs)
         meta_path = path[:-len(".params")] + ".json"
         states = path[:-len(".params")] + ".states"
         if os.path.isfile(meta_path):
@@ -481,7 +636,7 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
             history = History(meta.get("history"))
         if os.path.isfile(states):
             x0, _ = next(iter(train_data))  # parameters must exist before loading states
-            net(x0.as_in_context(ctx))
+            net(x0.as_in_context(ctxs[0]))
             trainer.load_states(states)
         _log(f"resumed from {path} (epoch {start_epoch})")
 
@@ -493,6 +648,13 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
     t0 = time.time()
     global_step = start_epoch * steps
     sample_shape = None  # of a training batch: the export records it as the input shape
+    # Under a distributed kvstore the servers run the optimizer that the first step sent them,
+    # with its gradient scale 1 / (global batch) fixed then: Gluon refuses a step with another
+    # batch size (UserWarning "Possible change in the batch_size"). Every step therefore
+    # passes that first size, and a smaller batch (an epoch's last) scales its loss by
+    # first size / its size, which gives the mean over its real global batch (every worker's
+    # shard has the same size, so every worker has the same batches and number of steps).
+    step_size = None
 
     # The rate each epoch logs is the mean over its updates (the optimizer's update k uses
     # schedule(k), k from 1; a cosine schedule reaches 0 exactly at the last update). Computed
@@ -511,21 +673,30 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
         bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
                    disable=None, unit="batch")
         for x, y in _batches(train_data, steps):
-            x, y = x.as_in_context(ctx), y.as_in_context(ctx)
+            n = x.shape[0]
             sample_shape = sample_shape or x.shape
+            step_size = n if step_size is None or not distributed else step_size
+            parts = _split(x, y, ctxs)
             with autograd.record():
-                out = net(x)
-                loss = loss_fn(out, y)
-            loss.backward()
-            trainer.step(x.shape[0] * num_workers)  # the mean over the global batch
+                outs = [net(xi) for xi, _, _ in parts]
+                losses = [loss_fn(out, yi) for out, (_, yi, _) in zip(outs, parts)]
+                scaled = [loss if w * step_size == n else loss * (w * step_size / n)
+                          for loss, (_, _, w) in zip(losses, parts)]
+            for loss in scaled:
+                loss.backward()
+            trainer.step(step_size * num_workers)  # the mean over the global batch
             global_step += 1
-            total_loss += float(loss.sum().asscalar())
-            correct += int((out.argmax(axis=1) == y.astype(out.dtype)).sum().asscalar())
-            count += x.shape[0]
+            for out, loss, (_, yi, w) in zip(outs, losses, parts):
+                if w:
+                    total_loss += float(loss.sum().asscalar())
+                    correct += int((out.argmax(axis=1) == yi.astype(out.dtype)).sum()
+                                   .asscalar())
+            count += n
             bar.update(1)
             bar.set_postfix(loss=f"{total_loss / count:.3f}", acc=f"{correct / count:.3f}")
         bar.close()
-        val_loss, val_acc = evaluate(net, val_data, loss_fn, ctx) if val_data is not None \
+        _sync_statistics(net, ctxs)
+        val_loss, val_acc = evaluate(net, val_data, loss_fn, ctxs) if val_data is not None \
             else (None, None)
         lr = mean_lr(first_update, global_step)
         history.add(epoch=epoch + 1, lr=lr, train_loss=total_loss / count,
