@@ -239,8 +239,10 @@ def train(args):
           f"{len(train_loader)} batches of {args.batch_size} per epoch ({args.dataset})",
           flush=True)
     net = training.build_model(args, classes=args.classes)
-    net.initialize(mx.init.Xavier(magnitude=2.0))
-    return training.fit(net, train_loader, val_loader, args, name=args.model, kvstore=kv)
+    ctxs = training.contexts(args)
+    net.initialize(mx.init.Xavier(magnitude=2.0), ctx=ctxs)
+    return training.fit(net, train_loader, val_loader, args, name=args.model, ctx=ctxs,
+                        kvstore=kv)
 
 
 def main(argv=None):
