@@ -63,9 +63,9 @@ def blocks(docs=DOCS, root=ROOT):
     return found
 
 
-def launch_commands():
-    """The documented ``bmxnet launch ... --launcher local`` commands."""
-    return [cmd for b in blocks() if b.language != "python" for cmd in b.commands()
+def launch_commands(docs=DOCS):
+    """The documented ``bmxnet launch ... --launcher local`` commands (of `docs`)."""
+    return [cmd for b in blocks(docs) if b.language != "python" for cmd in b.commands()
             if any(w.endswith("bmxnet") for w in cmd[:1]) and "launch" in cmd
             and "local" in cmd]
 
