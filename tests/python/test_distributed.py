@@ -1,7 +1,7 @@
 """Distributed training on MXNet's parameter server: two local workers and a server, launched
 with MXNet's own launcher (mxnet/tools/launch.py --launcher local through `bmxnet launch`),
-train the binary LeNet on a few batches of the MNIST sample with --kvstore dist_sync; both
-workers must end with the same parameters."""
+train the binary LeNet on a few batches of the MNIST sample with --kvstore dist_sync, each
+worker on two devices (cpu:0,cpu:1); both workers must end with the same parameters."""
 import os
 import subprocess
 import sys
@@ -26,7 +26,8 @@ def test_two_workers_one_server_end_with_the_same_parameters(tmp_path, mnist_dir
            "--launcher", "local",
            sys.executable, os.path.join(ROOT, "examples", "mnist", "train.py"),
            "--data-dir", mnist_dir, "--kvstore", "dist_sync", "--epochs", "1",
-           "--train-count", "256", "--val-count", "100", "--batch-size", "32",
+           "--train-count", "270", "--val-count", "100", "--batch-size", "32",
+           "--ctx", "cpu:0,cpu:1",  # the kvstore combines each worker's devices, then the workers
            "--prefix", str(save / "lenet"), "--save-dir", str(save)]
     proc = subprocess.run(cmd, env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=280)
