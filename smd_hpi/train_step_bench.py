@@ -11,19 +11,28 @@ same random batch:
 * ``binary_lenet``: 1x28x28, batch 64, 10 classes;
 * ``binary_resnet18_v1``: 3x64x64, batch 16, 1000 classes.
 
+--pad-value 0 gives the binary side's convolutions a zero border instead of the model's -1:
+Convolution then pads by itself and skips the border's products, where a -1 border takes a
+Pad operator and a convolution over the whole padded input (on small maps, such as ResNet-18's
+16x16 to 2x2 at 64x64 input, the border holds a good share of the products); comparing the two
+runs shows what the -1 border costs.
+
 Each model runs in its own process with OMP_NUM_THREADS=--threads (default 1) and MXNet's
 default engine. The two sides are stepped alternately in that process: --rounds rounds of one
 untimed step and --steps timed steps per side (the order flips every round), so that drift in
-the machine's speed hits both alike; the figures are medians over the timed steps. The target,
-reported and not enforced: binary at most 1.15x the float step time.
+the machine's speed hits both alike; the figures are medians over the timed steps, of wall time
+and (last columns) of the process's CPU time, which leaves out waits for a core on a shared
+machine. The target, reported and not enforced: binary at most 1.15x the float step time.
 
 --profile: then, side by side, where each side's step time goes, from MXNet's profiler
-(aggregate stats of the operators, symbolic and imperative, over --profile-steps steps of one
-side at a time), per operator name in ms per step, with the binary side's extra time per
-operator. Nothing here names the quantizers' operators: whichever the model uses show up.
+(aggregate stats of the operators, symbolic and imperative, over --profile-steps steps per
+side, the sides again taking turns in runs of --steps), per operator name in ms per step, with
+the binary side's extra time per operator. Nothing here names the quantizers' operators:
+whichever the model uses show up.
 
-    python smd_hpi/train_step_bench.py --profile --json out/bench/train_step.json \\
+    python smd_hpi/train_step_bench.py --threads 1 --profile --json out/bench/train_step.json \\
         --png out/bench/train_step.png
+    python smd_hpi/train_step_bench.py --pad-value 0 --profile     # without the -1 border
 """
 import argparse
 import json
@@ -45,8 +54,9 @@ SIDES = ("binary", "float")
 
 # ---- measuring (child) ---------------------------------------------------------------------
 
-def _trainer_step(name, binary, seed=0):
-    """A function running one training step of `name` (binary, or with bits=32, bits_a=32)."""
+def _trainer_step(name, binary, pad_value=None, seed=0):
+    """A function running one training step of `name` (binary, or with bits=32, bits_a=32);
+    `pad_value`, when given, is the binary convolutions' border value."""
     import mxnet as mx
     import numpy as np
     from mxnet import autograd, gluon
@@ -59,6 +69,8 @@ def _trainer_step(name, binary, seed=0):
     x = mx.nd.array(rng.uniform(-1, 1, spec["shape"]))
     y = mx.nd.array(rng.randint(0, spec["classes"], spec["shape"][0]))
     options = {} if binary else dict(bits=32, bits_a=32)
+    if binary and pad_value is not None:
+        options["pad_value"] = pad_value
     net = model_zoo.get_model(name, classes=spec["classes"], **options)
     net.initialize(mx.init.Xavier(magnitude=2.0))
     net.hybridize(static_alloc=True)
@@ -75,42 +87,64 @@ def _trainer_step(name, binary, seed=0):
     return step
 
 
+def _turns(sides, rounds):
+    """The order of the sides in each round: flipped every round, so that neither side
+    always follows the other."""
+    for r in range(rounds):
+        yield sides if r % 2 == 0 else sides[::-1]
+
+
 def _alternating(steps_of, rounds, steps, warmup):
-    """Seconds of each timed step per side, the sides taking turns (see the module doc)."""
+    """Wall and CPU seconds of each timed step per side, the sides taking turns (see the
+    module doc). CPU time (the process's, all its threads) leaves out the time the process
+    waited for a core, which wall time counts when other work shares the machine."""
     for step in steps_of.values():
         for _ in range(warmup):
             step()
-    times = {side: [] for side in steps_of}
-    order = list(steps_of)
-    for r in range(rounds):
-        for side in (order if r % 2 == 0 else order[::-1]):
+    wall = {side: [] for side in steps_of}
+    cpu = {side: [] for side in steps_of}
+    for order in _turns(list(steps_of), rounds):
+        for side in order:
             step = steps_of[side]
             step()  # untimed: this side's weights and buffers back in the caches
             for _ in range(steps):
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 step()
-                times[side].append(time.perf_counter() - start)
-    return times
+                wall[side].append(time.perf_counter() - start)
+                cpu[side].append(time.process_time() - start_cpu)
+    return wall, cpu
 
 
-def _profile(step, count, dump_file):
-    """{operator name: ms per step} over `count` steps of `step`, from MXNet's profiler."""
+def _profile(steps_of, count, chunk, dump_file):
+    """{side: {"ops_ms": {operator name: ms per step}, "wall_ms": ms per step}} over `count`
+    steps per side, from MXNet's aggregate profiler stats; the sides take turns in runs of
+    `chunk` steps, as in the timing, and each run's stats are added up."""
     import mxnet as mx
 
     mx.profiler.set_config(aggregate_stats=True, profile_symbolic=True,
                            profile_imperative=True, profile_memory=False, profile_api=False,
                            filename=dump_file)
     mx.profiler.dumps(reset=True)  # drop anything collected before
-    mx.profiler.set_state("run")
-    start = time.perf_counter()
-    for _ in range(count):
-        step()
-    wall = time.perf_counter() - start
-    mx.profiler.set_state("stop")
-    stats = json.loads(mx.profiler.dumps(reset=True, format="json"))
-    ops = stats.get("Time", {}).get("operator", {})
-    return {"ops_ms": {name: entry["Total"] / count for name, entry in ops.items()},
-            "wall_ms": 1e3 * wall / count}
+    result = {side: {"ops_ms": {}, "wall_ms": 0.0, "steps": 0} for side in steps_of}
+    rounds = -(-count // chunk)
+    for order in _turns(list(steps_of), rounds):
+        for side in order:
+            n = min(chunk, count - result[side]["steps"])
+            mx.profiler.set_state("run")
+            start = time.perf_counter()
+            for _ in range(n):
+                steps_of[side]()
+            result[side]["wall_ms"] += 1e3 * (time.perf_counter() - start)
+            mx.profiler.set_state("stop")
+            stats = json.loads(mx.profiler.dumps(reset=True, format="json"))
+            for name, entry in stats.get("Time", {}).get("operator", {}).items():
+                ops = result[side]["ops_ms"]
+                ops[name] = ops.get(name, 0.0) + entry["Total"]
+            result[side]["steps"] += n
+    for side in result.values():
+        side["ops_ms"] = {name: total / side["steps"] for name, total in side["ops_ms"].items()}
+        side["wall_ms"] /= side["steps"]
+    return result
 
 
 def child(args):
@@ -118,17 +152,17 @@ def child(args):
     import bmxnet  # noqa: F401  (registers the plugin's operators)
 
     name = args.child_model
-    steps_of = {side: _trainer_step(name, side == "binary") for side in SIDES}
-    times = _alternating(steps_of, args.rounds, args.steps, args.warmup)
+    steps_of = {side: _trainer_step(name, side == "binary", args.pad_value) for side in SIDES}
+    wall, cpu = _alternating(steps_of, args.rounds, args.steps, args.warmup)
     spec = MODELS[name]
     row = {"model": name, "shape": list(spec["shape"]), "classes": spec["classes"],
            "threads": int(os.environ.get("OMP_NUM_THREADS", "0")),
-           "step_s": times, "median_s": {s: statistics.median(t) for s, t in times.items()}}
+           "binary_pad_value": args.pad_value, "step_s": wall, "median_s": {s: statistics.median(t) for s, t in wall.items()},
+           "cpu_step_s": cpu, "cpu_median_s": {s: statistics.median(t) for s, t in cpu.items()}}
     if args.profile:
         with tempfile.TemporaryDirectory(prefix="bmx_train_profile_") as tmp:
-            row["profile"] = {side: _profile(steps_of[side], args.profile_steps,
-                                             os.path.join(tmp, f"{side}.json"))
-                              for side in SIDES}
+            row["profile"] = _profile(steps_of, args.profile_steps, args.steps,
+                                      os.path.join(tmp, "profile.json"))
         row["profile_steps"] = args.profile_steps
     print(json.dumps(row))
     return 0
@@ -150,15 +184,17 @@ def _columns(head, body):
 
 def table(rows):
     head = ("model", "input x batch", "binary ms/step", "float ms/step", "binary img/s",
-            "float img/s", "binary/float", "target")
+            "float img/s", "binary/float", "target", "CPU ms/step b | f", "CPU b/f")
     body = []
     for r in rows:
         b, f = r["median_s"]["binary"], r["median_s"]["float"]
+        cb, cf = r["cpu_median_s"]["binary"], r["cpu_median_s"]["float"]
         batch = r["shape"][0]
         ratio = _ratio(r)
         body.append((r["model"], f"{'x'.join(map(str, r['shape'][1:]))} x {batch}",
                      f"{1e3 * b:.2f}", f"{1e3 * f:.2f}", f"{batch / b:.1f}", f"{batch / f:.1f}",
-                     f"{ratio:.3f}x", f"<= {TARGET}x {'met' if ratio <= TARGET else 'MISSED'}"))
+                     f"{ratio:.3f}x", f"<= {TARGET}x {'met' if ratio <= TARGET else 'MISSED'}",
+                     f"{1e3 * cb:.2f} | {1e3 * cf:.2f}", f"{cb / cf:.3f}x"))
     return _columns(head, body)
 
 
@@ -239,6 +275,10 @@ def main(argv=None):
                         help="timed steps per side per round")
     parser.add_argument("--warmup", type=int_range(0), default=3,
                         help="untimed steps per side before the first round")
+    parser.add_argument("--pad-value", type=int, choices=(-1, 0, 1), default=None,
+                        help="the binary side's convolution border value (default: the "
+                             "model's, -1); 0 lets Convolution pad by itself, without a Pad "
+                             "operator and without computing the border")
     parser.add_argument("--profile", action="store_true",
                         help="also attribute each side's step time to operators")
     parser.add_argument("--profile-steps", type=int_range(1), default=10,
@@ -259,6 +299,7 @@ def main(argv=None):
     forwarded = ["--rounds", str(args.rounds), "--steps", str(args.steps), "--warmup",
                  str(args.warmup), "--profile-steps", str(args.profile_steps)]
     forwarded += ["--profile"] if args.profile else []
+    forwarded += ["--pad-value", str(args.pad_value)] if args.pad_value is not None else []
     for name in tqdm(args.models, desc="models", unit="model", leave=False, disable=None):
         proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child-model", name,
                                *forwarded], capture_output=True, text=True, env=env)
@@ -267,7 +308,8 @@ def main(argv=None):
             print(f"train_step_bench: the {name} run failed", file=sys.stderr)
             return 1
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    print(f"one training step (forward + backward + Adam), binary vs bits=32 bits_a=32, "
+    pad = "" if args.pad_value is None else f" (pad_value={args.pad_value})"
+    print(f"one training step (forward + backward + Adam), binary{pad} vs bits=32 bits_a=32, "
           f"{args.threads} thread(s); medians of {args.rounds * args.steps} steps per side")
     print(table(rows))
     for row in rows:
@@ -278,6 +320,7 @@ def main(argv=None):
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
             json.dump({"rows": rows, "target": TARGET, "rounds": args.rounds,
+                       "binary_pad_value": args.pad_value,
                        "steps": args.steps, "threads": args.threads,
                        "cpus": os.cpu_count(),
                        "machine": platform.processor() or platform.machine()}, f, indent=1)
