@@ -15,8 +15,8 @@ Custom quantizers registered with :func:`register` should accept ``**options`` t
 =================  ======================================================================
 name               forward / backward
 =================  ======================================================================
-``det_sign``       sign(x) (+1 at 0) / STE, cancelled where |x| > clip (op bmx_det_sign)
-``approx_sign``    sign(x) / 2 - 2|x| on [-1, 1] (Bi-Real Net; op bmx_approx_sign)
+``det_sign``       sign(x) (+1 at 0) / STE, cancelled where |x| > clip
+``approx_sign``    sign(x) / 2 - 2|x| on [-1, 1] (Bi-Real Net)
 ``swish_sign``     sign(x) / derivative of SignSwish, beta = 5 (BNN+, Darabi et al. 2018)
 ``ste_heaviside``  1 if x >= 0 else 0 / STE, cancelled where |x| > clip (larq)
 ``dorefa``         k-bit DoReFa (Zhou et al. 2016), 2..31 bits, weights or activations
@@ -24,17 +24,19 @@ name               forward / backward
 ``identity``       x / 1 (32 bits: no quantization)
 =================  ======================================================================
 
-The sign quantizers end with one of our sign ops (``bmx_det_sign`` / ``bmx_approx_sign``), whose
-forward value is exactly +-1, so a layer using them on its input is recognised by
-model-converter. Gradient shaping other than the op's own is done with built-in ops whose
-forward value is exactly their input (``where(mask, x, BlockGrad(x))``, ``(f - BlockGrad(f)) +
-BlockGrad(x)``), so the forward result stays bit-exact. k-bit quantizers use only built-in
-MXNet ops (``clip``, ``round_ste``, ``tanh``, ...): they are simulated in float, as in BMXNet, and
-model-converter leaves them float.
+The sign quantizers end with one of the straight-through signs of ``bmxnet.ste_sign``, built
+from stock MXNet ops that have CPU and GPU kernels, whose forward value is exactly +-1, so a
+layer using them on its input is recognised by model-converter. Gradient shaping other than the
+sign's own is done with built-in ops whose forward value is exactly their input
+(``where(mask, x, BlockGrad(x))``, ``(f - BlockGrad(f)) + BlockGrad(x)``), so the forward result
+stays bit-exact. k-bit quantizers use only built-in MXNet ops (``clip``, ``round_ste``, ``tanh``,
+...): they are simulated in float, as in BMXNet, and model-converter leaves them float.
 """
 
 __all__ = ["register", "get", "names", "is_sign", "det_sign", "approx_sign", "swish_sign",
            "ste_heaviside", "dorefa", "identity"]
+
+from . import ste_sign
 
 _REGISTRY = {}
 
@@ -91,7 +93,7 @@ def _with_gradient(F, x, f):
 @register("det_sign", one_bit=True)
 def det_sign(F, x, clip_threshold=1.0, **_):
     """sign(x) (+1 at 0); straight-through gradient, cancelled where |x| > clip_threshold."""
-    return F.bmx_det_sign(x, clip_threshold=float(clip_threshold or 0.0))
+    return ste_sign.det_sign(F, x, clip_threshold)
 
 
 @register("approx_sign", one_bit=True)
@@ -100,9 +102,7 @@ def approx_sign(F, x, clip_threshold=None, **_):
 
     The gradient is already 0 outside [-1, 1]; a clip_threshold below 1 cancels it further.
     """
-    if _cancels(clip_threshold) and clip_threshold < 1:
-        x = _cancel_gradient(F, x, clip_threshold)
-    return F.bmx_approx_sign(x)
+    return ste_sign.approx_sign(F, x, clip_threshold)
 
 
 @register("swish_sign", one_bit=True)
@@ -114,7 +114,7 @@ def swish_sign(F, x, clip_threshold=None, beta=5.0, **_):
     s = F.sigmoid(bx)
     sign_swish = 2 * s * (1 + bx * (1 - s)) - 1  # its derivative is the formula above
     z = _with_gradient(F, x, sign_swish)
-    return F.bmx_det_sign(z, clip_threshold=float(clip_threshold or 0.0))
+    return ste_sign.det_sign(F, z, clip_threshold)
 
 
 @register("ste_heaviside", one_bit=True)
@@ -122,7 +122,7 @@ def ste_heaviside(F, x, clip_threshold=1.0, **_):
     """1 if x >= 0 else 0 (binary {0, 1} values, as larq's ste_heaviside but 1 at 0, following
     the sign convention); straight-through gradient 1, cancelled where |x| > clip_threshold."""
     z = x * 2 - F.BlockGrad(x)  # forward value x (exact), gradient 2
-    return (F.bmx_det_sign(z, clip_threshold=float(clip_threshold or 0.0)) + 1) * 0.5
+    return (ste_sign.det_sign(F, z, clip_threshold) + 1) * 0.5
 
 
 @register("dorefa")

@@ -5,9 +5,9 @@ float multiply-accumulates, and totals with the compression ratio.
 Works on a Gluon network (``summary(net, input_shape)``), on an exported training graph and on
 a model converted by model-converter (``summary("prefix")`` or ``bmxnet summary PREFIX``): it
 reads the graph, so the same rules apply to all three. A Convolution / FullyConnected is
-binary when both its data and its weight come from a sign op (``bmx_det_sign``,
-``bmx_approx_sign``; its weight parameter is then counted as 1 bit per value, as it will be
-packed), or when it is a converted ``bmx_binary_conv2d`` / ``bmx_binary_dense``. MACs are per
+binary when both its data and its weight come from a straight-through sign (those of
+``bmxnet.ste_sign``, or the op library's ``bmx_det_sign`` / ``bmx_approx_sign`` of earlier exports;
+its weight parameter is then counted as 1 bit per value, as it will be packed), or when it is a converted ``bmx_binary_conv2d`` / ``bmx_binary_dense``. MACs are per
 input image (batch 1).
 """
 import glob
@@ -17,16 +17,13 @@ import re
 
 import numpy as np
 
+from .ste_sign import find_sign
+
 __all__ = ["summary", "Summary", "LayerInfo", "resolve_prefix"]
 
-SIGN_OPS = ("bmx_det_sign", "bmx_approx_sign")
 _LAYER_OPS = ("Convolution", "FullyConnected", "bmx_binary_conv2d", "bmx_binary_dense",
               "BatchNorm", "Deconvolution", "Embedding", "LayerNorm", "InstanceNorm",
               "GroupNorm", "LeakyReLU")
-# Ops a weight passes through on its way to a sign without changing what is packed.
-_PASS_OPS = ("Pad", "broadcast_add", "elemwise_add", "_plus", "broadcast_sub", "elemwise_sub",
-             "_minus", "where", "BlockGrad", "stop_gradient", "_plus_scalar", "_mul_scalar",
-             "_minus_scalar", "elemwise_mul", "_mul")
 
 
 class LayerInfo:
@@ -179,13 +176,12 @@ def _analyse(sym_json, arg_shapes, input_shape, data_name, title, assumed):
         return node.get("attrs", node.get("param", {})) or {}
 
     def is_sign(i):
-        return nodes[i]["op"] in SIGN_OPS
+        return find_sign(nodes, i) is not None
 
     def data_is_binary(i):
-        src = nodes[i]
-        if src["op"] == "Pad":
-            src = nodes[src["inputs"][0][0]]
-        return src["op"] in SIGN_OPS
+        if nodes[i]["op"] == "Pad":
+            i = nodes[i]["inputs"][0][0]
+        return is_sign(i)
 
     def weight_source(i):
         """The variable a (possibly computed) weight comes from."""

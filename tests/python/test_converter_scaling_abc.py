@@ -24,6 +24,7 @@ from bmxnet.converter.float32_ops import kahan_rows
 from bmxnet.converter.folding import Folder
 from bmxnet.converter.params import Params
 from bmxnet.converter.symbol import parse_symbol
+from bmxnet.ste_sign import find_signs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,8 +592,9 @@ def _zoo(tmp_path, name, **options):
     prefix = str(tmp_path / name)
     net.export(prefix)
     nodes = json.load(open(prefix + "-symbol.json"))["nodes"]
+    signs = find_signs(nodes)
     n_binary = sum(n["op"] in ("Convolution", "FullyConnected")
-                   and nodes[n["inputs"][1][0]]["op"] == "bmx_det_sign" for n in nodes)
+                   and n["inputs"][1][0] in signs for n in nodes)
     report = _convert(prefix)
     assert len(report.converted) == n_binary >= 2, report.format()
     assert "bmx_det_sign" not in _ops(report)

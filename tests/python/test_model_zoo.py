@@ -9,6 +9,7 @@ from mxnet.gluon import nn
 
 import bmxnet
 from bmxnet import model_zoo
+from bmxnet.ste_sign import find_signs
 
 try:
     from bmxnet import converter
@@ -77,10 +78,9 @@ def test_model_forward_export_convert(tmp_path, name):
     prefix = str(tmp_path / name)
     net.export(prefix)
     nodes = json.load(open(prefix + "-symbol.json"))["nodes"]
-    n_binary = sum(n["op"] == "Convolution" and nodes[n["inputs"][1][0]]["op"] == "bmx_det_sign"
-                   for n in nodes) + sum(n["op"] == "FullyConnected" and
-                                         nodes[n["inputs"][1][0]]["op"] == "bmx_det_sign"
-                                         for n in nodes)
+    signs = find_signs(nodes)
+    n_binary = sum(n["op"] in ("Convolution", "FullyConnected") and n["inputs"][1][0] in signs
+                   for n in nodes)
     assert n_binary >= 2, f"{name} has {n_binary} binary layers"
     loaded = nn.SymbolBlock.imports(prefix + "-symbol.json", ["data"], prefix + "-0000.params")
     np.testing.assert_allclose(loaded(x).asnumpy(), y, rtol=1e-5, atol=1e-5)

@@ -1,9 +1,9 @@
 '''Pattern matching: which Convolution/FullyConnected of an exported graph is binary.
 
-A layer is found by its ops (``bmx_det_sign`` / ``bmx_approx_sign`` on the data and the
-weight input), never by names. The graphs that ``bmxnet.nn`` exports, and that this module
-matches, are the contract between the two (DESIGN.md section 3). ``sign`` is
-``bmx_det_sign`` or ``bmx_approx_sign`` (the sign quantizers all end with one of them);
+A layer is found by its ops (a sign on the data and the weight input), never by names. The
+graphs that ``bmxnet.nn`` exports, and that this module matches, are the contract between the
+two (DESIGN.md section 3). ``sign`` is ``bmx_det_sign`` or ``bmx_approx_sign``: the quantizers'
+stock-op signs (``bmxnet.ste_sign``) are rewritten into them first (``sign_patterns``);
 ``[...]`` is present only when the option is on.
 
 QConv2D with 1-bit weights and activations::

@@ -11,6 +11,7 @@ from .files import (check_out_prefix, check_outputs, make_output_dir, output_pat
 from .params import check_params
 from .report import ConversionReport
 from .rewrite import Rewrite
+from .sign_patterns import normalize_signs
 from .v2_patterns import normalize_fork_ops
 
 
@@ -34,6 +35,7 @@ def convert(symbol_path, params_path, out_prefix=None, verbose=True,
     # 1. read and validate the exported model
     graph, params, sym_size, params_size = read_model(symbol_path, params_path)
     check_params(graph, params, symbol_path)
+    normalize_signs(graph)  # the quantizers' stock-op signs, as one sign node each
     normalize_fork_ops(graph)  # BMXNet v2's op names; forward-identity gradient shaping
     # 2. choose the output files before any work
     sym_out, params_out = output_paths(symbol_path, params_path, out_prefix)

@@ -18,16 +18,16 @@ What differs from ``bmxnet.nn`` (the layers here follow BMXNet v2 exactly):
 - Defaults come from ``binary_layer_config`` when an argument is None (see ``.config``).
 
 Exported graph of ``QConv2D(c, k, padding=p)`` with 1-bit weights (as BMXNet v2 exports it, with
-bmxnet's sign op)::
+``sign`` the straight-through sign of ``bmxnet.ste_sign`` where the fork had its own op)::
 
     y = Convolution(Pad(x, constant_value=-1, pad_width=(0,0,0,0,p,p,p,p)),
-                    bmx_det_sign(w), no_bias=True, pad=(0, 0))
+                    sign(w), no_bias=True, pad=(0, 0))
     y = _div_scalar(_plus_scalar(y, scalar=K), scalar=2)                # the offset
     # with apply_scaling instead of the offset:
     y = broadcast_mul(y, transpose(mean(abs(w), axis=0, exclude=True, keepdims=True),
                                    axes=(1, 0, 2, 3)))                   # [stop_gradient]
 
-and ``QActivation`` is ``bmx_det_sign(where(abs(x) <= t, x, BlockGrad(x)))``.
+and ``QActivation`` is ``sign(where(abs(x) <= t, x, BlockGrad(x)))``.
 """
 from mxnet import symbol
 from mxnet.base import numeric_types

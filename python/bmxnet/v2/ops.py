@@ -1,4 +1,4 @@
-"""BMXNet v2's elementwise training ops, on stock MXNet plus bmxnet's sign op.
+"""BMXNet v2's elementwise training ops, on stock MXNet ops.
 
 Each takes an NDArray or a Symbol (``F`` is picked from it) and has the forward value and
 gradient of the op of the same name in the BMXNet v2 fork:
@@ -17,8 +17,9 @@ Importing ``bmxnet.v2`` also gives NDArray and Symbol the fork's fluent methods
 ``x.det_sign()``, ``x.approx_sign()`` and ``x.round_ste()`` (these functions), where MXNet has
 none of that name.
 
-The forward values are bit-exact: the sign ops end with ``bmx_det_sign`` (so model-converter
-finds a binary layer's input), and gradient shaping uses ops whose forward value is exactly
+The forward values are bit-exact: the sign ops end with bmxnet's straight-through sign of
+stock MXNet ops (``bmxnet.ste_sign``, so model-converter finds a binary layer's input and the
+graph trains on GPUs too), and gradient shaping uses ops whose forward value is exactly
 their input (``where(mask, x, BlockGrad(x))``, ``(f - BlockGrad(f)) + BlockGrad(x)``).
 """
 from mxnet import ndarray, symbol
