@@ -46,11 +46,12 @@ def parse_args(argv=None):
     p.add_argument("--input-size", type=int_range(8), default=224, help="training crop size")
     p.add_argument("--data-backend", choices=("rec-iter", "dataloader"), default="rec-iter",
                    help="how the RecordIO files are read: 'rec-iter' (default), MXNet's C++ "
-                        "ImageRecordIter: JPEG decoding and augmentation in native threads, "
-                        "what gluon-cv's ImageNet script uses for .rec files (--use-rec) and "
-                        "several times faster than 'dataloader', which decodes in Python "
-                        "worker processes (ImageRecordDataset + DataLoader) and runs gluon-cv's "
-                        "transforms exactly")
+                        "ImageRecordIter, decoding and augmenting in native threads: what "
+                        "gluon-cv's ImageNet script reads .rec files with (--use-rec), and "
+                        "about twice as fast per thread as 'dataloader' "
+                        "(smd_hpi/input_pipeline_bench.py); 'dataloader': ImageRecordDataset + "
+                        "Gluon DataLoader, decoding in Python worker processes and running "
+                        "gluon-cv's transforms (mx.gluon.data.vision.transforms) as they are")
     p.add_argument("--num-data-workers", type=int_range(0), default=4,
                    help="dataloader: processes decoding images (0: in the training process); "
                         "rec-iter: decoding threads (ImageRecordIter's preprocess_threads; "
