@@ -245,11 +245,13 @@ def _mxnet_weight_bits(prefix, report):
     nodes = json.load(open(f"{prefix}-symbol.json"))["nodes"]
     internals = sym.get_internals()
     out, pre_sign = {}, {}
+    signs = find_signs(nodes)
     for n in nodes:
         if n["op"] != "Convolution":
             continue
-        sign = nodes[n["inputs"][1][0]]
-        for key, name in (("bits", sign["name"]), ("pre", nodes[sign["inputs"][0][0]]["name"])):
+        sign = signs[n["inputs"][1][0]]
+        for key, name in (("bits", nodes[sign.index]["name"]),
+                          ("pre", nodes[sign.source[0]]["name"])):
             s = internals[name + "_output"]
             value = s.bind(mx.cpu(), {k: params[k] for k in s.list_arguments()},
                            grad_req="null").forward()[0]
