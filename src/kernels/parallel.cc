@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -16,6 +17,9 @@ namespace {
 
 std::atomic<int> thread_override{0};
 std::atomic<ParallelRunner> installed_runner{nullptr};
+// The most threads std::thread could start at once: lowered for good when starting one fails,
+// so that a count the system refuses is not tried again on every parallel region.
+std::atomic<int> startable_threads{1 << 30};
 
 // WebAssembly without pthreads (the browser build) has one thread: std::thread cannot start.
 #if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
@@ -35,23 +39,34 @@ int env_threads() {
     const unsigned hw = std::thread::hardware_concurrency();
     return hw > 0 ? static_cast<int>(hw) : 1;
   }();
-  return n;
+  return std::min(n, max_kernel_threads());
 }
 
 }  // namespace
+
+int max_kernel_threads() {
+  static const int limit = [] {
+    const unsigned hw = std::thread::hardware_concurrency();
+    return std::max(64, static_cast<int>(std::min<unsigned>(hw, 1u << 20)));
+  }();
+  return limit;
+}
 
 int kernel_threads() {
   const int o = thread_override.load(std::memory_order_relaxed);
   return o > 0 ? o : env_threads();
 }
 
-void set_kernel_threads(int n) { thread_override.store(n > 0 ? n : 0); }
+void set_kernel_threads(int n) {
+  thread_override.store(n > 0 ? std::min(n, max_kernel_threads()) : 0);
+}
 
 void set_parallel_runner(ParallelRunner runner) { installed_runner.store(runner); }
 
 void parallel_for(int64_t tasks, int threads, RangeFn body) {
   if (tasks <= 0) return;
-  const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, tasks)));
+  const int nt = static_cast<int>(std::max<int64_t>(
+      1, std::min<int64_t>(std::min(threads, max_kernel_threads()), tasks)));
   if (nt == 1 || kSingleThreaded) {
     body(0, tasks);
     return;
@@ -84,8 +99,17 @@ void parallel_for(int64_t tasks, int threads, RangeFn body) {
   run();
 #else
   std::vector<std::thread> pool;
-  pool.reserve(nt - 1);
-  for (int t = 1; t < nt; ++t) pool.emplace_back(run);
+  const int started = std::min(nt, startable_threads.load(std::memory_order_relaxed));
+  pool.reserve(started - 1);
+  for (int t = 1; t < started; ++t) {
+    try {
+      pool.emplace_back(run);
+    } catch (const std::system_error&) {
+      // The system refuses more threads: the ones started (and the caller) take every chunk.
+      startable_threads.store(t, std::memory_order_relaxed);
+      break;
+    }
+  }
   run();
   for (auto& th : pool) th.join();
 #endif

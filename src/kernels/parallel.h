@@ -11,8 +11,14 @@
 
 namespace bmx {
 
+// The most threads the kernels use: the larger of 64 and the hardware thread count. Larger
+// requests (set_kernel_threads, OMP_NUM_THREADS, a predictor's count) are clamped to it, since
+// threads beyond the cores only add start-up and hand-over cost, and a huge count would start
+// threads until the process runs out.
+int max_kernel_threads();
+
 // Thread count used by the kernels: set_kernel_threads(n > 0) if called, else OMP_NUM_THREADS,
-// else the number of hardware threads.
+// else the number of hardware threads; at most max_kernel_threads().
 int kernel_threads();
 void set_kernel_threads(int n);  // n <= 0 restores the environment's value
 

@@ -2,6 +2,7 @@
 // error, and lets no exception out.
 #include "include/bmx_predict.h"
 
+#include <atomic>
 #include <exception>
 #include <new>
 #include <string>
@@ -39,6 +40,25 @@ bmx::rt::Predictor* predictor(BMXPredictorHandle handle) {
   if (handle == nullptr) bmx::rt::fail("the predictor handle is null.");
   return static_cast<bmx::rt::Predictor*>(handle);
 }
+
+// Holds a predictor for the length of one call. A call that finds it held by another thread
+// fails with a sentence instead of racing on the predictor's buffers (a handle is for one
+// thread at a time); one atomic exchange per call, nothing measurable beside a forward.
+class InUse {
+ public:
+  explicit InUse(bmx::rt::Predictor* p) : flag_(p->in_use()) {
+    if (flag_.exchange(true, std::memory_order_acquire)) {
+      bmx::rt::fail("this predictor is in use by another thread; use one predictor "
+                    "(BMXPredClone) per thread.");
+    }
+  }
+  ~InUse() { flag_.store(false, std::memory_order_release); }
+  InUse(const InUse&) = delete;
+  InUse& operator=(const InUse&) = delete;
+
+ private:
+  std::atomic<bool>& flag_;
+};
 
 int create(const char* symbol_json_str, const void* param_bytes, int param_size, int dev_type,
            int dev_id, uint32_t num_input_nodes, const char** input_keys,
@@ -124,33 +144,62 @@ int BMXPredSetInput(BMXPredictorHandle handle, const char* key, const float* dat
                     uint32_t size) {
   return guarded([&] {
     if (key == nullptr) bmx::rt::fail("the input key is null.");
-    predictor(handle)->set_input(key, data, size);
+    bmx::rt::Predictor* p = predictor(handle);
+    InUse in_use(p);
+    p->set_input(key, data, size);
   });
 }
 
 int BMXPredForward(BMXPredictorHandle handle) {
-  return guarded([&] { predictor(handle)->forward(); });
+  return guarded([&] {
+    bmx::rt::Predictor* p = predictor(handle);
+    InUse in_use(p);
+    p->forward();
+  });
 }
 
 int BMXPredGetOutput(BMXPredictorHandle handle, uint32_t index, float* data, uint32_t size) {
-  return guarded([&] { predictor(handle)->get_output(index, data, size); });
+  return guarded([&] {
+    bmx::rt::Predictor* p = predictor(handle);
+    InUse in_use(p);
+    p->get_output(index, data, size);
+  });
 }
 
 int BMXPredFree(BMXPredictorHandle handle) {
-  return guarded([&] { delete static_cast<bmx::rt::Predictor*>(handle); });
+  return guarded([&] {
+    if (handle == nullptr) return;
+    bmx::rt::Predictor* p = predictor(handle);
+    { InUse in_use(p); }  // refuses to free a predictor that another thread is running
+    delete p;
+  });
+}
+
+int BMXPredClone(BMXPredictorHandle handle, BMXPredictorHandle* out) {
+  return guarded([&] {
+    if (out == nullptr) bmx::rt::fail("the output handle pointer is null.");
+    *out = nullptr;
+    bmx::rt::Predictor* p = predictor(handle);
+    InUse in_use(p);
+    *out = p->clone().release();
+  });
 }
 
 int BMXPredSetNumThreads(BMXPredictorHandle handle, int n) {
   return guarded([&] {
     if (n < 1) bmx::rt::fail("the thread count must be at least 1, got " + std::to_string(n) + ".");
-    predictor(handle)->set_threads(n);
+    bmx::rt::Predictor* p = predictor(handle);
+    InUse in_use(p);
+    p->set_threads(n);
   });
 }
 
 int BMXPredGetPlan(BMXPredictorHandle handle, const char** json) {
   return guarded([&] {
     if (json == nullptr) bmx::rt::fail("the json pointer is null.");
-    *json = predictor(handle)->plan_json().c_str();
+    bmx::rt::Predictor* p = predictor(handle);
+    InUse in_use(p);
+    *json = p->plan_json().c_str();
   });
 }
 

@@ -49,6 +49,11 @@ class Op {
   // >= 0: the output may be written over input `inplace_input` when nothing reads it later.
   int inplace_input = -1;
   size_t weight_bytes = 0;          // parameter bytes it keeps (repacked)
+  // True when the op keeps state of its own between runs (a float library's operator set up
+  // for one predictor's buffers and threads), so each predictor needs its own instance. Ops
+  // without it only read their members in run() and prepare(), so clones of a predictor share
+  // them (and their weights).
+  bool per_predictor = false;
 };
 
 // What a factory sees of a node at plan time.

@@ -31,7 +31,7 @@ struct PlannedValue {
 
 struct PlannedStep {
   int node = 0;
-  std::unique_ptr<Op> op;
+  std::shared_ptr<Op> op;  // shared with the plans of a predictor's clones (Op::per_predictor)
   std::vector<int> inputs;   // value ids; -1 for inputs the op does not read
   std::vector<int> outputs;  // value ids
 };

@@ -1,5 +1,6 @@
 #include "predictor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -16,16 +17,51 @@ namespace rt {
 
 void Predictor::FreeArena::operator()(uint8_t* p) const { std::free(p); }
 
+namespace {
+
+std::shared_ptr<const Model> make_model(const char* symbol_json, const void* params,
+                                        size_t params_size, const std::vector<InputSpec>& inputs,
+                                        const std::vector<std::string>& output_keys) {
+  if (params == nullptr && params_size > 0) fail("the params data is a null pointer.");
+  auto model = std::make_shared<Model>();
+  model->symbol_json = symbol_json;
+  if (params_size > 0) model->params.assign(static_cast<const char*>(params), params_size);
+  model->inputs = inputs;
+  model->output_keys = output_keys;
+  return model;
+}
+
+}  // namespace
+
 Predictor::Predictor(const char* symbol_json, const void* params, size_t params_size,
                      const std::vector<InputSpec>& inputs,
-                     const std::vector<std::string>& output_keys) {
-  Symbol symbol = parse_symbol(symbol_json);
-  if (params == nullptr && params_size > 0) fail("the params data is a null pointer.");
-  std::vector<ParamArray> arrays = parse_params(params, params_size);
+                     const std::vector<std::string>& output_keys)
+    : Predictor(make_model(symbol_json, params, params_size, inputs, output_keys), nullptr) {}
+
+std::unique_ptr<Predictor> Predictor::clone() const {
+  return std::unique_ptr<Predictor>(new Predictor(model_, this));
+}
+
+Predictor::Predictor(std::shared_ptr<const Model> model, const Predictor* source)
+    : model_(std::move(model)) {
+  Symbol symbol = parse_symbol(model_->symbol_json.c_str());
+  std::vector<ParamArray> arrays = parse_params(model_->params.data(), model_->params.size());
   use_one_thread_pool();
   // isa_choice(), not default_isa(): the runtime prints nothing; the plan reports the note.
-  plan_ = build_plan(std::move(symbol), std::move(arrays), inputs, output_keys, isa_choice().isa);
+  plan_ = build_plan(std::move(symbol), std::move(arrays), model_->inputs, model_->output_keys,
+                     isa_choice().isa);
   threads_ = kernel_threads();
+  if (source != nullptr) {
+    // The same model planned again gives the same steps; the source's stateless ops replace
+    // this plan's copies, so the clone holds no second copy of their weights.
+    const Plan& from = *source->plan_;
+    if (from.steps.size() != plan_->steps.size()) fail("internal error: a clone planned differently.");
+    for (size_t s = 0; s < from.steps.size(); ++s) {
+      if (from.steps[s].node != plan_->steps[s].node) fail("internal error: a clone planned differently.");
+      if (!from.steps[s].op->per_predictor) plan_->steps[s].op = from.steps[s].op;
+    }
+    threads_ = source->threads_;
+  }
   if (plan_->arena_bytes > 0) {
     // 64 bytes of slack behind the last buffer: XNNPACK may read a few bytes past an input.
     const size_t bytes = (plan_->arena_bytes + 63) / 64 * 64 + 64;
@@ -54,6 +90,7 @@ Predictor::Predictor(const char* symbol_json, const void* params, size_t params_
 }
 
 void Predictor::set_threads(int n) {
+  n = std::min(n, max_kernel_threads());
   if (n == threads_) return;
   threads_ = n;
   prepare();

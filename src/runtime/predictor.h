@@ -4,6 +4,7 @@
 // float library set up, the threads started.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -16,12 +17,32 @@
 namespace bmx {
 namespace rt {
 
+// What a predictor was made from, kept (read-only, shared by its clones) so that a clone can
+// be planned without the caller's buffers.
+struct Model {
+  std::string symbol_json;
+  std::string params;  // the .params bytes
+  std::vector<InputSpec> inputs;
+  std::vector<std::string> output_keys;
+};
+
 class Predictor {
  public:
   // Parses the symbol and params and plans for the given inputs. Throws Error.
   Predictor(const char* symbol_json, const void* params, size_t params_size,
             const std::vector<InputSpec>& inputs, const std::vector<std::string>& output_keys);
   ~Predictor();
+
+  // A predictor of the same model, inputs and thread count with activations, inputs and
+  // outputs of its own, for another thread. It shares the ops that keep no state between runs
+  // (with their weights: the binary layers' packed bits, scales, biases, batch norm) and plans
+  // its own instances of the others (the float library's layers, which are set up for one
+  // predictor's buffers). Throws Error.
+  std::unique_ptr<Predictor> clone() const;
+
+  // Set while a C API call runs on this predictor, so that an overlapping call from another
+  // thread is refused instead of racing on the buffers.
+  std::atomic<bool>& in_use() { return in_use_; }
 
   void set_input(const std::string& key, const float* data, size_t size);
   // Runs every step; with step_seconds, also records each step's wall time (profiling).
@@ -36,11 +57,15 @@ class Predictor {
   const Plan& plan() const { return *plan_; }
 
  private:
+  // Plans `model`; with `source`, shares source's ops that keep no state and its thread count.
+  Predictor(std::shared_ptr<const Model> model, const Predictor* source);
   float* value_data(int v) const;
   // Op::prepare for every step with the current thread count.
   void prepare();
   RunContext step_context(size_t s);
+  std::shared_ptr<const Model> model_;
   std::unique_ptr<Plan> plan_;
+  std::atomic<bool> in_use_{false};
   struct FreeArena {
     void operator()(uint8_t* p) const;
   };

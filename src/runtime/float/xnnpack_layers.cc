@@ -33,14 +33,18 @@ namespace {
 
 // One pthreadpool per thread count, created the first time that count runs, shared by every
 // layer and kept for the life of the process (threads <= 1: the caller's thread, no pool).
+// A pool the system could not create is remembered as none (XNNPACK then runs on the caller's
+// thread), rather than tried again on every parallel region.
 pthreadpool_t thread_pool(int threads) {
   if (threads <= 1) return nullptr;
   static std::mutex mutex;
   static std::map<int, pthreadpool_t>* pools = new std::map<int, pthreadpool_t>();
   std::lock_guard<std::mutex> lock(mutex);
-  pthreadpool_t& pool = (*pools)[threads];
-  if (pool == nullptr) pool = pthreadpool_create(static_cast<size_t>(threads));
-  return pool;
+  auto it = pools->find(threads);
+  if (it == pools->end()) {
+    it = pools->emplace(threads, pthreadpool_create(static_cast<size_t>(threads))).first;
+  }
+  return it->second;
 }
 
 float output_min(FusedActivation a) {

@@ -13,8 +13,14 @@
  * sentence saying what is wrong. No function aborts, throws across this boundary or prints.
  *
  * Threads: the OMP_NUM_THREADS environment variable as MXNet reads it (unset: all hardware
- * threads), or BMXPredSetNumThreads per predictor. A predictor is not for concurrent calls;
- * separate predictors may run on separate threads.
+ * threads), or BMXPredSetNumThreads per predictor; either is clamped to the thread limit, the
+ * larger of 64 and the machine's hardware thread count.
+ *
+ * A handle must not be used by two threads at once: give each thread its own predictor, made
+ * cheaply with BMXPredClone. A call on a handle that another thread is using meanwhile fails
+ * (returns -1; BMXGetLastError() says "this predictor is in use by another thread; use one
+ * predictor (BMXPredClone) per thread.") rather than crashing. Separate predictors, clones
+ * included, may run on separate threads at the same time.
  */
 #ifndef BMX_PREDICT_H_
 #define BMX_PREDICT_H_
@@ -74,13 +80,24 @@ BMX_DLL int BMXPredForward(BMXPredictorHandle handle);
 BMX_DLL int BMXPredGetOutput(BMXPredictorHandle handle, uint32_t index, float* data,
                              uint32_t size);
 
-/* Frees a predictor (a null handle is fine). */
+/* Frees a predictor (a null handle is fine). Its clones stay valid. */
 BMX_DLL int BMXPredFree(BMXPredictorHandle handle);
 
 /* bmxnet's own additions. */
 
-/* Threads this predictor's kernels use (n >= 1), overriding OMP_NUM_THREADS. */
+/* Threads this predictor's kernels use, overriding OMP_NUM_THREADS. n < 1 is an error; n above
+ * the thread limit (the larger of 64 and the hardware thread count) is clamped to it. */
 BMX_DLL int BMXPredSetNumThreads(BMXPredictorHandle handle, int n);
+
+/*
+ * A new predictor of the same model, inputs, outputs and thread count, for another thread
+ * (free it with BMXPredFree; it outlives src). It shares src's read-only weights (the binary
+ * layers' packed weights, scales and biases, batch norm's) and has its own activations, inputs
+ * and outputs; it plans its own float layers (the float library's operators are set up for one
+ * predictor's buffers, their weights packed again) from a copy of the model that src keeps.
+ * Cloning is a call on src: not while another thread uses src.
+ */
+BMX_DLL int BMXPredClone(BMXPredictorHandle src, BMXPredictorHandle* out);
 
 /* A description of the plan as a JSON string, valid until the predictor is freed:
  * {"nodes": [{"name", "op", "kernel", "output_shape", "macs"}...], "arena_bytes": N,

@@ -14,6 +14,7 @@ class FloatDense : public Op {
   FloatDense(std::unique_ptr<FloatLayer> layer, Shape in, Shape out, bool transpose)
       : layer_(std::move(layer)), in_(std::move(in)), out_(std::move(out)), transpose_(transpose) {
     kernel = std::string("float-") + layer_->backend();
+    per_predictor = true;
     if (transpose_) scratch_bytes = sizeof(float) * (elements(in_) + elements(out_));
   }
   void run(const RunContext& ctx) override {
