@@ -198,14 +198,12 @@ def plot(rows, path, title):
         values = [r["images_per_s"][backend] for r in rows]
         bars = ax.bar(x + (k - 0.5) * 0.38, values, 0.38, label=backend, color=color)
         ax.bar_label(bars, fmt="%.0f", fontsize=8)
-    for i, r in enumerate(rows):
-        ratio = r["images_per_s"]["rec-iter"] / r["images_per_s"]["dataloader"]
-        ax.annotate(f"rec-iter {ratio:.1f}x", (i, max(r["images_per_s"].values())),
-                    xytext=(0, 14), textcoords="offset points", ha="center", fontsize=9)
     ax.set_xticks(x)
-    ax.set_xticklabels([f"{r['threads']} thread(s)" for r in rows])
+    ax.set_xticklabels([f"{r['threads']} thread(s)\nrec-iter "
+                        f"{r['images_per_s']['rec-iter'] / r['images_per_s']['dataloader']:.1f}x"
+                        for r in rows])
     ax.set_ylabel("training images / s (median pass)")
-    ax.set_ylim(0, 1.25 * max(max(r["images_per_s"].values()) for r in rows))
+    ax.set_ylim(0, 1.3 * max(max(r["images_per_s"].values()) for r in rows))
     ax.set_title(title, fontsize=9)
     ax.legend(loc="upper left")
     fig.tight_layout()
