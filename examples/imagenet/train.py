@@ -121,8 +121,16 @@ def record_loaders(args, rank, workers):
     if args.data_backend == "rec-iter":
         train_loader = RecordIterBatches(train_rec, args, train=True, part_index=rank,
                                          num_parts=workers)
-        return train_loader, RecordIterBatches(val_rec, args, train=False)
-    return dataloader_loaders(train_rec, val_rec, args, rank, workers)
+        val_loader = RecordIterBatches(val_rec, args, train=False)
+    else:
+        train_loader, val_loader = dataloader_loaders(train_rec, val_rec, args, rank, workers)
+    if len(train_loader) == 0:  # a usage error: one line and exit status 2, as argparse's
+        shard = f" (its part for each of {workers} workers)" if workers > 1 else ""
+        print(f"{os.path.basename(sys.argv[0])}: error: argument --batch-size: "
+              f"{args.batch_size} is more than the training images of {train_rec}{shard}",
+              file=sys.stderr)
+        raise SystemExit(2)
+    return train_loader, val_loader
 
 
 def dataloader_loaders(train_rec, val_rec, args, rank, workers):

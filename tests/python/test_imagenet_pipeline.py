@@ -156,6 +156,18 @@ def test_rec_iter_parts_of_unequal_size_cover_every_record_once(data_dir):
     assert all(len(set(part)) == len(part) == 6 for part in labels)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_batch_larger_than_the_shard_is_one_line_and_exit_2(data_dir, backend, capsys):
+    module = _script()
+    args = _args(module, data_dir, backend)
+    args.batch_size = TRAIN_RECORDS // 2 + 1
+    with pytest.raises(SystemExit) as exit_info:
+        module.record_loaders(args, 0, 2)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--batch-size" in err and "2 workers" in err, err
+
+
 def test_unknown_backend_is_one_line_and_exit_2(capsys):
     module = _script()
     with pytest.raises(SystemExit) as exit_info:
