@@ -55,6 +55,7 @@ def library() -> ctypes.CDLL:
                     handle, ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32]),
                 "BMXPredFree": (ctypes.c_int, [handle]),
                 "BMXPredSetNumThreads": (ctypes.c_int, [handle, ctypes.c_int]),
+                "BMXPredClone": (ctypes.c_int, [handle, ctypes.POINTER(handle)]),
                 "BMXPredGetPlan": (ctypes.c_int, [handle, ctypes.POINTER(ctypes.c_char_p)]),
             }
             for name, (restype, argtypes) in signatures.items():
@@ -124,12 +125,21 @@ class Predictor:
     ``-NNNN.params``, or a (symbol, params) pair. input_shape: NCHW (batch first) as the
     predictor will take it; None guesses it from the first layer as ``bmxnet summary`` does
     (28x28 for one channel, 224x224 otherwise) and is kept in ``.input_shape``.
-    threads: the kernels' threads (default: OMP_NUM_THREADS, else all hardware threads).
+    threads: the kernels' threads (default: OMP_NUM_THREADS, else all hardware threads);
+    counts above the runtime's limit (the larger of 64 and the hardware thread count) are
+    clamped to it.
+
+    A Predictor is safe to share between threads: its calls are serialized (a lock around
+    setting the input, running and reading the outputs), so threads sharing one wait for each
+    other. For parallel calls use one Predictor per thread, or ``clone()``, which shares the
+    weights with this one.
     """
 
     def __init__(self, model, input_shape: Optional[Sequence[int]] = None,
                  threads: Optional[int] = None, epoch: Optional[int] = None):
         self._handle = None
+        # One C call sequence at a time: a handle is for one thread at a time (bmx_predict.h).
+        self._lock = threading.Lock()
         lib = library()
         self.symbol_file, self.params_file = resolve_model(model, epoch)
         if input_shape is None:
@@ -188,16 +198,32 @@ class Predictor:
         a path that is unknown or unavailable here."""
         if self._plan is None:
             text = ctypes.c_char_p()
-            _check(library().BMXPredGetPlan(self._live_handle(), ctypes.byref(text)),
-                   "reading the plan")
-            self._plan = json.loads(text.value.decode("utf-8"))
+            with self._lock:
+                _check(library().BMXPredGetPlan(self._live_handle(), ctypes.byref(text)),
+                       "reading the plan")
+                self._plan = json.loads(text.value.decode("utf-8"))
         return self._plan
 
     def set_threads(self, n: int) -> None:
-        """Threads the kernels use from now on (n >= 1)."""
+        """Threads the kernels use from now on (n >= 1; above the runtime's limit, the limit)."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"threads must be a positive integer, got {n!r}")
-        _check(library().BMXPredSetNumThreads(self._live_handle(), n), "setting the threads")
+        n = min(n, 2 ** 31 - 1)  # a C int; the runtime clamps it to its limit
+        with self._lock:
+            _check(library().BMXPredSetNumThreads(self._live_handle(), n), "setting the threads")
+
+    def clone(self) -> "Predictor":
+        """A new Predictor of the same model, input shape and threads for another thread: it
+        shares this one's binary weights and has its own buffers (BMXPredClone), so the two
+        run in parallel. Close it on its own; it stays usable after this one is closed."""
+        out = ctypes.c_void_p()
+        with self._lock:
+            _check(library().BMXPredClone(self._live_handle(), ctypes.byref(out)),
+                   "cloning the predictor")
+        twin = object.__new__(Predictor)
+        twin.__dict__.update(self.__dict__)
+        twin._handle, twin._lock, twin._plan = out, threading.Lock(), None
+        return twin
 
     def forward(self, x) -> List[np.ndarray]:
         """Every output of the model for input `x` (float32-convertible, exactly .input_shape)."""
@@ -207,15 +233,15 @@ class Predictor:
             raise ValueError(f"input has shape {x.shape}, but this Predictor was created for "
                              f"{self.input_shape}; create one with input_shape={x.shape}")
         lib = library()
-        _check(lib.BMXPredSetInput(handle, _INPUT_KEY, x.ctypes.data, x.size),
-               "setting the input")
-        _check(lib.BMXPredForward(handle), "running the model")
-        outputs = []
-        for index, shape in enumerate(self.output_shapes):
-            out = np.empty(shape, dtype=np.float32)
-            _check(lib.BMXPredGetOutput(handle, index, out.ctypes.data, out.size),
-                   f"reading output {index}")
-            outputs.append(out)
+        outputs = [np.empty(shape, dtype=np.float32) for shape in self.output_shapes]
+        with self._lock:
+            handle = self._live_handle()  # again under the lock: close() may have run
+            _check(lib.BMXPredSetInput(handle, _INPUT_KEY, x.ctypes.data, x.size),
+                   "setting the input")
+            _check(lib.BMXPredForward(handle), "running the model")
+            for index, out in enumerate(outputs):
+                _check(lib.BMXPredGetOutput(handle, index, out.ctypes.data, out.size),
+                       f"reading output {index}")
         return outputs
 
     def predict(self, x) -> np.ndarray:
@@ -226,9 +252,13 @@ class Predictor:
 
     def close(self) -> None:
         """Frees the predictor (idempotent)."""
-        if self._handle is not None:
-            handle, self._handle = self._handle, None
-            library().BMXPredFree(handle)
+        lock = getattr(self, "_lock", None)  # absent when __init__ failed early
+        if lock is None:
+            return
+        with lock:  # waits for a call running on another thread
+            if self._handle is not None:
+                handle, self._handle = self._handle, None
+                library().BMXPredFree(handle)
 
     def __enter__(self):
         return self
