@@ -2,32 +2,30 @@
 model-converter and summary find them in an exported graph.
 
 Every op used here has a CPU and a GPU kernel in stock MXNet 1.9.1, so a training graph that
-binarizes with these signs runs wherever MXNet runs (``bmxnet.gpu_ops`` checks it). The
-forward values and gradients equal those of the op library's ``bmx_det_sign`` /
-``bmx_approx_sign`` bit for bit, for every input but NaN (MXNet's ``sign`` maps NaN to 0, so
-these give +1 where the ops gave -1; a NaN activation means training has already diverged).
+binarizes with these signs runs wherever MXNet runs (``bmxnet.gpu_ops`` checks it). They use only
+branch-free elementwise ops (comparisons, ``where``, arithmetic): MXNet's ``sign``, ``sign_ste``
+and ``clip`` branch per element and run about 20x slower on the CPU. The forward values and
+gradients equal those of the op library's ``bmx_det_sign`` / ``bmx_approx_sign`` bit for bit for
+every finite input (an infinite one gives NaN here, +-1 there; it means training has diverged).
 
 ``det_sign(x, t)``: +1 where x >= 0, else -1; gradient ``dy`` where ``|x| <= t`` (everywhere
 when t <= 0)::
 
-    c = clip(x, a_min=-t, a_max=t)                 # only when t > 0; c = x otherwise
-    y = _contrib_sign_ste(_plus_scalar(_contrib_sign_ste(c), scalar=0.1))
+    b = BlockGrad(x)
+    m = where(_lesser_equal_scalar(abs(b), scalar=t), x, b)    # only when t > 0; else m = x
+    v = _minus_scalar(_mul_scalar(_greater_equal_scalar(x, scalar=0), scalar=2), scalar=1)
+    y = elemwise_add(v, elemwise_sub(m, b))
 
-``sign_ste`` is MXNet's sign (-1, 0 or +1) with the identity gradient; ``+ 0.1`` then the outer
-sign map its 0 (x == 0) to +1 and leave -1 and +1 as they are (larq's ``sign(sign(x) + 0.1)``).
-``clip`` passes the gradient where ``-t <= x <= t`` and zeroes it elsewhere, which is the
-gradient cancelling.
+``v`` is the value, exactly -1 or +1, without a gradient; ``m - b`` is exactly 0 in the forward
+pass and carries the gradient of ``m``: ``dy`` where ``|x| <= t``, 0 elsewhere (the gradient
+cancelling).
 
-``approx_sign(x, t)``: the same forward value; gradient ``dy * (2 - 2|x|)`` where ``|x| <= t``
-(t <= 1; Bi-Real Net's ApproxSign)::
-
-    c = clip(x, a_min=-t, a_max=t)
-    p = elemwise_mul(c, BlockGrad(_rminus_scalar(_mul_scalar(abs(c), scalar=2), scalar=2)))
-    s = elemwise_add(elemwise_sub(p, BlockGrad(p)), BlockGrad(x))      # forward value: x
-    y = det_sign(s, 0)
-
-``p - BlockGrad(p)`` is exactly 0 in the forward pass and carries ``d p / d c = 2 - 2|c|``, a
-single product with ``dy`` as in the op library's kernel.
+``approx_sign(x, t)``: the same value; gradient ``dy * (2 - 2|x|)`` where ``|x| <= t`` (t <= 1;
+Bi-Real Net's ApproxSign). With ``mask = _lesser_equal_scalar(abs(b), scalar=t)`` and ``m`` as
+above, the carrier is ``elemwise_sub(p, BlockGrad(p))`` with
+``p = elemwise_mul(m, BlockGrad(where(mask, _rminus_scalar(_mul_scalar(abs(b), scalar=2),
+scalar=2), mask)))``: ``dp / dm = 2 - 2|x|`` (0 where masked), one product with ``dy`` as in
+the op library.
 """
 
 __all__ = ["det_sign", "approx_sign", "SignNode", "find_sign", "find_signs", "LIBRARY_SIGN_OPS"]
@@ -36,25 +34,31 @@ __all__ = ["det_sign", "approx_sign", "SignNode", "find_sign", "find_signs", "LI
 # holding them still convert and summarise.
 LIBRARY_SIGN_OPS = ("bmx_det_sign", "bmx_approx_sign")
 
-_ZERO_TO_PLUS = 0.1
+
+def _value(x):
+    """+1 where x >= 0, else -1 (NaN: -1), exactly; no gradient."""
+    return (x >= 0) * 2 - 1
 
 
 def det_sign(F, x, clip_threshold=0.0):
     """sign(x) (+1 at 0) with the straight-through gradient, zeroed where |x| > clip_threshold
     (no cancelling when it is None or <= 0)."""
     t = float(clip_threshold or 0.0)
-    if t > 0:
-        x = F.clip(x, -t, t)
-    return F.contrib.sign_ste(F.contrib.sign_ste(x) + _ZERO_TO_PLUS)
+    b = F.BlockGrad(x)
+    m = F.where(F.abs(b) <= t, x, b) if t > 0 else x
+    return _value(x) + (m - b)
 
 
 def approx_sign(F, x, clip_threshold=1.0):
     """sign(x) (+1 at 0) with the ApproxSign gradient ``2 - 2|x|`` on ``|x| <= clip_threshold``
     (at most 1: the gradient is 0 beyond), 0 elsewhere."""
     t = min(1.0, float(clip_threshold)) if clip_threshold and clip_threshold > 0 else 1.0
-    c = F.clip(x, -t, t)
-    p = c * F.BlockGrad(2 - 2 * F.abs(c))
-    return det_sign(F, (p - F.BlockGrad(p)) + F.BlockGrad(x))
+    b = F.BlockGrad(x)  # the mask and the slope are computed off the gradient's path
+    a = F.abs(b)
+    mask = a <= t
+    m = F.where(mask, x, b)
+    p = m * F.BlockGrad(F.where(mask, 2 - 2 * a, mask))  # 0 where masked, as mask is
+    return _value(x) + (p - F.BlockGrad(p))
 
 
 # ------------------------------------------------------------------------------------------
@@ -110,50 +114,85 @@ def _stopped(nodes, entry):
     return None
 
 
-def _det_sign(nodes, i):
-    """(source entry, clip threshold, members) when node i ends the det_sign pattern."""
-    inner = _single_input(nodes, i, "_contrib_sign_ste")
-    if inner is None or inner[1] != 0:
+def _input(nodes, entry, op, scalar=None):
+    """The entry that `entry` reads when it is `op` with one input (and that scalar)."""
+    i, k = entry
+    if k != 0:
         return None
-    plus = _single_input(nodes, inner[0], "_plus_scalar")
-    if plus is None or plus[1] != 0 or not 0 < _float_attr(nodes[inner[0]], "scalar") < 1:
+    src = _single_input(nodes, i, op)
+    if src is not None and scalar is not None and _float_attr(nodes[i], "scalar") != scalar:
         return None
-    source = _single_input(nodes, plus[0], "_contrib_sign_ste")
-    if source is None:
-        return None
-    members = [i, inner[0], plus[0]]
-    clipped = _single_input(nodes, source[0], "clip") if source[1] == 0 else None
-    if clipped is not None:
-        lo, hi = (_float_attr(nodes[source[0]], k) for k in ("a_min", "a_max"))
-        if hi > 0 and lo == -hi:
-            return clipped, hi, members + [source[0]]
-    return source, 0.0, members
+    return src
 
 
-def _approx_source(nodes, entry):
-    """(x entry, clip threshold, members) when `entry` is approx_sign's shaped input s."""
+def _two_inputs(nodes, entry, op):
     i, k = entry
     node = nodes[i]
-    if k != 0 or node.get("op") != "elemwise_add" or len(node.get("inputs", ())) != 2:
+    if k != 0 or node.get("op") != op or len(node.get("inputs", ())) != 2:
         return None
-    sub, stopped_x = (tuple(e[:2]) for e in node["inputs"])
-    x = _stopped(nodes, stopped_x)
-    sub_node = nodes[sub[0]]
-    if x is None or sub[1] != 0 or sub_node.get("op") != "elemwise_sub" or \
-            len(sub_node.get("inputs", ())) != 2:
+    return tuple(tuple(e[:2]) for e in node["inputs"])
+
+
+def _sign_value_source(nodes, entry):
+    """x when `entry` is ``(x >= 0) * 2 - 1``, else None."""
+    doubled = _input(nodes, entry, "_minus_scalar", 1.0)
+    compared = doubled and _input(nodes, doubled, "_mul_scalar", 2.0)
+    return compared and _input(nodes, compared, "_greater_equal_scalar", 0.0)
+
+
+def _cancelled(nodes, entry, x):
+    """(threshold, members) when `entry` is x itself (0, []) or
+    ``where(abs(BlockGrad(x)) <= t, x, BlockGrad(x))`` (t > 0, its nodes), else None."""
+    if entry == x:
+        return 0.0, []
+    i, k = entry
+    node = nodes[i]
+    if k != 0 or node.get("op") != "where" or len(node.get("inputs", ())) != 3:
         return None
-    p, stopped_p = (tuple(e[:2]) for e in sub_node["inputs"])
-    mul = nodes[p[0]]
-    if _stopped(nodes, stopped_p) != p or p[1] != 0 or mul.get("op") != "elemwise_mul" or \
-            len(mul.get("inputs", ())) != 2:
+    cond, kept, stopped = (tuple(e[:2]) for e in node["inputs"])
+    if kept != x or _stopped(nodes, stopped) != x:
         return None
-    c = tuple(mul["inputs"][0][:2])
-    if _single_input(nodes, c[0], "clip") != x or c[1] != 0:
+    magnitude = _input(nodes, cond, "_lesser_equal_scalar")
+    of = magnitude and _input(nodes, magnitude, "abs")
+    if of is None or (of != x and _stopped(nodes, of) != x):
         return None
-    hi = _float_attr(nodes[c[0]], "a_max")
-    if not 0 < hi <= 1 or _float_attr(nodes[c[0]], "a_min") != -hi:
+    t = _float_attr(nodes[cond[0]], "scalar")
+    return (t, [i, cond[0], magnitude[0]]) if t > 0 else None
+
+
+def _carrier(nodes, entry, x):
+    """(kind, threshold, members) when `entry` carries x's gradient: ``m - BlockGrad(x)``
+    (det_sign) or ``p - BlockGrad(p)`` with ``p = m * BlockGrad(...)`` (approx_sign)."""
+    pair = _two_inputs(nodes, entry, "elemwise_sub")
+    if pair is None:
         return None
-    return x, (0.0 if hi == 1 else hi), [i, sub[0], stopped_x[0], p[0], stopped_p[0], c[0]]
+    m, stopped = pair
+    under = _stopped(nodes, stopped)
+    if under == x:
+        cancelled = _cancelled(nodes, m, x)
+        if cancelled is None:
+            return None
+        return "det_sign", cancelled[0], [entry[0], stopped[0]] + cancelled[1]
+    product = _two_inputs(nodes, m, "elemwise_mul")
+    if product is None or under != m or _stopped(nodes, product[1]) is None:
+        return None
+    cancelled = _cancelled(nodes, product[0], x)
+    if cancelled is None or not 0 < cancelled[0] <= 1:
+        return None
+    t = 0.0 if cancelled[0] == 1 else cancelled[0]
+    return "approx_sign", t, [entry[0], stopped[0], m[0], product[1][0]] + cancelled[1]
+
+
+def _between(nodes, last, source):
+    """The nodes that `last` depends on, itself included, down to (not including) `source`."""
+    seen, stack = {last}, [last]
+    while stack:
+        for entry in nodes[stack.pop()].get("inputs", ()):
+            j = entry[0]
+            if j != source and j not in seen:
+                seen.add(j)
+                stack.append(j)
+    return sorted(seen)
 
 
 def find_sign(nodes, i):
@@ -169,16 +208,16 @@ def find_sign(nodes, i):
         clip = _float_attr(node, "clip_threshold") if op == "bmx_det_sign" else 0.0
         clip = 1.0 if clip != clip else clip  # the op's default
         return SignNode(i, op[len("bmx_"):], tuple(node["inputs"][0][:2]), clip, [i])
-    found = _det_sign(nodes, i)
+    pair = _two_inputs(nodes, (i, 0), "elemwise_add")
+    if pair is None:
+        return None
+    value, carrier = pair
+    x = _sign_value_source(nodes, value)
+    found = _carrier(nodes, carrier, x) if x is not None else None
     if found is None:
         return None
-    source, clip, members = found
-    if clip == 0:
-        approx = _approx_source(nodes, source)
-        if approx is not None:
-            x, approx_clip, more = approx
-            return SignNode(i, "approx_sign", x, approx_clip, members + more)
-    return SignNode(i, "det_sign", source, clip, members)
+    kind, clip, _ = found
+    return SignNode(i, kind, x, clip, _between(nodes, i, x[0]))
 
 
 def find_signs(nodes):
