@@ -49,7 +49,7 @@ from mxnet.gluon import HybridBlock
 from mxnet.gluon import nn as gnn
 from mxnet.gluon.block import _flatten
 
-from . import quantizers
+from . import quantizers, ste_sign
 
 __all__ = ["QActivation", "QConv1D", "QConv2D", "QDense", "resolve_deferred_shapes",
            "add_offset"]
@@ -193,8 +193,11 @@ def _bind(layer, quantizer, bits, mode, clip_threshold):
     elif bits > 1 and getattr(q, "one_bit", False):
         q = quantizers.dorefa
 
+    library = ste_sign.library_ops_enabled()  # as constructed: see ste_sign.library_ops
+
     def quantize(F, x):
-        return q(F, x, clip_threshold=clip_threshold, bits=bits, mode=mode)
+        with ste_sign.library_ops(library):
+            return q(F, x, clip_threshold=clip_threshold, bits=bits, mode=mode)
     quantize.one_bit = bool(getattr(q, "one_bit", False))
     quantize.__name__ = getattr(q, "__name__", "quantizer")
     return quantize

@@ -28,11 +28,40 @@ scalar=2), mask)))``: ``dp / dm = 2 - 2|x|`` (0 where masked), one product with 
 the op library.
 """
 
-__all__ = ["det_sign", "approx_sign", "SignNode", "find_sign", "find_signs", "LIBRARY_SIGN_OPS"]
+import contextlib
+import threading
+
+__all__ = ["det_sign", "approx_sign", "library_ops", "library_ops_enabled", "SignNode", "find_sign",
+           "find_signs", "LIBRARY_SIGN_OPS"]
 
 # The op library's CPU-only signs, as exported before the quantizers used stock ops; graphs
 # holding them still convert and summarise.
 LIBRARY_SIGN_OPS = ("bmx_det_sign", "bmx_approx_sign")
+
+_state = threading.local()
+
+
+def library_ops_enabled():
+    """Whether :func:`det_sign` / :func:`approx_sign` build the op library's signs here."""
+    return getattr(_state, "library", False)
+
+
+@contextlib.contextmanager
+def library_ops(enabled=True):
+    """Within the block, the signs are the op library's ``bmx_det_sign`` / ``bmx_approx_sign``
+    (enabled) or stock MXNet ops (not; the default).
+
+    The library ops give the same values and gradients and make a CPU training step faster (one
+    op instead of several) but have no GPU kernel. ``bmxnet.nn``'s layers note the setting in
+    force when they are constructed and build their graphs under it, so a model built inside
+    ``with library_ops():`` keeps the library signs; ``bmxnet.training.build_model`` does that
+    when every training device is a CPU."""
+    previous = library_ops_enabled()
+    _state.library = bool(enabled)
+    try:
+        yield
+    finally:
+        _state.library = previous
 
 
 def _value(x):
@@ -44,6 +73,8 @@ def det_sign(F, x, clip_threshold=0.0):
     """sign(x) (+1 at 0) with the straight-through gradient, zeroed where |x| > clip_threshold
     (no cancelling when it is None or <= 0)."""
     t = float(clip_threshold or 0.0)
+    if library_ops_enabled():
+        return F.bmx_det_sign(x, clip_threshold=t)
     b = F.BlockGrad(x)
     m = F.where(F.abs(b) <= t, x, b) if t > 0 else x
     return _value(x) + (m - b)
@@ -53,6 +84,10 @@ def approx_sign(F, x, clip_threshold=1.0):
     """sign(x) (+1 at 0) with the ApproxSign gradient ``2 - 2|x|`` on ``|x| <= clip_threshold``
     (at most 1: the gradient is 0 beyond), 0 elsewhere."""
     t = min(1.0, float(clip_threshold)) if clip_threshold and clip_threshold > 0 else 1.0
+    if library_ops_enabled():
+        if t < 1:
+            x = F.where(F.abs(x) <= t, x, F.BlockGrad(x))
+        return F.bmx_approx_sign(x)
     b = F.BlockGrad(x)  # the mask and the slope are computed off the gradient's path
     a = F.abs(b)
     mask = a <= t

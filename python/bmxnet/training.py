@@ -25,7 +25,7 @@ import numpy as np
 import mxnet as mx
 from mxnet import autograd, gluon
 
-from . import model_zoo
+from . import model_zoo, ste_sign
 from .export import export
 from .argtypes import float_range, int_list, int_range, one_line_errors
 
@@ -292,8 +292,11 @@ def quant_options(args):
 
 
 def build_model(args, classes, **kwargs):
-    """The zoo model `args.model` with the quantization flags applied."""
-    return model_zoo.get_model(args.model, classes=classes, **quant_options(args), **kwargs)
+    """The zoo model `args.model` with the quantization flags applied. Its signs are the op
+    library's CPU ops when every device of args is a CPU (faster; same values and gradients),
+    stock MXNet ops otherwise (they run on GPUs; see bmxnet.ste_sign)."""
+    with ste_sign.library_ops(all(c.device_type == "cpu" for c in contexts(args))):
+        return model_zoo.get_model(args.model, classes=classes, **quant_options(args), **kwargs)
 
 
 # ------------------------------------------------------------------------------------------

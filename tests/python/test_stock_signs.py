@@ -306,3 +306,37 @@ def test_converted_model_is_the_same_file(name, shape, tmp_path, library_signs):
     _assert_same_bits(outputs[0], outputs[1], "converted model output")
     summaries = [str(bmxnet.summary(p)) for p in prefixes.values()]
     assert summaries[0].replace("library", "stock") == summaries[1].replace("library", "stock")
+
+
+# ------------------------------------------------------------------------------------------
+# Which signs a model gets: stock ops by default, the library's on CPU-only training
+# ------------------------------------------------------------------------------------------
+
+def _graph_ops(net, shape):
+    net.initialize()
+    net.hybridize()
+    net(mx.nd.ones(shape))
+    sym = net._cached_graph[1]
+    return {n["op"] for n in json.loads(sym.tojson())["nodes"]}
+
+
+def test_layers_keep_the_sign_ops_they_were_built_with():
+    with ste_sign.library_ops():
+        library = qnn.QConv2D(4, 3, padding=1)
+    stock = qnn.QConv2D(4, 3, padding=1)
+    assert not ste_sign.library_ops_enabled()  # the block restored the default
+    assert "bmx_det_sign" in _graph_ops(library, (1, 2, 5, 5))
+    assert not _graph_ops(stock, (1, 2, 5, 5)) & set(ste_sign.LIBRARY_SIGN_OPS)
+
+
+@pytest.mark.parametrize("ctx, library", [(["cpu:0"], True), (["cpu:0", "cpu:1"], True),
+                                          (["gpu:0"], False), (["cpu:0", "gpu:1"], False)])
+def test_training_builds_library_signs_only_for_cpu_devices(ctx, library):
+    import argparse
+    from bmxnet import training
+
+    args = argparse.Namespace(model="binary_lenet", ctx=ctx, bits=None, bits_a=None,
+                              clip_threshold=None, pad_value=None, scaling="none")
+    ops = _graph_ops(training.build_model(args, classes=10), (1, 1, 28, 28))
+    assert bool(ops & set(ste_sign.LIBRARY_SIGN_OPS)) == library, ops
+    assert not ste_sign.library_ops_enabled()
