@@ -54,14 +54,16 @@ SIDES = ("binary", "float")
 
 # ---- measuring (child) ---------------------------------------------------------------------
 
-def _trainer_step(name, binary, pad_value=None, seed=0):
+def _trainer_step(name, binary, pad_value=None, signs="library", seed=0):
     """A function running one training step of `name` (binary, or with bits=32, bits_a=32);
-    `pad_value`, when given, is the binary convolutions' border value."""
+    `pad_value`, when given, is the binary convolutions' border value; `signs` the sign ops
+    ("library": the op library's, as CPU training builds them; "stock": stock MXNet ops, as
+    training on GPUs does)."""
     import mxnet as mx
     import numpy as np
     from mxnet import autograd, gluon
 
-    from bmxnet import model_zoo
+    from bmxnet import model_zoo, ste_sign
 
     spec = MODELS[name]
     mx.random.seed(seed)
@@ -71,7 +73,8 @@ def _trainer_step(name, binary, pad_value=None, seed=0):
     options = {} if binary else dict(bits=32, bits_a=32)
     if binary and pad_value is not None:
         options["pad_value"] = pad_value
-    net = model_zoo.get_model(name, classes=spec["classes"], **options)
+    with ste_sign.library_ops(signs == "library"):
+        net = model_zoo.get_model(name, classes=spec["classes"], **options)
     net.initialize(mx.init.Xavier(magnitude=2.0))
     net.hybridize(static_alloc=True)
     trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 1e-3})
@@ -152,12 +155,13 @@ def child(args):
     import bmxnet  # noqa: F401  (registers the plugin's operators)
 
     name = args.child_model
-    steps_of = {side: _trainer_step(name, side == "binary", args.pad_value) for side in SIDES}
+    steps_of = {side: _trainer_step(name, side == "binary", args.pad_value, args.signs)
+                for side in SIDES}
     wall, cpu = _alternating(steps_of, args.rounds, args.steps, args.warmup)
     spec = MODELS[name]
     row = {"model": name, "shape": list(spec["shape"]), "classes": spec["classes"],
            "threads": int(os.environ.get("OMP_NUM_THREADS", "0")),
-           "binary_pad_value": args.pad_value, "step_s": wall, "median_s": {s: statistics.median(t) for s, t in wall.items()},
+           "binary_pad_value": args.pad_value, "signs": args.signs, "step_s": wall, "median_s": {s: statistics.median(t) for s, t in wall.items()},
            "cpu_step_s": cpu, "cpu_median_s": {s: statistics.median(t) for s, t in cpu.items()}}
     if args.profile:
         with tempfile.TemporaryDirectory(prefix="bmx_train_profile_") as tmp:
@@ -279,6 +283,10 @@ def main(argv=None):
                         help="the binary side's convolution border value (default: the "
                              "model's, -1); 0 lets Convolution pad by itself, without a Pad "
                              "operator and without computing the border")
+    parser.add_argument("--signs", choices=("library", "stock"), default="library",
+                        help="the binary side's sign ops: 'library' (default), the op "
+                             "library's, as the training scripts build them on CPUs; 'stock', "
+                             "stock MXNet ops, as they build them for GPUs")
     parser.add_argument("--profile", action="store_true",
                         help="also attribute each side's step time to operators")
     parser.add_argument("--profile-steps", type=int_range(1), default=10,
@@ -299,6 +307,7 @@ def main(argv=None):
     forwarded = ["--rounds", str(args.rounds), "--steps", str(args.steps), "--warmup",
                  str(args.warmup), "--profile-steps", str(args.profile_steps)]
     forwarded += ["--profile"] if args.profile else []
+    forwarded += ["--signs", args.signs]
     forwarded += ["--pad-value", str(args.pad_value)] if args.pad_value is not None else []
     for name in tqdm(args.models, desc="models", unit="model", leave=False, disable=None):
         proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child-model", name,
