@@ -1,7 +1,6 @@
 """examples/imagenet/train.py's two RecordIO readers (--data-backend rec-iter | dataloader) on a
 tiny .rec packed by MXNet's own im2rec from JPEGs made here."""
 import csv
-import importlib.util
 import os
 import subprocess
 import sys
@@ -10,19 +9,15 @@ import numpy as np
 import pytest
 
 import bmxnet  # noqa: F401
+import example_scripts
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BACKENDS = ("rec-iter", "dataloader")
 SIZE, BATCH = 32, 3
 TRAIN_RECORDS, VAL_RECORDS = 12, 13  # 13: two ImageRecordIter parts of unequal size (7 + 6)
 
 
 def _script():
-    path = os.path.join(ROOT, "examples", "imagenet", "train.py")
-    spec = importlib.util.spec_from_file_location("train_imagenet_pipeline", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return example_scripts.load("imagenet")
 
 
 def _image(rng, height, width):

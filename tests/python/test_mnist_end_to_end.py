@@ -1,7 +1,6 @@
 """The end-to-end bar on real data: a binary LeNet trained on the first 4,000 images of the bundled
 MNIST sample reaches >= 95% on the last 1,000, and after conversion gives identical predictions
 in the trained Gluon net, the converted model in Python, and the converted model from C."""
-import importlib.util
 import os
 import warnings
 
@@ -11,13 +10,12 @@ import pytest
 
 import bmxnet
 from bmxnet import converter, deploy
+import example_scripts
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, root, mnist_dir):
-    spec = importlib.util.spec_from_file_location("mnist_train", os.path.join(root, "examples", "mnist", "train.py"))
-    mnist = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mnist)
+    mnist = example_scripts.load("mnist")
     prefix = str(tmp_path_factory.mktemp("mnist") / "binary_lenet")
     args = mnist.parse_args(["--data-dir", mnist_dir, "--epochs", "3", "--prefix", prefix, "--val-count", "1000"])
     net, val_x, val_y, val_acc = mnist.train(args)

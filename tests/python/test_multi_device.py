@@ -2,7 +2,6 @@
 two GPUs; MXNet runs them as two devices with their own parameter copies and a kvstore that
 combines the gradients, as it does for GPUs."""
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -15,17 +14,14 @@ import pytest
 
 from bmxnet import converter, training
 from bmxnet.nn import QConv2D, QDense
+import example_scripts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TWO = [mx.cpu(0), mx.cpu(1)]
 
 
 def _mnist():
-    path = os.path.join(ROOT, "examples", "mnist", "train.py")
-    spec = importlib.util.spec_from_file_location("train_mnist_multi", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return example_scripts.load("mnist")
 
 
 def _per_sample_binary_net():

@@ -1,6 +1,5 @@
 """bmxnet.training and the example scripts (examples/*/train.py) on tiny data."""
 import csv
-import importlib.util
 import json
 import os
 import pickle
@@ -11,16 +10,11 @@ import pytest
 
 import bmxnet  # noqa: F401
 from bmxnet import training
+from example_scripts import load as _script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _script(name):
-    path = os.path.join(ROOT, "examples", name, "train.py")
-    spec = importlib.util.spec_from_file_location(f"train_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _rows(path):
