@@ -1,7 +1,6 @@
 """examples/imagenet/train.py's two RecordIO readers (--data-backend rec-iter | dataloader) on a
 tiny .rec packed by MXNet's own im2rec from JPEGs made here."""
 import csv
-import os
 import subprocess
 import sys
 
