@@ -72,16 +72,22 @@ def _runtime_summary(args):
     return 0
 
 
-def _decode_image(path, channels, height, width):
+def _decode_image(path, channels, height, width, runtime=False):
     """(H, W, C) uint8 pixels resized to height x width: MXNet's decoder when MXNet is there
-    (what `bmxnet predict` always used), else Pillow's."""
+    (what `bmxnet predict` always used), else Pillow's. With --runtime (`runtime`), Pillow's
+    when Pillow is installed: importing MXNet for one image would take seconds and 200 MB."""
     import numpy as np
 
     from . import HAVE_MXNET
 
     with open(path, "rb") as f:
         buf = f.read()
-    if HAVE_MXNET:
+    use_mxnet = HAVE_MXNET
+    if runtime and HAVE_MXNET:
+        import importlib.util
+
+        use_mxnet = importlib.util.find_spec("PIL") is None
+    if use_mxnet:
         import mxnet as mx
 
         try:
@@ -107,7 +113,7 @@ def _decode_image(path, channels, height, width):
     return np.asarray(img).reshape(height, width, -1)
 
 
-def _load_inputs(path, shape, mean, std):
+def _load_inputs(path, shape, mean, std, runtime=False):
     """The samples (N, C, H, W) float32 in one input file: an image (one sample, decoded,
     resized to the model's H x W, pixels / 255, then `mean` / `std`) or a .npy array (one
     sample shaped as the model's input without the batch axis, or a batch of them)."""
@@ -127,7 +133,7 @@ def _load_inputs(path, shape, mean, std):
                          f"of shape {sample}; give one sample or a batch (N,) + {sample} (or "
                          f"pass --input-shape)")
     channels, height, width = shape[1:]
-    img = _decode_image(path, channels, height, width).astype(np.float32) / 255.0
+    img = _decode_image(path, channels, height, width, runtime).astype(np.float32) / 255.0
     img = img.transpose((2, 0, 1))
     if mean:
         img -= np.asarray(mean, np.float32).reshape(-1, 1, 1)
@@ -184,7 +190,7 @@ def _cmd_predict(args):
         labels = [line.strip() for line in open(args.labels) if line.strip()]
     names, samples = [], []
     for path in args.inputs:
-        batch = _load_inputs(path, shape, args.mean, args.std)
+        batch = _load_inputs(path, shape, args.mean, args.std, args.runtime)
         samples.append(batch)
         names += [path] if len(batch) == 1 and not path.endswith(".npy") else \
             [f"{path}[{i}]" for i in range(len(batch))]
