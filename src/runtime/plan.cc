@@ -42,6 +42,25 @@ void check_params_match(const Symbol& sym, const std::vector<ParamArray>& params
   }
 }
 
+// A trained, unconverted export: its binary layers compute their weight with a quantizer's sign
+// ops (bmx_det_sign, or stock ops) instead of reading packed words from the params file, and it
+// has no bmx_binary_* op. The runtime only runs converted models, so say so instead of failing on
+// the first computed weight.
+void check_converted(const Symbol& sym) {
+  for (const auto& n : sym.nodes) {
+    if (n.op.rfind("bmx_binary_", 0) == 0) return;
+  }
+  for (const auto& n : sym.nodes) {
+    if ((n.op == "Convolution" || n.op == "FullyConnected") && n.inputs.size() > 1 &&
+        !sym.nodes[n.inputs[1].node].is_variable()) {
+      fail(node_label(n) + ": its weight is computed by the graph (a binary layer's sign), so " +
+           "this is a trained model that has not been converted; run model-converter on it " +
+           "first (model-converter PREFIX-0000.params) and use the binarized_PREFIX files it " +
+           "writes.");
+    }
+  }
+}
+
 // Which output of the graph an output key names: "name", "name_output" or "name_outputN".
 EntryRef find_output(const Symbol& sym, const std::string& key) {
   for (size_t i = sym.nodes.size(); i-- > 0;) {
@@ -71,6 +90,7 @@ class Planner {
   std::unique_ptr<Plan> run(const std::vector<std::string>& output_keys) {
     const Symbol& sym = plan_->symbol;
     check_params_match(sym, params_);
+    check_converted(sym);
     std::vector<EntryRef> outputs;
     if (output_keys.empty()) {
       outputs = sym.heads;
