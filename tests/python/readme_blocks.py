@@ -80,6 +80,22 @@ def sandbox(tmp_path, root=ROOT):
     return str(tmp_path)
 
 
+def fresh_shell_env(env=None):
+    """`env` (default os.environ) as a new shell in the repository root has it: the virtual
+    environment not activated, so `bmxnet`, `model-converter` and `python` are not .venv's
+    unless a command names them as `.venv/bin/...`."""
+    import sys
+
+    env = dict(os.environ if env is None else env)
+    venv_bins = {os.path.dirname(sys.executable), os.path.join(ROOT, ".venv", "bin")}
+    if env.get("VIRTUAL_ENV"):
+        venv_bins.add(os.path.join(env.pop("VIRTUAL_ENV"), "bin"))
+    venv_bins = {os.path.realpath(p) for p in venv_bins}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if p and os.path.realpath(p) not in venv_bins)
+    return env
+
+
 def program(word):
     """The executable a documented command word stands for when run by this test's Python:
     ``python`` is this interpreter, ``.venv/bin/NAME`` and bare ``bmxnet`` / ``model-converter``

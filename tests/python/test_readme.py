@@ -1,14 +1,16 @@
 """Every code block of README.md and examples/README.md that is meant to run (see
 readme_blocks.py for how a block is marked otherwise) runs, in document order, from a copy of
-the repository root, as a newcomer would paste it, with BMXNET_STEPS_PER_EPOCH cutting each
-training epoch to a few batches. `bmxnet launch` lines are run by test_distributed.py."""
+the repository root, as a newcomer would paste it into a fresh shell (.venv not activated:
+commands name `.venv/bin/...`), with BMXNET_STEPS_PER_EPOCH cutting each training epoch to a few
+batches. `bmxnet launch` lines are run by test_distributed.py."""
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from readme_blocks import blocks, launch_commands, program, sandbox
+from readme_blocks import ROOT, blocks, fresh_shell_env, launch_commands, sandbox
 
 
 def _is_launch(words):
@@ -25,17 +27,37 @@ def test_the_documented_blocks_are_found():
             assert b.commands(), f"{b.id}: an empty block"
 
 
+def test_documented_commands_run_without_activating_the_venv():
+    """`bmxnet ...` pasted into a new shell is "command not found": each command's program is
+    a path from the repository root (`.venv/bin/bmxnet`, `build/cmake/bmx_run`) or a system
+    one on a PATH without .venv/bin."""
+    path = fresh_shell_env()["PATH"]
+    for block in blocks():
+        if block.language == "python":
+            continue
+        for words in block.commands():
+            word = words[0]
+            if "/" in word:
+                assert word.startswith((".venv/bin/", "build/")) or os.path.exists(
+                    os.path.join(ROOT, word)), f"{block.id}: {word}"
+            else:
+                assert word not in ("python", "python3", "bmxnet", "model-converter", "pip"), (
+                    f"{block.id}: `{word}` is .venv's only once it is activated; write "
+                    f".venv/bin/{word}")
+                assert shutil.which(word, path=path), f"{block.id}: {word} not on PATH"
+
+
 def test_every_documented_block_runs(tmp_path):
     root = sandbox(tmp_path)
-    # The training commands run as written, each epoch cut to a few batches.
-    env = dict(os.environ, BMXNET_STEPS_PER_EPOCH="3")
+    # The commands run as written, from a fresh shell (.venv/bin not on PATH), each training
+    # epoch cut to a few batches.
+    env = dict(fresh_shell_env(), BMXNET_STEPS_PER_EPOCH="3")
     ran = 0
     for block in blocks():
         if block.language == "python":
             runs = [[sys.executable, "-c", block.text]]
         else:
-            runs = [[program(words[0])] + words[1:] for words in block.commands()
-                    if not _is_launch(words)]
+            runs = [words for words in block.commands() if not _is_launch(words)]
         for cmd in runs:
             proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True,
                                   timeout=600)
@@ -49,3 +71,25 @@ def test_every_documented_block_runs(tmp_path):
     for path in ("model-symbol.json", "binarized_model-0000.params",
                  "out/mnist/binarized_binary_lenet-symbol.json"):
         assert os.path.isfile(os.path.join(root, path)), path
+
+
+def test_the_readme_says_what_fetches_packages():
+    """`make runtime-aarch64` runs apt-get download and `make web-models` npm install: the
+    README names each target that fetches packages, with the registry, and lists npm among the
+    web page's dependencies."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = " ".join(f.read().split())
+    sources = {}
+    for name in ("Makefile", "web/web.mk", "tools/aarch64_sysroot.sh"):
+        with open(os.path.join(ROOT, name)) as f:
+            sources[name] = f.read()
+    for fetch, where, target, registry in (
+            ("pip install", "Makefile", "make install", "PyPI"),
+            ("apt-get \"${apt_opts[@]}\" download", "tools/aarch64_sysroot.sh",
+             "make runtime-aarch64", "Debian mirror"),
+            ("npm install", "web/web.mk", "make web-models", "npm registry")):
+        assert fetch in sources[where], (where, fetch)  # what the README describes is so
+        sentence = readme[readme.index("What fetches packages"):]
+        sentence = sentence[:sentence.index("Nothing else is downloaded")]
+        assert f"`{target}`" in sentence and registry in sentence, (target, registry)
+    assert "apt-get install emscripten node-acorn nodejs npm" in readme
