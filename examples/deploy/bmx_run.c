@@ -44,6 +44,13 @@ static const char *g_prog = "bmx_run";
 
 #include "cli_common.h"
 
+/* The image formats this build reads, as the usage and the raw-input error name them. */
+#ifdef BMX_RUN_HAVE_PNG
+#define IMAGE_FORMATS "PGM/PPM/PNG"
+#else
+#define IMAGE_FORMATS "PGM/PPM"
+#endif
+
 static void usage(FILE *out) {
   fprintf(out,
           "usage: %s MODEL INPUT [--shape N,C,H,W] [--threads N] [--top K]\n"
@@ -468,6 +475,11 @@ int main(int argc, char **argv) {
     }
     if (arg[0] == '-' && arg[1] == '-') {
       const char *value;
+      /* The name first: a misspelt option at the end is unknown, not missing its value. */
+      if (strcmp(arg, "--shape") != 0 && strcmp(arg, "--threads") != 0 &&
+          strcmp(arg, "--top") != 0 && strcmp(arg, "--output") != 0 &&
+          strcmp(arg, "--mean") != 0 && strcmp(arg, "--std") != 0)
+        usage_error("unknown option '%s'", arg);
       if (i + 1 >= argc) usage_error("%s needs a value", arg);
       value = argv[++i];
       if (strcmp(arg, "--shape") == 0) shape_text = value;
@@ -522,8 +534,8 @@ int main(int argc, char **argv) {
 #endif
   } else {
     if (shape_ndim == 0)
-      usage_error("%s is not a .npy array or a PGM/PPM image, so it is read as raw float32, "
-                  "which needs --shape", positional[1]);
+      usage_error("%s is not a .npy array or a %s image, so it is read as raw float32, "
+                  "which needs --shape", positional[1], IMAGE_FORMATS);
     in_count = (uint32_t)element_count(shape, shape_ndim, "the input shape");
     if (input_size != (size_t)in_count * sizeof(float))
       die("input file %s has %lu bytes, but shape %s needs %lu (float32)", positional[1],

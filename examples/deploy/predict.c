@@ -408,7 +408,7 @@ static void to_from_little_endian(float *values, size_t count) {
 int main(int argc, char **argv) {
   const char *lib = NULL, *symbol_path = NULL, *params_path = NULL, *input_path = NULL;
   const char *shape_text = NULL, *output_path = NULL;
-  int top = 5, i;
+  int top = 5, i, rc;
 
   uint32_t in_dims[MAX_DIMS], in_ndim, in_count;
   uint32_t *out_dims, out_ndim, out_count, batch, classes;
@@ -488,9 +488,18 @@ int main(int argc, char **argv) {
 
   indptr[0] = 0;
   indptr[1] = in_ndim;
-  check_mx(MXPredCreate(symbol_json, params, (int)params_size, DEV_CPU, 0, 1, input_keys,
-                        indptr, in_dims, &pred),
-           "creating the predictor from --symbol and --params");
+  rc = MXPredCreate(symbol_json, params, (int)params_size, DEV_CPU, 0, 1, input_keys, indptr,
+                    in_dims, &pred);
+#ifndef BMX_RUNTIME
+  /* A converted model without --lib: MXNet only knows that bmx_binary_conv2d is not registered;
+   * say which option registers it. */
+  if (rc != 0 && lib == NULL && strstr(mxnet_error(), "not registered") != NULL &&
+      strstr(mxnet_error(), "bmx_") != NULL)
+    usage_error("%s uses bmxnet's bmx_* operators, which MXNet only knows once they are loaded: "
+                "pass --lib with the path of libbmxnet_ops.so (python -c 'import bmxnet; "
+                "print(bmxnet.library_path())' prints it)", symbol_path);
+#endif
+  check_mx(rc, "creating the predictor from --symbol and --params");
   check_mx(MXPredSetInput(pred, "data", (const float *)input, in_count), "setting the input");
   check_mx(MXPredForward(pred), "the forward pass");
 

@@ -184,7 +184,7 @@ def _cmd_predict(args):
     shape = _input_shape(args, graph, sym_file, params_file, "bmxnet predict")
     if len(shape) != 4:
         raise ValueError(f"the model's input shape is {shape}; bmxnet predict classifies "
-                         f"images, N,C,H,W (pass --input-shape if this is wrong)")
+                         f"images, N,C,H,W (pass --input-shape N,C,H,W if the model takes them)")
     labels = None
     if args.labels:
         labels = [line.strip() for line in open(args.labels) if line.strip()]
@@ -240,7 +240,8 @@ def _cmd_launch(args, rest):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="bmxnet", description=__doc__,
+    # The docstring is reStructuredText; the terminal shows `x`, not ``x``.
+    parser = argparse.ArgumentParser(prog="bmxnet", description=__doc__.replace("``", "`"),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="{summary,predict,launch}")
 
@@ -292,6 +293,10 @@ def main(argv=None):
         return 2
     if args.command == "predict" and args.threads is not None and not args.runtime:
         parser.error("--threads applies to --runtime only (MXNet reads OMP_NUM_THREADS)")
+    if args.command == "predict" and args.input_shape is not None and len(args.input_shape) != 4:
+        dims = ",".join(str(d) for d in args.input_shape)
+        parser.error(f"--input-shape {dims} is not N,C,H,W: bmxnet predict classifies images "
+                     f"(one 28x28 gray image is 1,1,28,28)")
     from . import HAVE_MXNET
     from .runtime import BMXRuntimeError
 

@@ -10,7 +10,9 @@ binary when both its data and its weight come from a straight-through sign (thos
 its weight parameter is then counted as 1 bit per value, as it will be packed), or when it is a converted ``bmx_binary_conv2d`` / ``bmx_binary_dense``. MACs are per
 input image (batch 1).
 """
+import contextlib
 import glob
+import io
 import json
 import os
 import re
@@ -154,11 +156,19 @@ def _analyse(sym_json, arg_shapes, input_shape, data_name, title, assumed):
              if k in set(internals.list_arguments()) | set(internals.list_auxiliary_states())}
     known[data_name] = tuple(input_shape)
     try:
-        _, out_shapes, _ = internals.infer_shape(**known)
+        # MXNet prints "infer_shape error. Arguments: ..." (every variable) before raising.
+        with contextlib.redirect_stdout(io.StringIO()):
+            _, out_shapes, _ = internals.infer_shape(**known)
     except mx.base.MXNetError as e:
+        if assumed:
+            raise ValueError(f"{title}: its input shape is not recorded (exported before bmxnet "
+                             f"recorded it) and the guess {_shape(input_shape)} does not fit "
+                             f"its layers; pass the input shape it expects (--input-shape "
+                             f"N,C,H,W, or input_shape=)") from None
+        # MXNet's last line, without its "[time] src/...cc:line:" prefix.
+        reason = re.sub(r"^.*?\.(cc|h):\d+:\s*", "", str(e).strip().splitlines()[-1])
         raise ValueError(f"{title}: cannot infer the shapes for input {_shape(input_shape)} "
-                         f"(pass the input shape the model expects): "
-                         f"{str(e).strip().splitlines()[-1]}") from None
+                         f"(pass the input shape the model expects): {reason}") from None
     if out_shapes is None:
         raise ValueError(f"{title}: cannot infer the shapes for input {_shape(input_shape)}")
     shape_of = dict(zip(internals.list_outputs(), out_shapes))

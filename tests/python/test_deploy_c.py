@@ -178,7 +178,7 @@ def test_failures_are_one_line_and_exit_1_or_2_for_usage(exe, model, tmp_path, c
         converted = str(tmp_path / "packed")
         converter.convert(f"{prefix}-symbol.json", f"{prefix}-0000.params", converted,
                           verbose=False)
-        prefix, lib, expect = converted, [], "bmx_binary_"
+        prefix, lib, expect = converted, [], "pass --lib with the path of libbmxnet_ops.so"
     elif case == "lib_not_bsymbolic":
         # Any shared library linked without -Bsymbolic: refused before MXLoadLib would crash.
         other = os.path.join(os.path.dirname(mx.__file__), "libgfortran.so.3")
@@ -187,7 +187,7 @@ def test_failures_are_one_line_and_exit_1_or_2_for_usage(exe, model, tmp_path, c
         top, expect = "0", "--top"
     proc = _run(exe, *lib, "--symbol", f"{prefix}-symbol.json", "--params",
                 f"{prefix}-0000.params", "--input", str(inp), "--shape", shape, "--top", top)
-    usage = case in ("bad_shape", "bad_top")
+    usage = case in ("bad_shape", "bad_top", "no_lib")
     assert proc.returncode == (2 if usage else 1)
     lines = _stderr_lines(proc)
     assert len(lines) == 1, proc.stderr
