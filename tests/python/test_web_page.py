@@ -158,6 +158,20 @@ def _write_picture(path):
     Image.fromarray(rgb).save(path)
 
 
+def test_no_favicon_request_and_the_preview_is_labelled(page):
+    """The page declares its (empty) icon, so the browser asks for no /favicon.ico (a 404 in
+    the console), and the 28 x 28 preview of what the model sees has a visible label."""
+    icon = page.execute_script("var l = document.querySelector('link[rel~=\"icon\"]');"
+                               "return l && l.getAttribute('href');")
+    assert icon and icon.startswith("data:")
+    label = page.execute_script(
+        "var id = document.getElementById('seen').getAttribute('aria-labelledby');"
+        "var el = id && document.getElementById(id);"
+        "if (!el) return null; var r = el.getBoundingClientRect();"
+        "return r.width > 0 && r.height > 0 ? el.innerText : '';")
+    assert label and "28" in label, label
+
+
 def test_a_wrong_model_file_shows_its_error(page, tmp_path):
     from selenium.webdriver.common.by import By
 
