@@ -10,6 +10,7 @@ loaded from ``bmxnet.runtime_library_path()``. Nothing here imports mxnet.
 """
 import ctypes
 import json
+import operator
 import os
 import threading
 from typing import List, Optional, Sequence, Tuple, Union
@@ -108,14 +109,41 @@ def _guess_input_shape(symbol_file: str, params_file: str) -> Tuple[int, ...]:
     return tuple(guess(graph, arg_shapes, "data"))
 
 
+def _dimension(d) -> int:
+    """d as an int when it is an integer (an integral float such as 28.0 included), else
+    ValueError: int() would turn 28.5 into 28."""
+    if isinstance(d, (bool, np.bool_)):
+        raise ValueError
+    if isinstance(d, (float, np.floating)):
+        if not float(d).is_integer():
+            raise ValueError
+        return int(d)
+    return operator.index(d)
+
+
 def _positive_shape(shape, what: str) -> Tuple[int, ...]:
     try:
-        dims = tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
+        dims = tuple(_dimension(d) for d in shape)
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{what} must be a sequence of positive integers, got {shape!r}") from None
     if not dims or any(d <= 0 or d >= 2 ** 32 for d in dims):
         raise ValueError(f"{what} must be positive integers below 2^32, got {shape!r}")
     return dims
+
+
+def _float32_input(x) -> np.ndarray:
+    """x as a C-contiguous float32 array of its own shape. Floats, integers and booleans are
+    converted (as MXNet's NDArray would); complex numbers, objects and strings are refused, since
+    no conversion to float32 keeps what they hold."""
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"the input is not an array of numbers ({e})") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"the input has dtype {array.dtype}, which does not convert to float32 "
+                        f"without loss; give real numbers (float, integer or bool)")
+    # ascontiguousarray would make a 0-d array 1-d: the shape is checked on `array` itself.
+    return array.astype(np.float32, order="C", copy=False)
 
 
 class Predictor:
@@ -228,7 +256,7 @@ class Predictor:
     def forward(self, x) -> List[np.ndarray]:
         """Every output of the model for input `x` (float32-convertible, exactly .input_shape)."""
         handle = self._live_handle()
-        x = np.ascontiguousarray(x, dtype=np.float32)
+        x = _float32_input(x)
         if x.shape != self.input_shape:
             raise ValueError(f"input has shape {x.shape}, but this Predictor was created for "
                              f"{self.input_shape}; create one with input_shape={x.shape}")

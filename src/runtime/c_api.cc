@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "error.h"
+#include "memory_limit.h"
 #include "predictor.h"
 
 namespace {
@@ -201,6 +202,10 @@ int BMXPredGetPlan(BMXPredictorHandle handle, const char** json) {
     InUse in_use(p);
     *json = p->plan_json().c_str();
   });
+}
+
+int BMXSetMemoryLimit(uint64_t bytes) {
+  return guarded([&] { bmx::rt::set_memory_limit(bytes); });
 }
 
 }  // extern "C"

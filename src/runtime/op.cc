@@ -1,5 +1,7 @@
 #include "op.h"
 
+#include <cmath>
+
 #include "attrs.h"
 
 namespace bmx {
@@ -36,6 +38,19 @@ const ParamArray& PlanContext::param(size_t i, const char* role, DType dtype,
   if (p->shape != shape) {
     fail(std::string("its ") + role + " '" + p->name + "' has shape " + shape_str(p->shape) +
          ", expected " + shape_str(shape) + " for input shape " + shape_str(in_shapes.at(0)));
+  }
+  if (dtype == DType::kFloat32) {
+    // A NaN or infinity in a weight gives every output it reaches NaN or garbage: refused here
+    // rather than run.
+    const float* v = p->f32();
+    const size_t n = p->nbytes / sizeof(float);
+    for (size_t j = 0; j < n; ++j) {
+      if (!std::isfinite(v[j])) {
+        fail(std::string("its ") + role + " '" + p->name + "' holds " +
+             (std::isnan(v[j]) ? "NaN" : "an infinity") + " (at flat index " + std::to_string(j) +
+             "), which no trained model has");
+      }
+    }
   }
   return *p;
 }

@@ -49,6 +49,9 @@ class Op {
   // >= 0: the output may be written over input `inplace_input` when nothing reads it later.
   int inplace_input = -1;
   size_t weight_bytes = 0;          // parameter bytes it keeps (repacked)
+  // Bytes its prepare() allocates beside the arena (a float layer's padded input copy): known
+  // at plan time and counted against the memory limit with the arena.
+  size_t prepared_bytes = 0;
   // True when the op keeps state of its own between runs (a float library's operator set up
   // for one predictor's buffers and threads), so each predictor needs its own instance. Ops
   // without it only read their members in run() and prepare(), so clones of a predictor share

@@ -347,6 +347,7 @@ class Planner {
       if (v >= 0) last_use_[v] = static_cast<int>(plan_->steps.size());
     }
     plan_->weight_bytes += spec.op->weight_bytes;
+    plan_->prepared_bytes += spec.op->prepared_bytes;
     step.op = std::move(spec.op);
     node_values_[index] = step.outputs;
     plan_->steps.push_back(std::move(step));

@@ -48,6 +48,7 @@ struct Plan {
   size_t scratch_offset = 0, scratch_bytes = 0;
   size_t arena_bytes = 0;
   size_t weight_bytes = 0;
+  size_t prepared_bytes = 0;  // what the ops' prepare() allocate beside the arena (Op::prepared_bytes)
   std::vector<std::vector<float>> constants;  // parameters read as activations
 };
 

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "layout.h"
+#include "memory_limit.h"
 #include "float/float_kernels.h"
 
 namespace bmx {
@@ -24,7 +25,7 @@ std::shared_ptr<const Model> make_model(const char* symbol_json, const void* par
                                         const std::vector<std::string>& output_keys) {
   if (params == nullptr && params_size > 0) fail("the params data is a null pointer.");
   auto model = std::make_shared<Model>();
-  model->symbol_json = symbol_json;
+  model->symbol = parse_symbol(symbol_json);
   if (params_size > 0) model->params.assign(static_cast<const char*>(params), params_size);
   model->inputs = inputs;
   model->output_keys = output_keys;
@@ -44,7 +45,7 @@ std::unique_ptr<Predictor> Predictor::clone() const {
 
 Predictor::Predictor(std::shared_ptr<const Model> model, const Predictor* source)
     : model_(std::move(model)) {
-  Symbol symbol = parse_symbol(model_->symbol_json.c_str());
+  Symbol symbol = model_->symbol;
   std::vector<ParamArray> arrays = parse_params(model_->params.data(), model_->params.size());
   use_one_thread_pool();
   // isa_choice(), not default_isa(): the runtime prints nothing; the plan reports the note.
@@ -62,9 +63,16 @@ Predictor::Predictor(std::shared_ptr<const Model> model, const Predictor* source
     }
     threads_ = source->threads_;
   }
+  // 64 bytes of slack behind the last buffer: XNNPACK may read a few bytes past an input.
+  const size_t arena_bytes = plan_->arena_bytes > 0 ? (plan_->arena_bytes + 63) / 64 * 64 + 64 : 0;
+  std::string for_inputs;
+  for (const auto& in : model_->inputs) {
+    for_inputs += (for_inputs.empty() ? " for input '" : " and '") + in.name + "' of shape " +
+                  shape_str(in.shape);
+  }
+  check_memory_limit(uint64_t{arena_bytes} + plan_->prepared_bytes, "the plan" + for_inputs);
   if (plan_->arena_bytes > 0) {
-    // 64 bytes of slack behind the last buffer: XNNPACK may read a few bytes past an input.
-    const size_t bytes = (plan_->arena_bytes + 63) / 64 * 64 + 64;
+    const size_t bytes = arena_bytes;
     uint8_t* p = static_cast<uint8_t*>(std::aligned_alloc(64, bytes));
     if (p == nullptr) {
       fail("not enough memory for the activations (" + std::to_string(plan_->arena_bytes) +
@@ -86,6 +94,7 @@ Predictor::Predictor(std::shared_ptr<const Model> model, const Predictor* source
     for (int64_t d : plan_->values[v].shape) dims.push_back(static_cast<uint32_t>(d));
     output_shapes_.push_back(dims);
   }
+  input_set_.assign(plan_->inputs.size(), false);
   prepare();
 }
 
@@ -127,6 +136,7 @@ void Predictor::set_input(const std::string& key, const float* data, size_t size
            " floats), but " + std::to_string(size) + " were given.");
     }
     if (data == nullptr) fail("the data for input '" + key + "' is a null pointer.");
+    input_set_[i] = true;
     const int v = plan_->input_values[i];
     if (v < 0) return;  // the outputs do not depend on it
     logical_to_stored(in.shape, data, value_data(v));
@@ -138,6 +148,13 @@ void Predictor::set_input(const std::string& key, const float* data, size_t size
 }
 
 void Predictor::forward(std::vector<double>* step_seconds) {
+  for (size_t i = 0; i < input_set_.size(); ++i) {
+    if (!input_set_[i]) {
+      fail("input '" + plan_->inputs[i].name + "' has not been set: call BMXPredSetInput for "
+           "every input before BMXPredForward.");
+    }
+  }
+  has_run_ = true;
   if (step_seconds) step_seconds->assign(plan_->steps.size(), 0.0);
   for (size_t s = 0; s < plan_->steps.size(); ++s) {
     const auto start = step_seconds ? std::chrono::steady_clock::now()
@@ -177,6 +194,10 @@ void Predictor::get_output(size_t index, float* data, size_t size) const {
          " was given.");
   }
   if (data == nullptr) fail("the buffer for output " + std::to_string(index) + " is a null pointer.");
+  if (!has_run_) {
+    fail("output " + std::to_string(index) + " has not been computed: call BMXPredForward "
+         "before BMXPredGetOutput.");
+  }
   stored_to_logical(v.shape, value_data(plan_->output_values[index]), data);
 }
 

@@ -20,7 +20,7 @@ namespace rt {
 // What a predictor was made from, kept (read-only, shared by its clones) so that a clone can
 // be planned without the caller's buffers.
 struct Model {
-  std::string symbol_json;
+  Symbol symbol;  // parsed once: the text (whitespace and all) is not kept
   std::string params;  // the .params bytes
   std::vector<InputSpec> inputs;
   std::vector<std::string> output_keys;
@@ -76,6 +76,10 @@ class Predictor {
   // Per step: its input and output pointers, made once.
   std::vector<std::vector<const float*>> step_in_;
   std::vector<std::vector<float*>> step_out_;
+  // The call order MXNet's predictor requires: every input set before a forward, a forward
+  // before an output is read (until then the buffers hold zeros, not results).
+  std::vector<bool> input_set_;
+  bool has_run_ = false;
   std::string plan_json_;
 };
 

@@ -35,11 +35,37 @@ EntryRef parse_entry(const json& e, int64_t limit, bool is_input, const std::str
   return ref;
 }
 
+// The text with every run of whitespace outside strings made one space. nlohmann's lexer keeps
+// each character it skips between two tokens (for its messages), in a buffer that doubles as it
+// grows: a symbol padded with whitespace would cost up to twice the padding again. The copy
+// costs at most twice the text's non-whitespace characters.
+std::string collapse_whitespace(const char* text) {
+  std::string out;
+  bool in_string = false, escaped = false, space = false;
+  for (const char* p = text; *p != '\0'; ++p) {
+    const char c = *p;
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      space = true;
+      continue;
+    } else if (c == '"') {
+      in_string = true;
+    }
+    if (space) out.push_back(' ');
+    space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
 }  // namespace
 
 Symbol parse_symbol(const char* json_text) {
   if (json_text == nullptr) fail("the symbol JSON is a null pointer.");
-  json doc = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  json doc = json::parse(collapse_whitespace(json_text), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) fail("the symbol JSON is not valid JSON.");
   if (!doc.is_object()) not_a_symbol("it is not a JSON object");
   auto nodes = doc.find("nodes");

@@ -8,6 +8,7 @@
 // may use `threads` threads.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -55,6 +56,10 @@ class FloatLayer {
   // Sets the layer up for run(in, out, threads) ahead, where that allocates the first time
   // (XNNPACK's set-up, the thread pool), so that run() with the same arguments allocates nothing.
   virtual void prepare(const float* in, float* out, int threads) { (void)in, (void)out, (void)threads; }
+  // The bytes prepare() allocates that grow with the input (a padded copy of it), known when
+  // the layer is made: the planner counts them against the memory limit before anything that
+  // large is allocated, so a model refused at a later node never allocates them.
+  virtual size_t prepared_bytes() const { return 0; }
   // "xnnpack" or "portable": which backend this layer runs on.
   virtual const char* backend() const = 0;
 };

@@ -150,13 +150,12 @@ class ConvPortable final : public FloatLayer {
                  p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
     // A shallow receptive field (the stem's 7x7x3, LeNet's 5x5x1, a 1x1/2 projection) is read
     // in place: from the input itself without padding, else from a padded copy of it whose
-    // border is written once, here. No im2col at all.
+    // border is written once, in prepare(). No im2col at all.
     in_place_ = !pointwise_ && p.groups == 1 && p.dilate_h == 1 && p.dilate_w == 1 &&
                 k <= portable::kKC;
     if (in_place_ && (p.pad_h > 0 || p.pad_w > 0)) {
-      padded_.assign(static_cast<size_t>(p.batch * (p.in_h + 2 * p.pad_h) *
-                                         (p.in_w + 2 * p.pad_w) * p.in_channels),
-                     0.0f);
+      padded_floats_ = static_cast<size_t>(p.batch * (p.in_h + 2 * p.pad_h) *
+                                           (p.in_w + 2 * p.pad_w) * p.in_channels);
     }
     for (int64_t g = 0; g < p.groups; ++g) {
       b_.push_back(portable::pack_b(k, ocg_, ohwi.data() + g * ocg_ * k, k, 1));
@@ -164,7 +163,13 @@ class ConvPortable final : public FloatLayer {
     }
   }
 
+  // The padded copy is as large as the input: made here, once the whole plan is accepted,
+  // not when the layer is planned (a model refused at a later node then never pays for it).
+  void prepare(const float*, float*, int) override { make_padded(); }
+  size_t prepared_bytes() const override { return padded_floats_ * sizeof(float); }
+
   void run(const float* in, float* out, int threads) override {
+    make_padded();  // a no-op after prepare()
     PackConvRows rows;
     rows.p = &p_;
     rows.in = in;
@@ -201,10 +206,15 @@ class ConvPortable final : public FloatLayer {
   const char* backend() const override { return "portable"; }
 
  private:
+  void make_padded() {
+    if (padded_.size() != padded_floats_) padded_.assign(padded_floats_, 0.0f);
+  }
+
   Conv2DParams p_;
   int64_t icg_, ocg_;
   bool pointwise_, in_place_;
-  std::vector<float> padded_;  // the padded input, when receptive fields are read from it
+  size_t padded_floats_ = 0;   // the padded input's size, when receptive fields are read from it
+  std::vector<float> padded_;  // the padded input (made by prepare())
   std::vector<PackedB> b_;
   std::vector<std::vector<float>> bias_;
 };

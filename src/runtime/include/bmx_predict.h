@@ -9,6 +9,9 @@
  * format), plans the graph once at creation (shapes inferred, weights repacked, one memory arena
  * reused across layers) and runs it on the CPU. dev_type must be 1 (CPU).
  *
+ * Memory: a model is planned first and its memory allocated only once the plan is accepted;
+ * a plan over the memory limit (BMXSetMemoryLimit) is refused without allocating it.
+ *
  * Every function returns 0 on success and -1 on failure; on failure BMXGetLastError() returns one
  * sentence saying what is wrong. No function aborts, throws across this boundary or prints.
  *
@@ -69,14 +72,17 @@ BMX_DLL int BMXPredCreatePartialOut(const char* symbol_json_str, const void* par
 BMX_DLL int BMXPredGetOutputShape(BMXPredictorHandle handle, uint32_t index,
                                   uint32_t** shape_data, uint32_t* shape_ndim);
 
-/* Copies `size` floats (NCHW, exactly the input's element count) into input `key`. */
+/* Copies `size` floats (NCHW, exactly the input's element count) into input `key`. Every
+ * input must be set (once; it keeps its value across forwards) before the first
+ * BMXPredForward. */
 BMX_DLL int BMXPredSetInput(BMXPredictorHandle handle, const char* key, const float* data,
                             uint32_t size);
 
-/* Runs the graph on the inputs set so far. */
+/* Runs the graph on the inputs set so far; fails while an input has never been set. */
 BMX_DLL int BMXPredForward(BMXPredictorHandle handle);
 
-/* Copies output `index` (exactly `size` floats, NCHW as MXNet lays it out) into data. */
+/* Copies output `index` (exactly `size` floats, NCHW as MXNet lays it out) of the last
+ * BMXPredForward into data; fails before the first BMXPredForward. */
 BMX_DLL int BMXPredGetOutput(BMXPredictorHandle handle, uint32_t index, float* data,
                              uint32_t size);
 
@@ -106,6 +112,16 @@ BMX_DLL int BMXPredClone(BMXPredictorHandle src, BMXPredictorHandle* out);
  *  names a path that is unknown or unavailable here (the best one is used then; the runtime
  *  never prints, so this is where that shows). */
 BMX_DLL int BMXPredGetPlan(BMXPredictorHandle handle, const char** json);
+
+/*
+ * The memory limit of the predictors created (or cloned) from now on, process-wide: the most
+ * bytes one predictor's plan may take beside its weights (the activation arena and the float
+ * layers' buffers, as "arena_bytes" and the buffers in BMXPredGetPlan). A plan over it is
+ * refused at creation, before that memory is allocated, with a sentence naming both figures.
+ * bytes 0: back to the BMX_MEMORY_LIMIT environment variable (a byte count, or with a K, M or
+ * G suffix), else the default: 4 GiB, 1 GiB in WebAssembly.
+ */
+BMX_DLL int BMXSetMemoryLimit(uint64_t bytes);
 
 #ifdef __cplusplus
 }  /* extern "C" */

@@ -59,6 +59,19 @@ OpSpec make_batch_norm(PlanContext& ctx) {
   const ParamArray& beta = ctx.param(2, "beta", DType::kFloat32, {c});
   const ParamArray& mean = ctx.param(3, "moving_mean", DType::kFloat32, {c});
   const ParamArray& var = ctx.param(4, "moving_var", DType::kFloat32, {c});
+  // MXNet divides by sqrt(var + eps): a negative eps or variance gives NaN, a zero sum an
+  // infinity, which a trained model never has.
+  if (!(eps >= 0.0f)) a.fail_attr("eps", "is " + std::to_string(eps) + ", which must not be negative");
+  for (int64_t i = 0; i < c; ++i) {
+    if (var.f32()[i] < 0.0f) {
+      ctx.fail("its moving_var '" + var.name + "' is negative (" + std::to_string(var.f32()[i]) +
+               " at channel " + std::to_string(i) + "), which a variance cannot be");
+    }
+    if (var.f32()[i] + eps <= 0.0f) {
+      ctx.fail("its moving_var '" + var.name + "' plus eps is 0 at channel " + std::to_string(i) +
+               ", so the division would give an infinity");
+    }
+  }
   std::vector<float> scale(c), shift(c);
   for (int64_t i = 0; i < c; ++i) {
     const float g = fix_gamma ? 1.0f : gamma.f32()[i];

@@ -60,6 +60,7 @@ class FloatLayerOp : public Op {
   explicit FloatLayerOp(std::unique_ptr<FloatLayer> layer) : layer_(std::move(layer)) {
     kernel = std::string("float-") + layer_->backend();
     per_predictor = true;
+    prepared_bytes = layer_->prepared_bytes();
   }
   void run(const RunContext& ctx) override { layer_->run(ctx.in[0], ctx.out[0], ctx.threads); }
   void prepare(const RunContext& ctx) override {
