@@ -83,6 +83,9 @@ def export(net, prefix, input_shape, epoch=0, data_name="data"):
     if getattr(net, "_cached_op", None) is None:
         with mx.autograd.predict_mode():
             net(mx.nd.zeros(input_shape))
+    # Gluon's export does not make the folder: bmxnet.export(net, "out/model") in a fresh
+    # checkout has no out/ yet.
+    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     net.export(prefix, epoch)
     symbol_file, params_file = f"{prefix}-symbol.json", f"{prefix}-{epoch:04d}.params"
     record_input_shape_file(symbol_file, (1,) + input_shape[1:], data_name)

@@ -65,12 +65,28 @@ def test_every_documented_block_runs(tmp_path):
             assert proc.returncode == 0, (f"{block.id}: {shown}\n{proc.stdout[-2000:]}\n"
                                           f"{proc.stderr[-3000:]}")
             assert "Traceback" not in proc.stderr, f"{block.id}: {shown}\n{proc.stderr[-3000:]}"
+            # MXNet's warning for an input declared without a dtype (SymbolBlock.imports)
+            assert "Cannot decide type" not in proc.stderr, f"{block.id}: {proc.stderr[-3000:]}"
             ran += 1
     assert ran >= 8
     # what the blocks promised exists
-    for path in ("model-symbol.json", "binarized_model-0000.params",
+    for path in ("out/model-symbol.json", "out/binarized_model-0000.params",
                  "out/mnist/binarized_binary_lenet-symbol.json"):
         assert os.path.isfile(os.path.join(root, path)), path
+    # and everything they wrote is under out/ (ignored by git), not loose in the root
+    left = [name for name in os.listdir(root)
+            if name != "out" and not os.path.islink(os.path.join(root, name))]
+    assert not left, f"the documented commands left {left} in the repository root"
+
+
+def test_git_ignores_every_out_folder(tmp_path):
+    """Outputs go to out/: the root's (the README's commands) and one made by running a
+    training script from its own folder (examples/mnist/out/)."""
+    if not os.path.exists(os.path.join(ROOT, ".git")):
+        pytest.skip("not a git checkout")
+    for path in ("out/model-symbol.json", "examples/mnist/out/mnist/binary_lenet-0000.params"):
+        proc = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT)
+        assert proc.returncode == 0, f"{path} is not ignored by git"
 
 
 def test_the_readme_says_what_fetches_packages():
