@@ -129,11 +129,11 @@ def resolve_deferred_shapes(block, *args):
     block.apply(lambda b: b._clear_cached_op() if isinstance(b, HybridBlock) else None)
 
 
-def _has_unresolved_layers(block):
+def _unresolved_layers(block):
     found = []
     block.apply(lambda b: found.append(b) if isinstance(b, _DeferredInputShape)
                 and b._shape_unknown() else None)
-    return bool(found)
+    return found
 
 
 _gluon_deferred_infer_shape = HybridBlock._deferred_infer_shape
@@ -152,7 +152,7 @@ def _deferred_infer_shape(self, *args):
         with contextlib.redirect_stdout(io.StringIO()):
             return _gluon_deferred_infer_shape(self, *args)
     except ValueError:
-        if not _has_unresolved_layers(self):
+        if not _unresolved_layers(self):
             raise
     resolve_deferred_shapes(self, *args)
     return _gluon_deferred_infer_shape(self, *args)
@@ -161,6 +161,24 @@ def _deferred_infer_shape(self, *args):
 # Gluon calls this hook, on the outermost hybridized block, when parameters are still
 # deferred at the first forward; that block may be any container of our layers.
 HybridBlock._deferred_infer_shape = _deferred_infer_shape
+
+_gluon_build_cache = HybridBlock._build_cache
+
+
+def _build_cache(self, *args):
+    """Gluon's graph build; when quantized layers learned their weight shapes during it, the
+    graph is traced again: the first trace carries their partial shapes (and counts an offset's
+    fan-in in the graph), which the cached graph and its export would keep."""
+    unresolved = _unresolved_layers(self)
+    _gluon_build_cache(self, *args)
+    if unresolved and not any(layer._shape_unknown() for layer in unresolved):
+        for layer in unresolved:
+            layer.weight._var = None
+        self.apply(lambda b: b._clear_cached_op() if isinstance(b, HybridBlock) else None)
+        _gluon_build_cache(self, *args)
+
+
+HybridBlock._build_cache = _build_cache
 
 
 # ------------------------------------------------------------------------------------------
