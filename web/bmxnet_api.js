@@ -116,9 +116,14 @@ export async function load(symbolJson, params, inputShape) {
   const alloc = (n) => { const p = M._malloc(Math.max(n, 1)); allocs.push(p); return p; };
   let handle = 0;
   try {
-    const jsonLen = M.lengthBytesUTF8(symbolJson) + 1;
+    // Whitespace between JSON tokens means nothing: each run of it is copied into the heap as
+    // one space (strings are kept as they are), so a symbol padded with whitespace does not
+    // grow the WebAssembly memory, which never shrinks, by its padding.
+    const text = symbolJson.replace(/("(?:[^"\\]|\\[\s\S])*")|[ \t\n\r]+/g,
+                                    (run, string) => string ?? " ");
+    const jsonLen = M.lengthBytesUTF8(text) + 1;
     const json = alloc(jsonLen);
-    M.stringToUTF8(symbolJson, json, jsonLen);
+    M.stringToUTF8(text, json, jsonLen);
     const par = alloc(bytes.length);
     M.HEAPU8.set(bytes, par);
     const key = alloc(5);
@@ -141,6 +146,13 @@ export async function load(symbolJson, params, inputShape) {
     if (handle !== 0) M._BMXPredFree(handle);
     for (const p of allocs) M._free(p);
   }
+}
+
+// Bytes of WebAssembly memory the module holds: it grows when the heap needs more and never
+// shrinks, so a load that was refused should leave it as it was.
+export async function memoryBytes() {
+  const M = await bmxModule();
+  return M.HEAPU8.length;
 }
 
 // Bytes of the WebAssembly heap in use (malloc'd and not freed): for leak checks.

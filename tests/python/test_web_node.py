@@ -131,3 +131,21 @@ def test_js_api_contract(tmp_path):
     assert r["repeatable"]
     heap = r["heapInUse"]
     assert len(heap) == 50 and len(set(heap)) == 1, f"heap in use changed across cycles: {heap}"
+
+
+def test_refused_and_padded_loads_do_not_grow_memory(tmp_path):
+    """WebAssembly memory never shrinks: LeNet refused for a 20000x20000 input (planned before
+    anything is allocated) and a symbol padded with 50 MB of spaces (collapsed before it is
+    copied into the heap) leave it within a few MB of where it was."""
+    case = runtime_golden.prepare("binary_lenet", str(tmp_path))
+    proc = subprocess.run(NODE + [os.path.join(ROOT, "tests", "web", "memory_growth.mjs"), MODULE,
+                                  case.symbol_file, case.params_file,
+                                  ",".join(map(str, case.x.shape)), "1,1,20000,20000"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["hugeError"] is not None and r["hugeError"].startswith("bmxnet: "), r
+    assert "(1, 64, 20000, 20000)" in r["hugeError"], r["hugeError"]
+    grown = 16 * 1024 * 1024
+    assert r["afterHuge"] - r["start"] <= grown, r
+    assert r["afterPadded"] - r["start"] <= grown, r
