@@ -161,11 +161,13 @@ def _input_shape(args, graph, sym_file, params_file, what):
 
 
 def _check_params_match(graph, sym_file, params_file):
-    """The converter's sentence when the params file does not belong to the symbol."""
-    from . import params_io
+    """The converter's sentence when the params file does not belong to the symbol (written
+    by another conversion, or holding another model's parameters)."""
+    from . import pairing, params_io
 
     variables = [n["name"] for n in graph.get("nodes", []) if n.get("op") == "null"]
     loaded = params_io.load(params_file)
+    pairing.check_pair(graph, sym_file, params_file)
     keys = list(loaded) if isinstance(loaded, dict) else []
     mismatch = params_io.mismatch_message(params_file, sym_file, keys, variables)
     if mismatch:

@@ -14,6 +14,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from ._lib import library_path
+from .pairing import check_files
 
 __all__ = ["predict_exe", "find_exe", "run_c_predict", "c_predict", "CPrediction"]
 
@@ -87,6 +88,7 @@ def c_predict(prefix_or_symbol, params=None, batch=None, top: int = 3, lib: Opti
     if batch is None:
         raise ValueError("c_predict: batch is required")
     symbol, params = _model_files(prefix_or_symbol, params)
+    check_files(symbol, params)  # MXNet's predict API does not check that the two belong together
     batch = np.ascontiguousarray(batch, dtype="<f4")
     if batch.ndim == 0 or batch.size == 0:
         raise ValueError(f"c_predict: batch must have a batch dimension and data, "
@@ -125,6 +127,7 @@ def run_c_predict(prefix_or_symbol, params=None, batch: np.ndarray = None, top: 
     the model's input shape, batch first; it is passed as float32. Loads our op library with
     ``--lib bmxnet.library_path()`` (runtime=True: through libbmx_runtime instead, no MXNet).
     Raises RuntimeError with the program's message if it
-    fails, FileNotFoundError if it is not built.
+    fails, FileNotFoundError if it is not built, ValueError when the symbol records the id of
+    another params file (bmxnet.pairing).
     """
     return c_predict(prefix_or_symbol, params, batch, top=top, **kwargs).outputs

@@ -121,6 +121,18 @@ def _dimension(d) -> int:
     return operator.index(d)
 
 
+def _check_pair(symbol: bytes, symbol_file: str, params_file: str, params: bytes) -> None:
+    """Refuses a symbol whose recorded params id (bmxnet.pairing) is not that of `params`,
+    naming both files (libbmx_runtime checks it too, without the names)."""
+    from . import pairing
+
+    try:
+        graph = json.loads(symbol.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return  # not JSON: libbmx_runtime says so
+    pairing.check_pair(graph, symbol_file, params_file, params)
+
+
 def _positive_shape(shape, what: str) -> Tuple[int, ...]:
     try:
         dims = tuple(_dimension(d) for d in shape)
@@ -180,6 +192,7 @@ class Predictor:
             symbol = f.read()
         with open(self.params_file, "rb") as f:
             params = f.read()
+        _check_pair(symbol, self.symbol_file, self.params_file, params)
         if len(params) > 2 ** 31 - 1:
             raise ValueError(f"{self.params_file} is over 2 GiB, more than the C API takes")
         keys = (ctypes.c_char_p * 1)(_INPUT_KEY)

@@ -385,11 +385,13 @@ def summary(model, input_shape=None, epoch=None, data_name="data", print_fn=None
     given; returns the Summary."""
     import mxnet as mx
 
+    from . import pairing
     from .export import recorded_input_shape
 
     if isinstance(model, str):
         sym_file, params_file = resolve_prefix(model, epoch)
         graph = json.load(open(sym_file))
+        pairing.check_pair(graph, sym_file, params_file)
         arg_shapes = {k.split(":", 1)[-1]: v.shape for k, v in mx.nd.load(params_file).items()}
         if input_shape is None:
             input_shape = recorded_input_shape(graph, data_name)

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "layout.h"
+#include "pairing.h"
 #include "memory_limit.h"
 #include "float/float_kernels.h"
 
@@ -47,6 +48,11 @@ Predictor::Predictor(std::shared_ptr<const Model> model, const Predictor* source
     : model_(std::move(model)) {
   Symbol symbol = model_->symbol;
   std::vector<ParamArray> arrays = parse_params(model_->params.data(), model_->params.size());
+  // After parsing: damaged params get the parser's sentence. A clone's model was checked
+  // when its source was made.
+  if (source == nullptr) {
+    check_params_id(symbol.params_sha256, model_->params.data(), model_->params.size());
+  }
   use_one_thread_pool();
   // isa_choice(), not default_isa(): the runtime prints nothing; the plan reports the note.
   plan_ = build_plan(std::move(symbol), std::move(arrays), model_->inputs, model_->output_keys,

@@ -112,6 +112,15 @@ Symbol parse_symbol(const char* json_text) {
   }
   if (heads->empty()) not_a_symbol("its 'heads' list is empty");
   for (const json& e : *heads) sym.heads.push_back(parse_entry(e, count, false, "a head"));
+  // Graph attributes are [type, value] pairs (nnvm); others than the params id are MXNet's.
+  auto graph_attrs = doc.find("attrs");
+  if (graph_attrs != doc.end() && graph_attrs->is_object()) {
+    auto id = graph_attrs->find("bmx_params_sha256");
+    if (id != graph_attrs->end() && id->is_array() && id->size() == 2 && (*id)[0] == "str" &&
+        (*id)[1].is_string()) {
+      sym.params_sha256 = (*id)[1].get<std::string>();
+    }
+  }
   return sym;
 }
 

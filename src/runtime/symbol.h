@@ -27,6 +27,9 @@ struct SymbolNode {
 struct Symbol {
   std::vector<SymbolNode> nodes;
   std::vector<EntryRef> heads;
+  // The SHA-256 of the params file that model-converter recorded with the symbol (top-level
+  // attrs, bmx_params_sha256: ["str", hex]); empty when there is none (see pairing.h).
+  std::string params_sha256;
 };
 
 // Parses and checks the structure (inputs refer to earlier nodes, heads exist). Throws Error

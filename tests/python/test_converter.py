@@ -179,7 +179,9 @@ def _check_symbol_invariants(sym):
     assert all(0 <= h[0] < len(nodes) for h in sym["heads"])
     names = [n["name"] for n in nodes if n["op"] == "null"]
     assert len(names) == len(set(names))
-    assert sym["attrs"] == {"mxnet_version": ["int", 10901]}
+    # MXNet's version, kept, and the id of the params file (bmxnet.pairing).
+    assert sym["attrs"].keys() == {"mxnet_version", "bmx_params_sha256"}
+    assert sym["attrs"]["mxnet_version"] == ["int", 10901]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 import json
 import os
 import re
+import signal
 import tempfile
+import time
 from collections import OrderedDict
 from typing import List, Optional, Sequence, Tuple
 
@@ -112,23 +114,109 @@ def make_output_dir(path: str):
                               "-o DIR/NAME") from None
 
 
+# Test hook: BMXNET_CONVERTER_KILL_AT=<step> makes the converter SIGKILL itself when it reaches
+# that step of write_atomically, so that tests can check what a crash at each step leaves.
+KILL_AT_ENV = "BMXNET_CONVERTER_KILL_AT"
+# Temporaries are named .tmp-<writer pid>-<8 random chars>-<output file name>; files of earlier
+# converters (no pid) are recognised too.
+_TEMP_RE = re.compile(r"^\.tmp-(?:(?P<pid>\d+)-)?[a-z0-9_]{8}-(?P<name>.+)$")
+# A temporary whose writer is alive is left alone unless it is older than this: its pid may
+# belong to another program by now, and no write keeps a temporary unrenamed for that long.
+STALE_TEMP_SECONDS = 600.0
+
+
+def _step(name: str):
+    if os.environ.get(KILL_AT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # no such process (or no such pid at all)
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(paths: Sequence[str], now: Optional[float] = None):
+    """Removes the temporaries that earlier runs writing `paths` left behind (killed before
+    their renames): those whose writer is dead, or older than STALE_TEMP_SECONDS."""
+    now = time.time() if now is None else now
+    by_dir = {}
+    for path in paths:
+        by_dir.setdefault(os.path.dirname(os.path.abspath(path)), set()).add(os.path.basename(path))
+    for directory, names in by_dir.items():
+        try:
+            entries = os.listdir(directory)
+        except OSError:
+            continue  # no folder yet: nothing left behind
+        for entry in entries:
+            match = _TEMP_RE.match(entry)
+            if not match or match.group("name") not in names:
+                continue
+            tmp = os.path.join(directory, entry)
+            pid = match.group("pid")
+            try:
+                if pid is not None and int(pid) == os.getpid():
+                    continue
+                dead = pid is not None and not _pid_alive(int(pid))
+                if dead or now - os.lstat(tmp).st_mtime > STALE_TEMP_SECONDS:
+                    os.unlink(tmp)
+            except OSError:
+                pass  # gone already, or not ours to remove
+
+
+def _fsync_dir(directory: str):
+    """Makes the renames in `directory` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems do not sync folders; the renames are still atomic
+    finally:
+        os.close(fd)
+
+
+def _kind(path: str) -> str:
+    return "symbol" if path.endswith(".json") else "params"
+
+
 def write_atomically(files: Sequence[Tuple[str, bytes]]):
-    """Write every file to a temp file beside it, then os.replace them all; no partial output."""
+    """Write every file to a temp file beside it and fsync it, then os.replace them in the
+    given order and fsync the folder: a crash leaves each file old or new, never partial.
+    Temporaries that earlier, killed runs left for these files are removed first. The files
+    are replaced one after the other, so a crash between two renames leaves new and old files
+    side by side; the converter names the symbol first and records the params id in it, so
+    readers refuse that pair (bmxnet.pairing)."""
     temps, done, path = [], [], files[0][0]
+    remove_stale_temporaries([p for p, _ in files])
     umask = os.umask(0)
     os.umask(umask)
     try:
         for path, data in files:
             directory = os.path.dirname(os.path.abspath(path))
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-",
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".tmp-{os.getpid()}-",
                                        suffix="-" + os.path.basename(path))
             temps.append(tmp)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
+                f.flush()
+                _step(f"write-{_kind(path)}")
+                os.fsync(f.fileno())
+                _step(f"fsync-{_kind(path)}")
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
         for (path, _), tmp in zip(files, temps):
             os.replace(tmp, path)
             done.append(path)
+            _step(f"rename-{_kind(path)}")
+        for directory in sorted({os.path.dirname(os.path.abspath(p)) for p, _ in files}):
+            _fsync_dir(directory)
+        _step("fsync-dir")
     except OSError as e:
         for leftover in temps + done:
             try:

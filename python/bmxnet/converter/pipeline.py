@@ -3,7 +3,7 @@
 import json
 import os
 
-from .. import params_io
+from .. import pairing, params_io
 from ..export import record_input_shape, recorded_input_shape
 from .errors import ConversionError
 from .files import (check_out_prefix, check_outputs, make_output_dir, output_paths, read_model,
@@ -55,11 +55,14 @@ def convert(symbol_path, params_path, out_prefix=None, verbose=True,
         except ValueError as e:
             raise ConversionError(f"cannot record --input-shape: {e}") from None
     recorded = recorded_input_shape(sym)
-    # 4. write both files or neither
-    sym_bytes = json.dumps(sym, indent=2).encode("utf-8")
+    # 4. write both files, the symbol with the id of the params (bmxnet.pairing); the symbol
+    # is renamed into place first, so a crash between the renames leaves a new symbol beside
+    # the old params (or none), which readers refuse, never an old symbol that cannot tell
     params_bytes = params_io.dumps(out_params)
+    pairing.record_params_id(sym, params_bytes)
+    sym_bytes = json.dumps(sym, indent=2).encode("utf-8")
     make_output_dir(sym_out)
-    write_atomically([(params_out, params_bytes), (sym_out, sym_bytes)])
+    write_atomically([(sym_out, sym_bytes), (params_out, params_bytes)])
     # 5. report
     report = ConversionReport(symbol_path, params_path, sym_out, params_out, rewrite.converted,
                               rewrite.skipped, sym_size + params_size,
