@@ -271,8 +271,14 @@ class Predictor:
         handle = self._live_handle()
         x = _float32_input(x)
         if x.shape != self.input_shape:
+            if x.size == self._input_size:  # the right values without the batch or channel axes
+                fix = f"reshape it: x.reshape({self.input_shape})"
+            elif x.ndim == len(self.input_shape):  # another batch or image size
+                fix = f"create one with input_shape={x.shape}"
+            else:
+                fix = f"give it {len(self.input_shape)} axes, batch first"
             raise ValueError(f"input has shape {x.shape}, but this Predictor was created for "
-                             f"{self.input_shape}; create one with input_shape={x.shape}")
+                             f"{self.input_shape}; {fix}")
         lib = library()
         outputs = [np.empty(shape, dtype=np.float32) for shape in self.output_shapes]
         with self._lock:

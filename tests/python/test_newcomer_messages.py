@@ -118,3 +118,20 @@ def test_help_shows_no_restructuredtext(capsys):
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "``" not in out and "`bmxnet` command" in out
+
+
+def test_predictor_advice_for_an_image_without_batch_and_channel_axes(lenet):
+    """A 28 x 28 image for a (1, 1, 28, 28) model: reshape it (input_shape=(28, 28) would not
+    plan); another batch size: create a predictor for it."""
+    from bmxnet import runtime
+
+    case, prefix, _ = lenet
+    with runtime.Predictor(prefix, (1, 1, 28, 28)) as pred:
+        with pytest.raises(ValueError) as info:
+            pred.predict(case.x.reshape(28, 28))
+        assert "x.reshape((1, 1, 28, 28))" in str(info.value)
+        assert "input_shape=(28, 28)" not in str(info.value)
+        with pytest.raises(ValueError, match=r"input_shape=\(2, 1, 28, 28\)"):
+            pred.predict(np.zeros((2, 1, 28, 28), np.float32))
+        with pytest.raises(ValueError, match="4 axes, batch first"):
+            pred.predict(np.zeros((14, 14), np.float32))
