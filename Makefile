@@ -11,7 +11,8 @@ BENCHES ?= OFF
 SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2>/dev/null) \
            CMakeLists.txt setup.py pyproject.toml
 
-.PHONY: all demo test test-cpp test-python test-neon test-sanitize bench bench-runtime bench-input \
+.PHONY: all demo test test-cpp test-python test-neon test-sanitize bench bench-runtime bench-threads \
+        bench-input \
         bench-train build install clean \
         sysdeps golden runtime-aarch64 fuzz web-if-available
 
@@ -74,6 +75,13 @@ bench-runtime: install build
 	mkdir -p out/bench
 	$(PY) smd_hpi/runtime_bench.py --threads 1 2 --json out/bench/runtime_bench.json \
 	  --png out/bench/runtime_bench.png
+
+# Many predictors in one process: 1, 2, 4, 8 predictors (each on its own thread) at 1, 2, 3
+# kernel threads each, run together vs one after the other, 4000 LeNet forwards per row.
+bench-threads: install build
+	mkdir -p out/bench
+	$(PY) smd_hpi/runtime_threads_bench.py --predictors 1 2 4 8 --threads 1 2 3 \
+	  --forwards 4000 --json out/bench/runtime_threads.json
 
 # The ImageNet example's input pipelines: ImageRecordIter vs ImageRecordDataset + DataLoader,
 # images/s of 224x224 training batches from an im2rec .rec made of 512 JPEGs, 1 and 2 threads.

@@ -57,8 +57,9 @@ function(bmx_float_backend target)
 endfunction()
 
 file(GLOB BMX_FLOAT_SOURCES CONFIGURE_DEPENDS "${BMX_FLOAT_DIR}/*.cc")
-add_library(bmx_float_layers STATIC ${BMX_FLOAT_SOURCES})
-target_include_directories(bmx_float_layers PUBLIC "${BMX_FLOAT_DIR}")
+# The XNNPACK layers run on the calling predictor's thread pool (src/runtime/thread_pool.h).
+add_library(bmx_float_layers STATIC ${BMX_FLOAT_SOURCES} "${BMX_FLOAT_DIR}/../thread_pool.cc")
+target_include_directories(bmx_float_layers PUBLIC "${BMX_FLOAT_DIR}" "${BMX_FLOAT_DIR}/..")
 bmx_float_backend(bmx_float_layers)
 target_compile_options(bmx_float_layers PRIVATE -Wall -Wextra)
 # Consumers of the static library need its libraries too.

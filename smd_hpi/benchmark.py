@@ -451,7 +451,7 @@ def format_gaps(gaps):
 def _worker_cmd(threads, args, out):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MXNET_ENGINE_TYPE=args.engine)
     if args.isa:
-        env["BMX_KERNEL_ISA"] = args.isa
+        env["BMXNET_KERNEL_ISA"] = args.isa
     if args.mxnet_isa:
         env["DNNL_MAX_CPU_ISA"] = args.mxnet_isa
     cmd = [sys.executable, os.path.abspath(__file__), "--worker-out", out, "--repeat",
@@ -687,7 +687,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer samples, no 4096 bgemm")
     parser.add_argument("--json", help="write the results as JSON here")
     parser.add_argument("--png", help="write a bar chart of the ratios here")
-    parser.add_argument("--isa", help="pin the kernels' instruction set (BMX_KERNEL_ISA)")
+    parser.add_argument("--isa", help="pin the kernels' instruction set (BMXNET_KERNEL_ISA)")
     parser.add_argument("--mxnet-isa", metavar="ISA", type=str.upper,
                         choices=["SSE41", "AVX", "AVX2", "AVX512_CORE",
                                  "AVX512_CORE_VNNI", "AVX512_CORE_BF16", "ALL"],

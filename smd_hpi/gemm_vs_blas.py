@@ -6,7 +6,7 @@ vs the float one at growing filter counts and kernel sizes.
                                    [--out smd_hpi/results] [--quick]
 
 GEMM: C = A B^T of ±1 matrices, M = N = K = size. "xnor <isa>" is bmxnet's bgemm on bit-packed
-operands (bmxnet_bgemm, B repacked on every call as a BLAS packs its operands; BMX_KERNEL_ISA
+operands (bmxnet_bgemm, B repacked on every call as a BLAS packs its operands; BMXNET_KERNEL_ISA
 pins the path, "ref" is the plain reference twin, the paper's "xnor_64" without blocking);
 "sgemm (MXNet/OpenBLAS)" is mx.nd.dot on float32, "sgemm (numpy)" numpy's BLAS. Each ISA runs in
 its own process (the path is chosen at start-up); every timing is the median of repeats after
@@ -42,7 +42,7 @@ def median_time(fn, repeat, budget=2.0):
 
 
 def child(args):
-    """Times this process's kernel path (BMX_KERNEL_ISA) or the BLAS baselines; prints JSON."""
+    """Times this process's kernel path (BMXNET_KERNEL_ISA) or the BLAS baselines; prints JSON."""
     import mxnet as mx
     import numpy as np
     import bmxnet
@@ -108,7 +108,7 @@ def run(mode, isa, args):
     # NaiveEngine: MXNet's operators run in the calling thread (no engine hand-off per call).
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MXNET_ENGINE_TYPE="NaiveEngine")
     if isa:
-        env["BMX_KERNEL_ISA"] = isa
+        env["BMXNET_KERNEL_ISA"] = isa
     cmd = [sys.executable, os.path.abspath(__file__), "--child", mode, "--repeat", str(args.repeat),
            "--slow-limit", str(args.slow_limit), "--sizes"] + [str(s) for s in args.sizes]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)

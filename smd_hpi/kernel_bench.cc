@@ -1,11 +1,11 @@
 // Raw kernel speed, without MXNet: the benchmarked ResNet-18 conv layers, the 4096 dense layer
-// and square bgemm, on the path BMX_KERNEL_ISA selects (default: the best one), at the thread
+// and square bgemm, on the path BMXNET_KERNEL_ISA selects (default: the best one), at the thread
 // count given (default: OMP_NUM_THREADS).
 //
 // Every case is measured in `rounds` sweeps over all cases (so that a burst of other load on
 // the machine hits a few samples of many cases rather than all samples of one), `repeat`
 // samples per case and sweep, after a warm-up; the median of all samples is printed.
-// Build target bmx_kernel_bench; run: BMX_KERNEL_ISA=avx2 build/cmake/bmx_kernel_bench
+// Build target bmx_kernel_bench; run: BMXNET_KERNEL_ISA=avx2 build/cmake/bmx_kernel_bench
 // [threads] [repeat] [rounds]
 //
 // bmx_kernel_bench --scaling T [repeat] [rounds]: the batch-8 conv layers at 1 and at T threads,

@@ -17,7 +17,7 @@ export BMXNET_LIBRARY=${BMXNET_LIBRARY:-$PWD/$BUILD/libbmxnet_ops.so} PYTHONPATH
 : > "$R/kernel_bench.txt"
 for isa in avx512 avx2 portable; do
   for t in 1 2; do
-    BMX_KERNEL_ISA=$isa "$BUILD/bmx_kernel_bench" "$t" >> "$R/kernel_bench.txt" 2>&1 || true
+    BMXNET_KERNEL_ISA=$isa "$BUILD/bmx_kernel_bench" "$t" >> "$R/kernel_bench.txt" 2>&1 || true
     echo >> "$R/kernel_bench.txt"
   done
 done

@@ -45,6 +45,11 @@ def library() -> ctypes.CDLL:
                     ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int,
                     ctypes.c_uint32, ctypes.POINTER(ctypes.c_char_p), u32p, u32p,
                     ctypes.POINTER(handle)]),
+                "BMXPredCreateEx": (ctypes.c_int, [
+                    ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                    ctypes.c_uint32, ctypes.POINTER(ctypes.c_char_p), u32p, u32p,
+                    ctypes.c_uint32, ctypes.POINTER(ctypes.c_char_p), ctypes.c_char_p,
+                    ctypes.POINTER(handle)]),
                 "BMXPredGetOutputShape": (ctypes.c_int, [
                     handle, ctypes.c_uint32, ctypes.POINTER(u32p), u32p]),
                 # Float buffers as plain addresses (numpy's .ctypes.data): building a ctypes
@@ -167,7 +172,11 @@ class Predictor:
     (28x28 for one channel, 224x224 otherwise) and is kept in ``.input_shape``.
     threads: the kernels' threads (default: OMP_NUM_THREADS, else all hardware threads);
     counts above the runtime's limit (the larger of 64 and the hardware thread count) are
-    clamped to it.
+    clamped to it. isa (ref, portable, avx2, avx512, neon, wasm_simd128 or best) and
+    float_backend (auto, xnnpack, portable or reference): this predictor's binary kernels and
+    float layers (default: BMXNET_KERNEL_ISA and BMXNET_FLOAT_BACKEND, else the best here);
+    ``.plan`` reports them. Each predictor has its own settings and its own threads
+    (BMXPredCreateEx in bmx_predict.h).
 
     A Predictor is safe to share between threads: its calls are serialized (a lock around
     setting the input, running and reading the outputs), so threads sharing one wait for each
@@ -176,7 +185,8 @@ class Predictor:
     """
 
     def __init__(self, model, input_shape: Optional[Sequence[int]] = None,
-                 threads: Optional[int] = None, epoch: Optional[int] = None):
+                 threads: Optional[int] = None, epoch: Optional[int] = None,
+                 isa: Optional[str] = None, float_backend: Optional[str] = None):
         self._handle = None
         # One C call sequence at a time: a handle is for one thread at a time (bmx_predict.h).
         self._lock = threading.Lock()
@@ -198,13 +208,20 @@ class Predictor:
         keys = (ctypes.c_char_p * 1)(_INPUT_KEY)
         indptr = (ctypes.c_uint32 * 2)(0, len(self.input_shape))
         dims = (ctypes.c_uint32 * len(self.input_shape))(*self.input_shape)
+        options = []
+        for key, value in (("isa", isa), ("float_backend", float_backend)):
+            if value is not None:
+                if not isinstance(value, str) or not value or any(c in value for c in "=;,"):
+                    raise ValueError(f"{key} must be a name such as 'portable', got {value!r}")
+                options.append(f"{key}={value}")
+        if threads is not None:
+            options.append(f"threads={min(threads, 2 ** 31 - 1)}")
         handle = ctypes.c_void_p()
-        _check(lib.BMXPredCreate(symbol, params, len(params), _DEV_CPU, 0, 1, keys, indptr, dims,
-                                 ctypes.byref(handle)),
+        _check(lib.BMXPredCreateEx(symbol, params, len(params), _DEV_CPU, 0, 1, keys, indptr,
+                                   dims, 0, None, ";".join(options).encode(),
+                                   ctypes.byref(handle)),
                f"loading {self.symbol_file} and {self.params_file}")
         self._handle = handle
-        if threads is not None:
-            self.set_threads(threads)
         self.output_shapes = self._output_shapes()
         self._input_size = int(np.prod(self.input_shape))
         self._plan = None
@@ -235,7 +252,7 @@ class Predictor:
     @property
     def plan(self) -> dict:
         """The runtime's plan (BMXPredGetPlan): nodes (name, op, kernel, output_shape, macs),
-        arena_bytes, weight_bytes, isa, float_backend, and isa_note when BMX_KERNEL_ISA names
+        arena_bytes, weight_bytes, isa, float_backend, and isa_note when BMXNET_KERNEL_ISA names
         a path that is unknown or unavailable here."""
         if self._plan is None:
             text = ctypes.c_char_p()

@@ -1,4 +1,4 @@
-// Which fast path runs: the CPU checks, BMX_KERNEL_ISA, and the microkernels of each path.
+// Which fast path runs: the CPU checks, BMXNET_KERNEL_ISA, and the microkernels of each path.
 #include "isa.h"
 
 #include <cctype>
@@ -86,16 +86,21 @@ Isa best_isa() {
 
 const IsaChoice& isa_choice() {
   static const IsaChoice chosen = []() -> IsaChoice {
-    const char* env = std::getenv("BMX_KERNEL_ISA");
+    std::string var = "BMXNET_KERNEL_ISA";
+    const char* env = std::getenv(var.c_str());
+    if (env == nullptr || *env == '\0') {
+      var = "BMX_KERNEL_ISA";  // the older name, still read (deprecated)
+      env = std::getenv(var.c_str());
+    }
     if (env == nullptr || *env == '\0') return {best_isa(), ""};
     const std::string fallback = std::string("; using ") + isa_name(best_isa());
     Isa isa;
     if (!parse_isa(env, &isa)) {
-      return {best_isa(), std::string("BMX_KERNEL_ISA=") + env + " is unknown (ref, portable, "
+      return {best_isa(), var + "=" + env + " is unknown (ref, portable, "
                           "avx2, avx512, neon, wasm_simd128)" + fallback};
     }
     if (!isa_available(isa)) {
-      return {best_isa(), std::string("BMX_KERNEL_ISA=") + env +
+      return {best_isa(), var + "=" + env +
                               " is not available on this CPU or build" + fallback};
     }
     return {isa, ""};

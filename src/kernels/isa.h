@@ -3,9 +3,10 @@
 // The fast kernels come in one set of files per instruction set (xnor_tile_<isa>.cc and, where
 // the path has its own binarize + pack code, sign_pack_<isa>.cc; DESIGN.md section 2); which
 // one runs is chosen at run time: the best one the CPU supports, or the one named by the
-// environment variable BMX_KERNEL_ISA (ref | portable | avx2 | avx512 | neon |
-// wasm_simd128), which tests and
-// benchmarks use to pin a path. "ref" means the plain reference kernels (bgemm_ref,
+// environment variable BMXNET_KERNEL_ISA (ref | portable | avx2 | avx512 | neon |
+// wasm_simd128; the older name BMX_KERNEL_ISA is still read, deprecated), which tests and
+// benchmarks use to pin a path. The runtime takes this as each predictor's default and lets a
+// predictor choose its own (bmx_predict.h, BMXPredCreateEx). "ref" means the plain reference kernels (bgemm_ref,
 // bconv2d_ref).
 #pragma once
 
@@ -24,7 +25,7 @@ bool parse_isa(const std::string& name, Isa* isa);
 bool isa_available(Isa isa);
 // The fastest available path on this CPU.
 Isa best_isa();
-// What BMX_KERNEL_ISA chooses (read once): the path it names, else best_isa(); `note` is a
+// What BMXNET_KERNEL_ISA chooses (read once): the path it names, else best_isa(); `note` is a
 // sentence when it names a path that is unknown or unavailable (best_isa() is used then),
 // empty otherwise. Prints nothing (the runtime reports the note in its plan).
 struct IsaChoice {

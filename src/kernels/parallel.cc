@@ -16,7 +16,9 @@ namespace bmx {
 namespace {
 
 std::atomic<int> thread_override{0};
-std::atomic<ParallelRunner> installed_runner{nullptr};
+// The innermost ParallelScope of this thread.
+thread_local ParallelRunner scope_runner = nullptr;
+thread_local void* scope_pool = nullptr;
 // The most threads std::thread could start at once: lowered for good when starting one fails,
 // so that a count the system refuses is not tried again on every parallel region.
 std::atomic<int> startable_threads{1 << 30};
@@ -61,7 +63,16 @@ void set_kernel_threads(int n) {
   thread_override.store(n > 0 ? std::min(n, max_kernel_threads()) : 0);
 }
 
-void set_parallel_runner(ParallelRunner runner) { installed_runner.store(runner); }
+ParallelScope::ParallelScope(ParallelRunner runner, void* pool)
+    : prev_runner_(scope_runner), prev_pool_(scope_pool) {
+  scope_runner = runner;
+  scope_pool = pool;
+}
+
+ParallelScope::~ParallelScope() {
+  scope_runner = prev_runner_;
+  scope_pool = prev_pool_;
+}
 
 void parallel_for(int64_t tasks, int threads, RangeFn body) {
   if (tasks <= 0) return;
@@ -81,12 +92,12 @@ void parallel_for(int64_t tasks, int threads, RangeFn body) {
       if (begin < end) body(begin, end);
     }
   };
-  if (const ParallelRunner runner = installed_runner.load(std::memory_order_acquire)) {
+  if (const ParallelRunner runner = scope_runner) {
     struct Job {
       const RangeFn* body;
       int64_t tasks, chunks;
     } job{&body, tasks, chunks};
-    runner(nt, chunks, [](void* ctx, int64_t c) {
+    runner(scope_pool, nt, chunks, [](void* ctx, int64_t c) {
       const Job& j = *static_cast<const Job*>(ctx);
       const int64_t begin = j.tasks * c / j.chunks, end = j.tasks * (c + 1) / j.chunks;
       if (begin < end) (*j.body)(begin, end);

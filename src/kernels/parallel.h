@@ -49,13 +49,28 @@ void parallel_for(int64_t tasks, int threads, RangeFn body);
 void start_threads(int threads);
 
 // Runs chunk(ctx, c) for every c in [0, chunks) on up to `threads` threads, the caller's
-// included, and returns when all have run.
-using ParallelRunner = void (*)(int threads, int64_t chunks, void (*chunk)(void* ctx, int64_t c),
-                                void* ctx);
-// Makes parallel_for run its chunks on `runner` instead of OpenMP (null: OpenMP again). An
-// embedder whose other layers have a thread pool of their own installs it here, so that one
-// set of threads serves both: two pools whose idle threads spin side by side on the same cores
-// stall each other for a scheduler time slice per hand-over.
-void set_parallel_runner(ParallelRunner runner);
+// included, and returns when all have run; `pool` is the ParallelScope's own pointer.
+using ParallelRunner = void (*)(void* pool, int threads, int64_t chunks,
+                                void (*chunk)(void* ctx, int64_t c), void* ctx);
+
+// While it lives, parallel_for calls made on the thread that made it run their chunks on
+// runner(pool, ...) instead of OpenMP (a null runner: OpenMP, or std::thread). The runtime
+// opens one around each call into a predictor, with that predictor's own thread pool, so that
+// predictors on different threads never share (and wait on) one set of threads, and the float
+// library's layers and the binary kernels use the same threads (two pools whose idle threads
+// spin side by side on the same cores stall each other for a scheduler time slice per
+// hand-over). Scopes nest; each restores the one before it. Threads that the runner starts
+// see no scope.
+class ParallelScope {
+ public:
+  ParallelScope(ParallelRunner runner, void* pool);
+  ~ParallelScope();
+  ParallelScope(const ParallelScope&) = delete;
+  ParallelScope& operator=(const ParallelScope&) = delete;
+
+ private:
+  ParallelRunner prev_runner_;
+  void* prev_pool_;
+};
 
 }  // namespace bmx

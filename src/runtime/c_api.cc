@@ -64,7 +64,8 @@ class InUse {
 int create(const char* symbol_json_str, const void* param_bytes, int param_size, int dev_type,
            int dev_id, uint32_t num_input_nodes, const char** input_keys,
            const uint32_t* input_shape_indptr, const uint32_t* input_shape_data,
-           uint32_t num_output_nodes, const char** output_keys, BMXPredictorHandle* out) {
+           uint32_t num_output_nodes, const char** output_keys, const char* options,
+           BMXPredictorHandle* out) {
   using bmx::rt::fail;
   return guarded([&] {
     if (out == nullptr) fail("the output handle pointer is null.");
@@ -100,8 +101,9 @@ int create(const char* symbol_json_str, const void* param_bytes, int param_size,
       if (output_keys[i] == nullptr) fail("output key #" + std::to_string(i) + " is null.");
       outputs.emplace_back(output_keys[i]);
     }
+    const bmx::rt::Settings settings = bmx::rt::parse_settings(options);
     *out = new bmx::rt::Predictor(symbol_json_str, param_bytes, static_cast<size_t>(param_size),
-                                  inputs, outputs);
+                                  inputs, outputs, settings);
   });
 }
 
@@ -116,7 +118,7 @@ int BMXPredCreate(const char* symbol_json_str, const void* param_bytes, int para
                   const uint32_t* input_shape_indptr, const uint32_t* input_shape_data,
                   BMXPredictorHandle* out) {
   return create(symbol_json_str, param_bytes, param_size, dev_type, dev_id, num_input_nodes,
-                input_keys, input_shape_indptr, input_shape_data, 0, nullptr, out);
+                input_keys, input_shape_indptr, input_shape_data, 0, nullptr, nullptr, out);
 }
 
 int BMXPredCreatePartialOut(const char* symbol_json_str, const void* param_bytes,
@@ -126,7 +128,17 @@ int BMXPredCreatePartialOut(const char* symbol_json_str, const void* param_bytes
                             const char** output_keys, BMXPredictorHandle* out) {
   return create(symbol_json_str, param_bytes, param_size, dev_type, dev_id, num_input_nodes,
                 input_keys, input_shape_indptr, input_shape_data, num_output_nodes, output_keys,
-                out);
+                nullptr, out);
+}
+
+int BMXPredCreateEx(const char* symbol_json_str, const void* param_bytes, int param_size,
+                    int dev_type, int dev_id, uint32_t num_input_nodes, const char** input_keys,
+                    const uint32_t* input_shape_indptr, const uint32_t* input_shape_data,
+                    uint32_t num_output_nodes, const char** output_keys, const char* options,
+                    BMXPredictorHandle* out) {
+  return create(symbol_json_str, param_bytes, param_size, dev_type, dev_id, num_input_nodes,
+                input_keys, input_shape_indptr, input_shape_data, num_output_nodes, output_keys,
+                options, out);
 }
 
 int BMXPredGetOutputShape(BMXPredictorHandle handle, uint32_t index, uint32_t** shape_data,

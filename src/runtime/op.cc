@@ -8,9 +8,9 @@ namespace bmx {
 namespace rt {
 
 PlanContext::PlanContext(const SymbolNode& n, std::vector<Shape> shapes,
-                         std::vector<const ParamArray*> ps, Isa i)
+                         std::vector<const ParamArray*> ps, Isa i, FloatBackend fb)
     : node(n), in_shapes(std::move(shapes)), params(std::move(ps)),
-      reads(in_shapes.size(), false), isa(i) {}
+      reads(in_shapes.size(), false), isa(i), float_backend(fb) {}
 
 void PlanContext::fail(const std::string& what) const {
   rt::fail(node_label(node) + ": " + what + ".");

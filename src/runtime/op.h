@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "error.h"
+#include "float/float_kernels.h"
 #include "isa.h"
 #include "params_file.h"
 #include "shape.h"
@@ -63,13 +64,14 @@ class Op {
 class PlanContext {
  public:
   PlanContext(const SymbolNode& node, std::vector<Shape> in_shapes,
-              std::vector<const ParamArray*> params, Isa isa);
+              std::vector<const ParamArray*> params, Isa isa, FloatBackend float_backend);
 
   const SymbolNode& node;
   std::vector<Shape> in_shapes;             // logical (MXNet) shapes of the inputs
   std::vector<const ParamArray*> params;    // per input: its parameter, or null if computed
   std::vector<bool> reads;                  // inputs the op reads at run time
   Isa isa;                                  // the binary kernels' instruction set
+  FloatBackend float_backend;               // what make_conv2d/make_dense/make_pool2d use
   // Set by the planner when only a relu reads this node's output; a factory that applies the
   // relu to its output itself sets fused_relu, and the relu node then costs nothing.
   bool may_fuse_relu = false;

@@ -80,8 +80,8 @@ EntryRef find_output(const Symbol& sym, const std::string& key) {
 class Planner {
  public:
   Planner(Symbol symbol, std::vector<ParamArray> params, const std::vector<InputSpec>& inputs,
-          Isa isa)
-      : params_(std::move(params)), isa_(isa) {
+          Isa isa, FloatBackend float_backend)
+      : params_(std::move(params)), isa_(isa), float_backend_(float_backend) {
     plan_ = std::make_unique<Plan>();
     plan_->symbol = std::move(symbol);
     plan_->inputs = inputs;
@@ -195,7 +195,8 @@ class Planner {
       const ConstantFactory factory = needed[i] ? find_constant_op(node.op) : nullptr;
       if (factory == nullptr || node.is_variable()) continue;
       std::vector<Shape> shapes(node.inputs.size());
-      PlanContext ctx(node, shapes, std::vector<const ParamArray*>(shapes.size(), nullptr), isa_);
+      PlanContext ctx(node, shapes, std::vector<const ParamArray*>(shapes.size(), nullptr), isa_,
+                      float_backend_);
       const ConstantSpec c = factory(ctx);
       const int64_t n = elements(c.shape);
       total += n;
@@ -321,7 +322,7 @@ class Planner {
         ins.push_back(v);
       }
     }
-    PlanContext ctx(node, shapes, params, isa_);
+    PlanContext ctx(node, shapes, params, isa_, float_backend_);
     ctx.may_fuse_relu = relu_of_.count(index) != 0;
     OpSpec spec = factory(ctx);
     if (ctx.fused_relu) fused_.insert(relu_of_[index]);
@@ -473,6 +474,7 @@ class Planner {
   std::unique_ptr<Plan> plan_;
   std::vector<ParamArray> params_;
   Isa isa_;
+  FloatBackend float_backend_;
   std::vector<std::vector<int>> node_values_;  // per node: its output values (<= -2: parameter)
   std::map<const ParamArray*, int> constant_of_;
   std::map<int, int> constant_of_node_;  // constant op node -> its value in params_
@@ -485,8 +487,9 @@ class Planner {
 
 std::unique_ptr<Plan> build_plan(Symbol symbol, std::vector<ParamArray> params,
                                  const std::vector<InputSpec>& inputs,
-                                 const std::vector<std::string>& output_keys, Isa isa) {
-  Planner planner(std::move(symbol), std::move(params), inputs, isa);
+                                 const std::vector<std::string>& output_keys, Isa isa,
+                                 FloatBackend float_backend) {
+  Planner planner(std::move(symbol), std::move(params), inputs, isa, float_backend);
   return planner.run(output_keys);
 }
 

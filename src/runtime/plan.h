@@ -55,7 +55,8 @@ struct Plan {
 // Builds the plan. output_keys empty: the symbol's heads. Throws Error with one sentence.
 std::unique_ptr<Plan> build_plan(Symbol symbol, std::vector<ParamArray> params,
                                  const std::vector<InputSpec>& inputs,
-                                 const std::vector<std::string>& output_keys, Isa isa);
+                                 const std::vector<std::string>& output_keys, Isa isa,
+                                 FloatBackend float_backend);
 
 }  // namespace rt
 }  // namespace bmx

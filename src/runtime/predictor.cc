@@ -37,15 +37,17 @@ std::shared_ptr<const Model> make_model(const char* symbol_json, const void* par
 
 Predictor::Predictor(const char* symbol_json, const void* params, size_t params_size,
                      const std::vector<InputSpec>& inputs,
-                     const std::vector<std::string>& output_keys)
-    : Predictor(make_model(symbol_json, params, params_size, inputs, output_keys), nullptr) {}
+                     const std::vector<std::string>& output_keys, const Settings& settings)
+    : Predictor(make_model(symbol_json, params, params_size, inputs, output_keys), settings,
+                nullptr) {}
 
 std::unique_ptr<Predictor> Predictor::clone() const {
-  return std::unique_ptr<Predictor>(new Predictor(model_, this));
+  return std::unique_ptr<Predictor>(new Predictor(model_, settings_, this));
 }
 
-Predictor::Predictor(std::shared_ptr<const Model> model, const Predictor* source)
-    : model_(std::move(model)) {
+Predictor::Predictor(std::shared_ptr<const Model> model, const Settings& settings,
+                     const Predictor* source)
+    : model_(std::move(model)), settings_(settings) {
   Symbol symbol = model_->symbol;
   std::vector<ParamArray> arrays = parse_params(model_->params.data(), model_->params.size());
   // After parsing: damaged params get the parser's sentence. A clone's model was checked
@@ -53,11 +55,9 @@ Predictor::Predictor(std::shared_ptr<const Model> model, const Predictor* source
   if (source == nullptr) {
     check_params_id(symbol.params_sha256, model_->params.data(), model_->params.size());
   }
-  use_one_thread_pool();
-  // isa_choice(), not default_isa(): the runtime prints nothing; the plan reports the note.
   plan_ = build_plan(std::move(symbol), std::move(arrays), model_->inputs, model_->output_keys,
-                     isa_choice().isa);
-  threads_ = kernel_threads();
+                     settings_.isa, settings_.float_backend);
+  threads_ = settings_.threads > 0 ? settings_.threads : kernel_threads();
   if (source != nullptr) {
     // The same model planned again gives the same steps; the source's stateless ops replace
     // this plan's copies, so the clone holds no second copy of their weights.
@@ -108,6 +108,7 @@ void Predictor::set_threads(int n) {
   n = std::min(n, max_kernel_threads());
   if (n == threads_) return;
   threads_ = n;
+  settings_.threads = n;  // its clones take it
   prepare();
 }
 
@@ -117,6 +118,8 @@ RunContext Predictor::step_context(size_t s) {
 }
 
 void Predictor::prepare() {
+  PoolScope scope(&pool_, threads_);
+  pool_.get(threads_);  // its threads for this count, the old count's joined
   start_threads(threads_);
   for (size_t s = 0; s < plan_->steps.size(); ++s) {
     Op& op = *plan_->steps[s].op;
@@ -161,6 +164,7 @@ void Predictor::forward(std::vector<double>* step_seconds) {
     }
   }
   has_run_ = true;
+  PoolScope scope(&pool_, threads_);
   if (step_seconds) step_seconds->assign(plan_->steps.size(), 0.0);
   for (size_t s = 0; s < plan_->steps.size(); ++s) {
     const auto start = step_seconds ? std::chrono::steady_clock::now()
@@ -226,9 +230,9 @@ const std::string& Predictor::plan_json() {
   json plan = {{"nodes", nodes},
                {"arena_bytes", plan_->arena_bytes},
                {"weight_bytes", plan_->weight_bytes},
-               {"isa", isa_name(isa_choice().isa)},
-               {"float_backend", float_backend_name()}};
-  if (!isa_choice().note.empty()) plan["isa_note"] = isa_choice().note;
+               {"isa", isa_name(settings_.isa)},
+               {"float_backend", float_backend_name(settings_.float_backend)}};
+  if (!settings_.isa_note.empty()) plan["isa_note"] = settings_.isa_note;
   plan_json_ = plan.dump();
   return plan_json_;
 }

@@ -13,6 +13,8 @@
 
 #include "fast_kernels.h"
 #include "plan.h"
+#include "settings.h"
+#include "thread_pool.h"
 
 namespace bmx {
 namespace rt {
@@ -28,13 +30,15 @@ struct Model {
 
 class Predictor {
  public:
-  // Parses the symbol and params and plans for the given inputs. Throws Error.
+  // Parses the symbol and params and plans for the given inputs with `settings` (its
+  // instruction set, float backend and thread count, kept for its clones). Throws Error.
   Predictor(const char* symbol_json, const void* params, size_t params_size,
-            const std::vector<InputSpec>& inputs, const std::vector<std::string>& output_keys);
+            const std::vector<InputSpec>& inputs, const std::vector<std::string>& output_keys,
+            const Settings& settings = default_settings());
   ~Predictor();
 
-  // A predictor of the same model, inputs and thread count with activations, inputs and
-  // outputs of its own, for another thread. It shares the ops that keep no state between runs
+  // A predictor of the same model, inputs and settings with activations, inputs, outputs and
+  // threads of its own, for another thread. It shares the ops that keep no state between runs
   // (with their weights: the binary layers' packed bits, scales, biases, batch norm) and plans
   // its own instances of the others (the float library's layers, which are set up for one
   // predictor's buffers). Throws Error.
@@ -52,18 +56,24 @@ class Predictor {
   void get_output(size_t index, float* data, size_t size) const;
   void set_threads(int n);
   int threads() const { return threads_; }
+  const Settings& settings() const { return settings_; }
   // The plan as JSON (bmx_predict.h, BMXPredGetPlan).
   const std::string& plan_json();
   const Plan& plan() const { return *plan_; }
 
  private:
   // Plans `model`; with `source`, shares source's ops that keep no state and its thread count.
-  Predictor(std::shared_ptr<const Model> model, const Predictor* source);
+  Predictor(std::shared_ptr<const Model> model, const Settings& settings,
+            const Predictor* source);
   float* value_data(int v) const;
   // Op::prepare for every step with the current thread count.
   void prepare();
   RunContext step_context(size_t s);
   std::shared_ptr<const Model> model_;
+  Settings settings_;
+  // This predictor's threads (its clones have their own): every forward and preparation runs
+  // its parallel regions here, never on another predictor's threads.
+  ThreadPool pool_;
   std::unique_ptr<Plan> plan_;
   std::atomic<bool> in_use_{false};
   struct FreeArena {

@@ -38,13 +38,13 @@ aarch64-linux-gnu-gcc -O2 -std=c11 -Wall -Wextra -I"$OUT/include" tests/aarch64/
 
 status=0
 # Float layers as chosen by default (XNNPACK on aarch64), then pinned to the portable NEON GEMM
-# (what runs where XNNPACK declines a layer) with BMX_FLOAT_BACKEND.
+# (what runs where XNNPACK declines a layer) with BMXNET_FLOAT_BACKEND.
 for pin in "" portable; do
   float=${pin:-xnnpack}
   for shape in "${models[@]}"; do
     prefix=${shape%.shape}
     if ! line=$(env LD_LIBRARY_PATH="$OUT" QEMU_LD_PREFIX="$CROSS_ROOT" OMP_NUM_THREADS=2 \
-                 BMX_FLOAT_BACKEND="$pin" qemu-aarch64 build/aarch64-test/run_golden "$prefix" 2>&1); then
+                 BMXNET_FLOAT_BACKEND="$pin" qemu-aarch64 build/aarch64-test/run_golden "$prefix" 2>&1); then
       status=1
     fi
     echo "$line"

@@ -222,6 +222,12 @@ void test_conv() {
   }
 }
 
+// make_conv2d with the process's default backend, typed as the backends' own factories.
+std::unique_ptr<FloatLayer> conv2d_default(const Conv2DParams& p, const float* w,
+                                           const float* bias) {
+  return make_conv2d(p, w, bias);
+}
+
 // Weights and bias may be freed once the layer exists.
 void test_layers_copy_their_weights() {
   Conv2DParams p;
@@ -229,7 +235,7 @@ void test_layers_copy_their_weights() {
   const auto in = test::random_floats(6 * 6 * 5);
   const auto w = test::random_floats(9 * 5 * 9), bias = test::random_floats(9);
   const auto want = conv_twin(p, in, w, bias.data());
-  for (auto make : {&make_conv2d, &make_conv2d_portable, &make_conv2d_xnnpack}) {
+  for (auto make : {&conv2d_default, &make_conv2d_portable, &make_conv2d_xnnpack}) {
     auto w_copy = w, b_copy = bias;
     auto layer = make(p, w_copy.data(), b_copy.data());
     if (!layer) continue;
@@ -354,7 +360,7 @@ void test_xnnpack_declines_kernels_past_the_input() {
   CHECK(make_conv2d_xnnpack(p, w.data(), nullptr) == nullptr,
         "XNNPACK declines a 5x5 kernel on a 4x4 input");
   // Nor may any other path compute one (each refuses it with the reason).
-  for (auto make : {&make_conv2d, &make_conv2d_portable, &make_conv2d_reference}) {
+  for (auto make : {&conv2d_default, &make_conv2d_portable, &make_conv2d_reference}) {
     std::string what;
     try {
       make(p, w.data(), nullptr);
@@ -367,10 +373,27 @@ void test_xnnpack_declines_kernels_past_the_input() {
 }
 
 void test_dispatch() {
+  // The backend is the caller's choice per layer (a predictor's setting).
+  {
+    Pool2DParams q;
+    q.in_h = q.in_w = 4, q.channels = 3, q.kernel_h = q.kernel_w = 2, q.stride_h = q.stride_w = 2;
+    q.out_h = q.out_w = 2;
+    CHECK(std::string(make_pool2d(q, FloatBackend::kPortable)->backend()) == "portable",
+          "make_pool2d(kPortable) is portable");
+    CHECK(std::string(float_backend_name(FloatBackend::kReference)) == "reference",
+          "float_backend_name(kReference)");
+    if (xnnpack_available()) {
+      CHECK(std::string(make_pool2d(q, FloatBackend::kXnnpack)->backend()) == "xnnpack",
+            "make_pool2d(kXnnpack) is XNNPACK");
+    } else {
+      CHECK(!float_backend_problem(FloatBackend::kXnnpack).empty(),
+            "xnnpack without XNNPACK is a problem");
+    }
+  }
   const std::string name = float_backend_name();
   std::printf("float backend: %s (XNNPACK %s)\n", name.c_str(),
               xnnpack_available() ? "available" : "not in this build");
-  const char* pinned = std::getenv("BMX_FLOAT_BACKEND");
+  const char* pinned = std::getenv("BMXNET_FLOAT_BACKEND");
   if (pinned == nullptr || *pinned == '\0')
     CHECK(name == (xnnpack_available() ? "xnnpack" : "portable"),
           "float_backend_name %s prefers XNNPACK when available", name.c_str());

@@ -1,8 +1,9 @@
-// parallel_for: every task runs exactly once, on OpenMP / std::thread or on a runner an
-// embedder installs (the runtime installs XNNPACK's thread pool), and the binary convolution
-// gives the same bits on either.
+// parallel_for: every task runs exactly once, on OpenMP / std::thread or on the runner of a
+// ParallelScope (the runtime opens one with each predictor's own thread pool), and the binary
+// convolution gives the same bits on either. A scope holds only on the thread that opened it.
 #include <atomic>
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 #include "bconv2d.h"
@@ -15,9 +16,13 @@ namespace {
 
 std::atomic<int> runner_calls{0};
 std::atomic<int> runner_threads{0};
+int pool_tag = 0;  // the scope's pool pointer, which the runner must receive
+std::atomic<bool> runner_got_pool{true};
 
 // Runs the chunks on the caller's thread, last first (an order OpenMP never uses).
-void reverse_runner(int threads, int64_t chunks, void (*chunk)(void*, int64_t), void* ctx) {
+void reverse_runner(void* pool, int threads, int64_t chunks, void (*chunk)(void*, int64_t),
+                    void* ctx) {
+  if (pool != &pool_tag) runner_got_pool.store(false);
   runner_calls.fetch_add(1);
   runner_threads.store(threads);
   for (int64_t c = chunks - 1; c >= 0; --c) chunk(ctx, c);
@@ -56,17 +61,31 @@ int main() {
   const std::vector<float> expected = conv_output(1);
   for (int64_t tasks : {1, 2, 3, 31, 32, 33, 1000}) check_each_task_once("default", tasks, 2);
 
-  bmx::set_parallel_runner(reverse_runner);
-  for (int64_t tasks : {1, 2, 3, 31, 32, 33, 1000}) check_each_task_once("runner", tasks, 2);
-  CHECK(runner_calls.load() > 0, "the installed runner was never called");
-  CHECK(runner_threads.load() == 2, "the runner was asked for %d threads, not 2",
-        runner_threads.load());
-  CHECK(conv_output(2) == expected, "conv on the installed runner differs from 1 thread");
-
-  bmx::set_parallel_runner(nullptr);
-  const int calls = runner_calls.load();
+  int calls = 0;
+  {
+    bmx::ParallelScope scope(reverse_runner, &pool_tag);
+    for (int64_t tasks : {1, 2, 3, 31, 32, 33, 1000}) check_each_task_once("runner", tasks, 2);
+    CHECK(runner_calls.load() > 0, "the scope's runner was never called");
+    CHECK(runner_got_pool.load(), "the runner did not receive the scope's pool");
+    CHECK(runner_threads.load() == 2, "the runner was asked for %d threads, not 2",
+          runner_threads.load());
+    CHECK(conv_output(2) == expected, "conv on the scope's runner differs from 1 thread");
+    // Another thread does not see this thread's scope.
+    calls = runner_calls.load();
+    std::thread other([] { check_each_task_once("other thread", 1000, 2); });
+    other.join();
+    CHECK(runner_calls.load() == calls, "a scope reached a thread that did not open it");
+    {
+      bmx::ParallelScope inline_scope(nullptr, nullptr);
+      check_each_task_once("nested null scope", 1000, 2);
+      CHECK(runner_calls.load() == calls, "a nested null scope still used the outer runner");
+    }
+    check_each_task_once("outer again", 1000, 2);
+    CHECK(runner_calls.load() > calls, "the outer scope was not restored after a nested one");
+  }
+  calls = runner_calls.load();
   check_each_task_once("default again", 1000, 2);
-  CHECK(runner_calls.load() == calls, "the runner was still called after it was removed");
+  CHECK(runner_calls.load() == calls, "the runner was still called after its scope ended");
   CHECK(conv_output(2) == expected, "conv on OpenMP differs from 1 thread");
 
   std::printf("test_parallel: %d passed, %d failed\n", test::passed, test::failed);

@@ -1,4 +1,4 @@
-// The C API never prints: with BMX_KERNEL_ISA naming no known path (which the op library
+// The C API never prints: with BMXNET_KERNEL_ISA naming no known path (which the op library
 // warns about on stderr), creating, running and failing predictors writes nothing to stdout
 // or stderr, and the plan (BMXPredGetPlan) says which path runs and why.
 #include <fcntl.h>
@@ -44,7 +44,7 @@ std::string captured(F f) {
 }  // namespace
 
 int main() {
-  setenv("BMX_KERNEL_ISA", "no_such_isa", 1);
+  setenv("BMXNET_KERNEL_ISA", "no_such_isa", 1);
   Graph g;
   const int conv = g.op("bmx_binary_conv2d", "bc", {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"},
                                                    {"num_filter", "8"}, {"no_bias", "True"}},
@@ -73,8 +73,8 @@ int main() {
   CHECK(ok, "the predictor runs: %s", BMXGetLastError());
   CHECK(printed.empty(), "the C API printed: '%s'", printed.c_str());
   CHECK(std::count(errors.begin(), errors.end(), '\n') == 4, "four calls failed: %s", errors.c_str());
-  CHECK(plan.find("\"isa_note\":\"BMX_KERNEL_ISA=no_such_isa is unknown") != std::string::npos,
-        "the plan notes the unknown BMX_KERNEL_ISA: %s", plan.c_str());
+  CHECK(plan.find("\"isa_note\":\"BMXNET_KERNEL_ISA=no_such_isa is unknown") != std::string::npos,
+        "the plan notes the unknown BMXNET_KERNEL_ISA: %s", plan.c_str());
   CHECK(plan.find("\"isa\":\"ref\"") == std::string::npos, "the best path runs: %s", plan.c_str());
   return rtest::finish("test_runtime_silent");
 }

@@ -42,8 +42,8 @@ void require_ok(int rc, const char* call) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  // BMX_FUZZ_VERBOSE=1: say why an input was refused, or that it ran (to check seeds).
-  static const bool verbose = std::getenv("BMX_FUZZ_VERBOSE") != nullptr;
+  // BMXNET_FUZZ_VERBOSE=1: say why an input was refused, or that it ran (to check seeds).
+  static const bool verbose = std::getenv("BMXNET_FUZZ_VERBOSE") != nullptr;
   bmx_fuzz::ModelInput in;
   if (!bmx_fuzz::split_model_input(data, size, &in)) return 0;
 

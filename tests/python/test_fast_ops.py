@@ -4,7 +4,7 @@ Against MXNet's own float operators on sign(x), sign(w) with the same padding se
 shapes near the kernels' tile edges (pixels not a multiple of the 4-row tile, output channels
 not a multiple of the 8-channel panel, channels around 32/64-bit words), with 1 and 2 threads
 (OMP_NUM_THREADS, in subprocesses because it is read at start-up), on every instruction set
-(BMX_KERNEL_ISA), and the stateful ops' weight cache: same op object, new weights, new result.
+(BMXNET_KERNEL_ISA), and the stateful ops' weight cache: same op object, new weights, new result.
 """
 import ctypes
 import json
@@ -202,9 +202,9 @@ def run_child(threads, isa=None):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=os.path.join(ROOT, "python"))
     env["BMXNET_LIBRARY"] = bmxnet.library_path()
     if isa:
-        env["BMX_KERNEL_ISA"] = isa
+        env["BMXNET_KERNEL_ISA"] = isa
     else:
-        env.pop("BMX_KERNEL_ISA", None)
+        env.pop("BMXNET_KERNEL_ISA", None)
     proc = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

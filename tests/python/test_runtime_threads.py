@@ -1,7 +1,8 @@
 """bmxnet.runtime.Predictor shared by threads: calls on one Predictor are serialized, so every
 thread gets the output of its own input; clone() gives a Predictor that runs in parallel with
 the same outputs; thread counts above the runtime's limit are clamped without starting threads
-without bound."""
+without bound; predictors with their own settings (isa, float_backend, threads) share a
+process."""
 import json
 import os
 import threading
@@ -139,3 +140,53 @@ def test_huge_thread_counts_are_clamped(model):
             assert threads is not None and threads <= 3 * limit + 64, (n, threads)
         with pytest.raises(ValueError, match="positive integer"):
             pred.set_threads(0)
+
+
+def test_predictors_with_their_own_settings(model):
+    """Two predictors with different instruction sets, float backends and thread counts in one
+    process: each reports and runs its own, together on two threads; closing them gives their
+    threads back."""
+    x = _inputs(1)[0]
+    before = _process_threads()
+    a = runtime.Predictor(model, input_shape=SHAPE, threads=2, isa="portable",
+                          float_backend="portable")
+    b = runtime.Predictor(model, input_shape=SHAPE, threads=1, isa="best",
+                          float_backend="reference")
+    try:
+        assert (a.plan["isa"], a.plan["float_backend"]) == ("portable", "portable")
+        assert b.plan["float_backend"] == "reference"
+        assert {n["kernel"] for n in a.plan["nodes"] if n["op"] == "Convolution"} == \
+            {"float-portable"}
+        ya, yb = a.predict(x), b.predict(x)
+        np.testing.assert_allclose(ya, yb, rtol=1e-4, atol=1e-4 * float(np.abs(ya).max()))
+        outs = {}
+
+        def run(name, pred):
+            outs[name] = [pred.predict(x) for _ in range(50)]
+
+        threads = [threading.Thread(target=run, args=("a", a)),
+                   threading.Thread(target=run, args=("b", b))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for y in outs["a"]:
+            np.testing.assert_array_equal(y, ya)
+        for y in outs["b"]:
+            np.testing.assert_array_equal(y, yb)
+        with a.clone() as twin:
+            assert twin.plan["isa"] == "portable"
+    finally:
+        a.close()
+        b.close()
+    if before is not None:
+        assert _process_threads() == before
+
+
+def test_a_bad_setting_is_one_sentence(model):
+    with pytest.raises(runtime.BMXRuntimeError, match="option isa=foo is unknown"):
+        runtime.Predictor(model, input_shape=SHAPE, isa="foo")
+    with pytest.raises(runtime.BMXRuntimeError, match="option float_backend=fast is unknown"):
+        runtime.Predictor(model, input_shape=SHAPE, float_backend="fast")
+    with pytest.raises(ValueError, match="must be a name"):
+        runtime.Predictor(model, input_shape=SHAPE, isa="portable;threads=2")

@@ -13,9 +13,6 @@ namespace rt {
 
 // XNNPACK (only in builds with BMX_HAVE_XNNPACK; elsewhere these return null).
 bool xnnpack_available();  // built in and initialised on this CPU
-// Makes the kernels' parallel_for (binary layers, portable float layers) run on XNNPACK's
-// thread pool, so that the whole graph uses one set of threads; false without XNNPACK.
-bool share_xnnpack_threads();
 std::unique_ptr<FloatLayer> make_conv2d_xnnpack(const Conv2DParams& p, const float* weight,
                                                 const float* bias);
 std::unique_ptr<FloatLayer> make_dense_xnnpack(int64_t rows, int64_t in_features,
@@ -24,8 +21,8 @@ std::unique_ptr<FloatLayer> make_dense_xnnpack(int64_t rows, int64_t in_features
 std::unique_ptr<FloatLayer> make_pool2d_xnnpack(const Pool2DParams& p);
 
 // Whether XNNPACK's GEMM layers (convolution, dense) beat the portable GEMM on this CPU; where
-// they do not, make_conv2d and make_dense prefer the portable path unless BMX_FLOAT_BACKEND pins
-// xnnpack.
+// they do not, make_conv2d and make_dense prefer the portable path unless the float backend is
+// pinned to xnnpack.
 bool xnnpack_gemm_is_faster();
 
 // The portable C++ path (every target; never null).

@@ -64,23 +64,39 @@ class FloatLayer {
   virtual const char* backend() const = 0;
 };
 
+// Which backend make_* builds a layer on, chosen per predictor:
+// - kAuto: XNNPACK where the build has it, this CPU runs it and it is the faster one for the
+//   layer (xnnpack_gemm_is_faster), else portable;
+// - kXnnpack: XNNPACK for every layer it computes exactly as MXNet does (portable for the rest);
+// - kPortable: the portable C++ path;
+// - kReference: the plain reference loops (float_reference.cc), for tests.
+enum class FloatBackend { kAuto, kXnnpack, kPortable, kReference };
+
+// Parses "auto", "xnnpack", "portable", "reference"; false if unknown.
+bool parse_float_backend(const std::string& name, FloatBackend* backend);
+// Empty when `backend` can run in this build and on this CPU, else a sentence saying why not.
+std::string float_backend_problem(FloatBackend backend);
+// The process's default: the environment variable BMXNET_FLOAT_BACKEND (the older name
+// BMX_FLOAT_BACKEND is still read, deprecated) when it names a backend this build and CPU run,
+// else kAuto. Read once.
+FloatBackend default_float_backend();
+
 // weight: MXNet's Convolution weight, OIHW (O x I/groups x KH x KW); bias: null or O floats.
 // Copies what it needs: the caller may free weight and bias afterwards.
 std::unique_ptr<FloatLayer> make_conv2d(const Conv2DParams& p, const float* weight,
-                                        const float* bias);
+                                        const float* bias,
+                                        FloatBackend backend = default_float_backend());
 // rows x in_features -> rows x out_features; weight as MXNet's FullyConnected (N x K).
 std::unique_ptr<FloatLayer> make_dense(int64_t rows, int64_t in_features, int64_t out_features,
                                        const float* weight, const float* bias,
-                                       FusedActivation activation = FusedActivation::kNone);
-std::unique_ptr<FloatLayer> make_pool2d(const Pool2DParams& p);
+                                       FusedActivation activation = FusedActivation::kNone,
+                                       FloatBackend backend = default_float_backend());
+std::unique_ptr<FloatLayer> make_pool2d(const Pool2DParams& p,
+                                        FloatBackend backend = default_float_backend());
 
-// Lets the kernels' threads (binary layers, portable float layers) be the float backend's own
-// where it has a pool (XNNPACK's pthreadpool), so that a graph runs on one set of threads.
-// The runtime calls it before it plans a graph; calling it again changes nothing.
-void use_one_thread_pool();
-
-// The backend that make_* prefers in this build: "xnnpack" or "portable".
-const char* float_backend_name();
+// What `backend` runs as in this build: "xnnpack", "portable" or "reference" (kAuto and
+// kXnnpack name XNNPACK when the build and CPU have it).
+const char* float_backend_name(FloatBackend backend = default_float_backend());
 
 }  // namespace rt
 }  // namespace bmx

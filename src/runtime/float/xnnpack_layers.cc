@@ -17,12 +17,10 @@
 
 #include <xnnpack.h>
 
-#include "parallel.h"
+#include "thread_pool.h"
 
 #include <cmath>
 #include <limits>
-#include <map>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -31,20 +29,16 @@ namespace bmx {
 namespace rt {
 namespace {
 
-// One pthreadpool per thread count, created the first time that count runs, shared by every
-// layer and kept for the life of the process (threads <= 1: the caller's thread, no pool).
-// A pool the system could not create is remembered as none (XNNPACK then runs on the caller's
-// thread), rather than tried again on every parallel region.
-pthreadpool_t thread_pool(int threads) {
-  if (threads <= 1) return nullptr;
-  static std::mutex mutex;
-  static std::map<int, pthreadpool_t>* pools = new std::map<int, pthreadpool_t>();
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = pools->find(threads);
-  if (it == pools->end()) {
-    it = pools->emplace(threads, pthreadpool_create(static_cast<size_t>(threads))).first;
-  }
-  return it->second;
+// The XNNPACK thread pool of the predictor running this layer on this thread (its PoolScope),
+// for `threads` threads: to set up for (tiling), or to run on now (null while the call runs
+// inline); null (the caller's thread alone) outside a predictor.
+pthreadpool_t setup_pool(int threads) {
+  ThreadPool* pool = current_pool();
+  return pool != nullptr ? pool->get(threads) : nullptr;
+}
+pthreadpool_t run_pool() {
+  ThreadPool* pool = current_pool();
+  return pool != nullptr ? pool->for_run() : nullptr;
 }
 
 float output_min(FusedActivation a) {
@@ -64,7 +58,7 @@ class XnnpackLayer final : public FloatLayer {
   XnnpackLayer& operator=(const XnnpackLayer&) = delete;
 
   void run(const float* in, float* out, int threads) override {
-    pthreadpool_t pool = thread_pool(threads);
+    pthreadpool_t pool = run_pool();
     prepare(in, out, threads);
     if (xnn_run_operator(op_, pool) != xnn_status_success)
       throw std::runtime_error(std::string("XNNPACK could not run the ") + what_);
@@ -72,7 +66,7 @@ class XnnpackLayer final : public FloatLayer {
   // XNNPACK's set-up allocates (indirection buffers) the first time: done here, once.
   void prepare(const float* in, float* out, int threads) override {
     if (in == last_in_ && out == last_out_ && threads == last_threads_) return;
-    if (setup_(*this, in, out, thread_pool(threads)) != xnn_status_success)
+    if (setup_(*this, in, out, setup_pool(threads)) != xnn_status_success)
       throw std::runtime_error(std::string("XNNPACK could not set up the ") + what_);
     last_in_ = in;
     last_out_ = out;
@@ -117,25 +111,6 @@ int64_t far_padding(int64_t in, int64_t pad, int64_t kernel, int64_t stride, int
 bool xnnpack_available() {
   static const bool ok = xnn_initialize(nullptr) == xnn_status_success;
   return ok;
-}
-
-bool share_xnnpack_threads() {
-  if (!xnnpack_available()) return false;
-  bmx::set_parallel_runner([](int threads, int64_t chunks, void (*chunk)(void*, int64_t),
-                              void* ctx) {
-    struct Task {
-      void (*chunk)(void*, int64_t);
-      void* ctx;
-    } task{chunk, ctx};
-    pthreadpool_parallelize_1d(
-        thread_pool(threads),
-        [](void* t, size_t c) {
-          const Task& k = *static_cast<const Task*>(t);
-          k.chunk(k.ctx, static_cast<int64_t>(c));
-        },
-        &task, static_cast<size_t>(chunks), 0);
-  });
-  return true;
 }
 
 std::unique_ptr<FloatLayer> make_conv2d_xnnpack(const Conv2DParams& p, const float* weight,
@@ -249,7 +224,6 @@ namespace bmx {
 namespace rt {
 
 bool xnnpack_available() { return false; }
-bool share_xnnpack_threads() { return false; }
 std::unique_ptr<FloatLayer> make_conv2d_xnnpack(const Conv2DParams&, const float*,
                                                 const float*) {
   return nullptr;

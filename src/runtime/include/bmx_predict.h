@@ -24,6 +24,21 @@
  * (returns -1; BMXGetLastError() says "this predictor is in use by another thread; use one
  * predictor (BMXPredClone) per thread.") rather than crashing. Separate predictors, clones
  * included, may run on separate threads at the same time.
+ *
+ * What a predictor owns: its plan, activations, inputs and outputs; its settings (the binary
+ * kernels' instruction set, the float layers' backend, its thread count: BMXPredCreateEx, with
+ * the environment as the default); and its threads, a pool made for its thread count the first
+ * time it runs in parallel (BMXPredCreate* prepares it) and joined by BMXPredFree. A forward
+ * runs only on the calling thread and its predictor's own pool, so predictors on different
+ * threads never wait on one another's threads. While the process's pools together hold more
+ * threads than the machine has, idle pool threads sleep in the kernel rather than spin.
+ * Clones share the source's read-only weights and settings, but not its pool.
+ *
+ * Environment (the defaults of every predictor; read once, at the first creation):
+ * OMP_NUM_THREADS; BMXNET_KERNEL_ISA (ref | portable | avx2 | avx512 | neon | wasm_simd128,
+ * unknown or unavailable: the best here, said in the plan's "isa_note"); BMXNET_FLOAT_BACKEND
+ * (auto | xnnpack | portable | reference). The older names BMX_KERNEL_ISA and BMX_FLOAT_BACKEND
+ * are still read when the new ones are unset; they are deprecated.
  */
 #ifndef BMX_PREDICT_H_
 #define BMX_PREDICT_H_
@@ -67,6 +82,25 @@ BMX_DLL int BMXPredCreatePartialOut(const char* symbol_json_str, const void* par
                                     const uint32_t* input_shape_data, uint32_t num_output_nodes,
                                     const char** output_keys, BMXPredictorHandle* out);
 
+/*
+ * As BMXPredCreatePartialOut (num_output_nodes 0: the graph's heads), with this predictor's
+ * own settings in `options` (null or "": the environment's): "key=value" pairs separated by ';'
+ * or ',', for example "isa=portable;float_backend=xnnpack;threads=2".
+ *   isa            ref | portable | avx2 | avx512 | neon | wasm_simd128 | best: the binary
+ *                  kernels' instruction set; one this CPU or build lacks is an error.
+ *   float_backend  auto (XNNPACK where it is the faster, else portable) | xnnpack (every float
+ *                  layer XNNPACK computes as MXNet does) | portable | reference: the float
+ *                  layers' library; xnnpack in a build or on a CPU without it is an error.
+ *   threads        n >= 1, as BMXPredSetNumThreads.
+ * An unknown key or value fails with a sentence naming it. Its clones keep these settings.
+ */
+BMX_DLL int BMXPredCreateEx(const char* symbol_json_str, const void* param_bytes,
+                            int param_size, int dev_type, int dev_id, uint32_t num_input_nodes,
+                            const char** input_keys, const uint32_t* input_shape_indptr,
+                            const uint32_t* input_shape_data, uint32_t num_output_nodes,
+                            const char** output_keys, const char* options,
+                            BMXPredictorHandle* out);
+
 /* Shape of output `index`: *shape_data points to *shape_ndim dimensions, valid until the
  * predictor is freed. */
 BMX_DLL int BMXPredGetOutputShape(BMXPredictorHandle handle, uint32_t index,
@@ -92,11 +126,13 @@ BMX_DLL int BMXPredFree(BMXPredictorHandle handle);
 /* bmxnet's own additions. */
 
 /* Threads this predictor's kernels use, overriding OMP_NUM_THREADS. n < 1 is an error; n above
- * the thread limit (the larger of 64 and the hardware thread count) is clamped to it. */
+ * the thread limit (the larger of 64 and the hardware thread count) is clamped to it. Its pool
+ * is made again for the new count (its old threads are joined). */
 BMX_DLL int BMXPredSetNumThreads(BMXPredictorHandle handle, int n);
 
 /*
- * A new predictor of the same model, inputs, outputs and thread count, for another thread
+ * A new predictor of the same model, inputs, outputs and settings (thread count included), with
+ * a thread pool of its own, for another thread
  * (free it with BMXPredFree; it outlives src). It shares src's read-only weights (the binary
  * layers' packed weights, scales and biases, batch norm's) and has its own activations, inputs
  * and outputs; it plans its own float layers (the float library's operators are set up for one
@@ -108,9 +144,11 @@ BMX_DLL int BMXPredClone(BMXPredictorHandle src, BMXPredictorHandle* out);
 /* A description of the plan as a JSON string, valid until the predictor is freed:
  * {"nodes": [{"name", "op", "kernel", "output_shape", "macs"}...], "arena_bytes": N,
  *  "weight_bytes": N, "isa": "avx512"|"avx2"|"portable"|"neon"|...,
- *  "float_backend": "xnnpack"|"portable"}, plus "isa_note": a sentence when BMX_KERNEL_ISA
- *  names a path that is unknown or unavailable here (the best one is used then; the runtime
- *  never prints, so this is where that shows). */
+ *  "float_backend": "xnnpack"|"portable"|"reference"}: this predictor's settings as they run
+ *  (a "kernel" of "float-xnnpack" or "float-portable" says which library each float layer
+ *  got), plus "isa_note": a sentence when BMXNET_KERNEL_ISA names a path that is unknown or
+ *  unavailable here (the best one is used then; the runtime never prints, so this is where
+ *  that shows). */
 BMX_DLL int BMXPredGetPlan(BMXPredictorHandle handle, const char** json);
 
 /*

@@ -38,7 +38,7 @@ OpSpec make_convolution(PlanContext& ctx) {
                                   {p.out_channels, p.in_channels / p.groups, p.kernel_h, p.kernel_w});
   const float* bias = nullptr;
   if (!no_bias) bias = ctx.param(2, "bias", DType::kFloat32, {p.out_channels}).f32();
-  auto op = float_layer_op(make_conv2d(p, w.f32(), bias));
+  auto op = float_layer_op(make_conv2d(p, w.f32(), bias, ctx.float_backend));
   op->macs = p.batch * p.out_channels * p.out_h() * p.out_w() * (p.in_channels / p.groups) *
              p.kernel_h * p.kernel_w;
   op->weight_bytes = w.nbytes + (no_bias ? 0 : sizeof(float) * p.out_channels);

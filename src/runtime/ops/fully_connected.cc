@@ -74,9 +74,9 @@ OpSpec make_fully_connected(PlanContext& ctx) {
     for (int64_t j = 0; j < hidden; ++j) {
       for (int64_t l = 0; l < k; ++l) permuted[j * k + chw_to_hwc(l, c, hw)] = w.f32()[j * k + l];
     }
-    layer = make_dense(rows, k, hidden, permuted.data(), bias, act);
+    layer = make_dense(rows, k, hidden, permuted.data(), bias, act, ctx.float_backend);
   } else {
-    layer = make_dense(rows, k, hidden, w.f32(), bias, act);
+    layer = make_dense(rows, k, hidden, w.f32(), bias, act, ctx.float_backend);
   }
   auto op = std::make_unique<FloatDense>(std::move(layer), data, out, transpose);
   op->macs = rows * k * hidden;

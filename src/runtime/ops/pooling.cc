@@ -56,7 +56,7 @@ OpSpec make_pooling(PlanContext& ctx) {
     }
   }
   ctx.read(0);
-  auto op = float_layer_op(make_pool2d(p));
+  auto op = float_layer_op(make_pool2d(p, ctx.float_backend));
   op->macs = p.batch * p.channels * p.out_h * p.out_w * p.kernel_h * p.kernel_w;
   return {{{p.batch, p.channels, p.out_h, p.out_w}}, std::move(op)};
 }

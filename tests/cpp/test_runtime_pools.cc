@@ -1,0 +1,154 @@
+// Each predictor's own threads: made for its thread count (at most the hardware threads, the
+// pool's width), separate from every other
+// predictor's (predictors on separate threads with different counts give the outputs each
+// gives alone), made again when its count changes, and given back to the process when it is
+// freed (/proc/self/status Threads:).
+#include <fstream>
+#include <thread>
+
+#include "bitpack.h"
+#include "float/float_backends.h"
+#include "predictor.h"
+#include "runtime_test_util.h"
+
+using rtest::Graph;
+using rtest::Params;
+using Vec = std::vector<float>;
+
+namespace {
+
+const std::vector<uint32_t> kShape = {1, 3, 12, 12};
+
+struct Model {
+  std::string json, params;
+};
+
+// A float convolution (the float library, on the pool), a binary convolution (the binary
+// kernels' parallel_for, on the pool) and a float dense layer.
+Model make_model() {
+  Graph g;
+  Params p;
+  const int data = g.var("data");
+  const int conv = g.op("Convolution", "c0",
+                        {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"}, {"num_filter", "32"}},
+                        {data, g.var("c0_weight"), g.var("c0_bias")});
+  p.f32("arg:c0_weight", {32, 3, 3, 3}, rtest::random_floats(32 * 3 * 3 * 3));
+  p.f32("arg:c0_bias", {32}, rtest::random_floats(32));
+  const Vec wf = rtest::random_floats(32 * 3 * 3 * 32);
+  std::vector<uint32_t> w(32 * 9);
+  for (int i = 0; i < 32 * 9; ++i) bmx::pack_signs(wf.data() + i * 32, 1, 32, w.data() + i);
+  p.i32("arg:bc_weight", {32, 3, 3, 1}, w);
+  const int bc = g.op("bmx_binary_conv2d", "bc",
+                      {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"}, {"num_filter", "32"},
+                       {"no_bias", "True"}},
+                      {conv, g.var("bc_weight")});
+  const int fc = g.op("FullyConnected", "fc", {{"num_hidden", "10"}},
+                      {bc, g.var("fc_weight"), g.var("fc_bias")});
+  p.f32("arg:fc_weight", {10, 32 * 12 * 12}, rtest::random_floats(10 * 32 * 12 * 12, -0.1f, 0.1f));
+  p.f32("arg:fc_bias", {10}, rtest::random_floats(10));
+  return {g.json({fc}), p.bytes()};
+}
+
+BMXPredictorHandle create(const Model& m, const char* options) {
+  const char* keys[] = {"data"};
+  const uint32_t indptr[] = {0, 4};
+  BMXPredictorHandle h = nullptr;
+  const int rc = BMXPredCreateEx(m.json.c_str(), m.params.data(), static_cast<int>(m.params.size()),
+                                 1, 0, 1, keys, indptr, kShape.data(), 0, nullptr, options, &h);
+  CHECK(rc == 0 && h != nullptr, "create with '%s': %s", options, BMXGetLastError());
+  return rc == 0 ? h : nullptr;
+}
+
+Vec predict(BMXPredictorHandle h, const Vec& x) {
+  Vec y(10);
+  if (BMXPredSetInput(h, "data", x.data(), static_cast<uint32_t>(x.size())) != 0 ||
+      BMXPredForward(h) != 0 || BMXPredGetOutput(h, 0, y.data(), 10) != 0) {
+    return {};
+  }
+  return y;
+}
+
+int process_threads() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
+}
+
+}  // namespace
+
+int main() {
+  const Model m = make_model();
+  // With XNNPACK every pool is a pthreadpool of the predictor's own (workers: its width - 1);
+  // without it the kernels use OpenMP's pool, whose threads the process keeps.
+  const bool own_pools = bmx::rt::xnnpack_available();
+  const int base = process_threads();
+  const Vec x = rtest::random_floats(3 * 12 * 12);
+
+  // Predictors with 1, 2, 3 and 4 threads, each run alone for its expected output.
+  const int counts[] = {1, 2, 3, 4};
+  std::vector<BMXPredictorHandle> hs;
+  std::vector<Vec> alone;
+  int workers = 0;
+  for (int n : counts) {
+    const std::string options = "threads=" + std::to_string(n);
+    hs.push_back(create(m, options.c_str()));
+    if (hs.back() == nullptr) return rtest::finish("test_runtime_pools");
+    alone.push_back(predict(hs.back(), x));
+    CHECK(alone.back().size() == 10, "predict with %d threads: %s", n, BMXGetLastError());
+    workers += bmx::rt::pool_width(n) - 1;
+  }
+  if (own_pools) {
+    CHECK(process_threads() == base + workers, "%d threads with predictors of 1-4 threads, "
+          "expected %d + %d workers", process_threads(), base, workers);
+  }
+  // All at once, each on its own thread, many times: each gives what it gave alone.
+  std::vector<int> wrong(hs.size(), 0);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < hs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      for (int r = 0; r < 100; ++r) wrong[i] += predict(hs[i], x) != alone[i];
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < hs.size(); ++i) {
+    CHECK(wrong[i] == 0, "predictor with %d threads: %d of 100 concurrent outputs differ",
+          counts[i], wrong[i]);
+  }
+  // A new count makes the pool again for it; 1 gives its workers back.
+  const int w4 = bmx::rt::pool_width(4) - 1, w2 = bmx::rt::pool_width(2) - 1;
+  CHECK(BMXPredSetNumThreads(hs[3], 2) == 0, "set 2 threads: %s", BMXGetLastError());
+  workers += w2 - w4;
+  if (own_pools) {
+    CHECK(process_threads() == base + workers, "%d threads after 4 -> 2 threads, expected %d",
+          process_threads(), base + workers);
+  }
+  CHECK(predict(hs[3], x) == alone[1], "4 -> 2 threads: the output differs from 2 threads'");
+  CHECK(BMXPredSetNumThreads(hs[3], 1) == 0, "set 1 thread: %s", BMXGetLastError());
+  workers -= w2;
+  if (own_pools) {
+    CHECK(process_threads() == base + workers, "%d threads after 2 -> 1 thread, expected %d",
+          process_threads(), base + workers);
+  }
+  // A clone has its own pool, of its source's count.
+  BMXPredictorHandle clone = nullptr;
+  CHECK(BMXPredClone(hs[2], &clone) == 0, "clone: %s", BMXGetLastError());
+  CHECK(predict(clone, x) == alone[2], "the clone's output differs from its source's");
+  if (own_pools) {
+    const int expected = base + workers + bmx::rt::pool_width(3) - 1;
+    CHECK(process_threads() == expected, "%d threads with a clone of a 3-thread predictor, "
+          "expected %d", process_threads(), expected);
+  }
+  BMXPredFree(clone);
+  // Freeing the predictors gives every thread back.
+  for (auto h : hs) BMXPredFree(h);
+  if (own_pools) {
+    CHECK(process_threads() == base, "%d threads once every predictor is freed, expected %d",
+          process_threads(), base);
+  }
+  std::printf("  threads: %d at start, %d at the end (own pools: %s)\n", base, process_threads(),
+              own_pools ? "yes" : "no");
+  return rtest::finish("test_runtime_pools");
+}
