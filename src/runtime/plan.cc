@@ -46,13 +46,30 @@ void check_params_match(const Symbol& sym, const std::vector<ParamArray>& params
 // ops (bmx_det_sign, or stock ops) instead of reading packed words from the params file, and it
 // has no bmx_binary_* op. The runtime only runs converted models, so say so instead of failing on
 // the first computed weight.
+// Whether node i ends a training graph's straight-through sign: the op library's sign ops, BMXNet
+// v2's, or the stock-op sign of bmxnet.ste_sign, (x >= 0) * 2 - 1 plus a gradient carrier.
+bool is_training_sign(const Symbol& sym, int64_t i) {
+  const SymbolNode& n = sym.nodes[i];
+  if (n.op == "bmx_det_sign" || n.op == "bmx_approx_sign" || n.op == "det_sign" ||
+      n.op == "approx_sign") {
+    return true;
+  }
+  const char* chain[] = {"elemwise_add", "_minus_scalar", "_mul_scalar", "_greater_equal_scalar"};
+  for (const char* op : chain) {
+    const SymbolNode& m = sym.nodes[i];
+    if (m.op != op || m.inputs.empty()) return false;
+    i = m.inputs[0].node;
+  }
+  return true;
+}
+
 void check_converted(const Symbol& sym) {
   for (const auto& n : sym.nodes) {
     if (n.op.rfind("bmx_binary_", 0) == 0) return;
   }
   for (const auto& n : sym.nodes) {
     if ((n.op == "Convolution" || n.op == "FullyConnected") && n.inputs.size() > 1 &&
-        !sym.nodes[n.inputs[1].node].is_variable()) {
+        is_training_sign(sym, n.inputs[1].node)) {
       fail(node_label(n) + ": its weight is computed by the graph (a binary layer's sign), so " +
            "this is a trained model that has not been converted; run model-converter on it " +
            "first (model-converter PREFIX-0000.params) and use the binarized_PREFIX files it " +
