@@ -11,9 +11,9 @@ namespace {
 
 std::atomic<uint64_t> set_limit{0};  // 0: none set through the API
 
-// $BMX_MEMORY_LIMIT as bytes, 0 when unset or empty.
+// $BMXNET_MEMORY_LIMIT as bytes, 0 when unset or empty.
 uint64_t env_limit() {
-  const char* env = std::getenv("BMX_MEMORY_LIMIT");
+  const char* env = std::getenv("BMXNET_MEMORY_LIMIT");
   if (env == nullptr || *env == '\0') return 0;
   const std::string text = env;
   uint64_t value = 0;
@@ -30,7 +30,7 @@ uint64_t env_limit() {
     i += shift >= 0;
   }
   if (i != text.size() || value == 0 || (shift > 0 && value > (UINT64_MAX >> shift))) {
-    fail("BMX_MEMORY_LIMIT is '" + text + "', not a positive byte count (such as 2147483648 or "
+    fail("BMXNET_MEMORY_LIMIT is '" + text + "', not a positive byte count (such as 2147483648 or "
          "2G).");
   }
   return value << shift;
@@ -51,7 +51,7 @@ void check_memory_limit(uint64_t bytes, const std::string& what) {
   const uint64_t limit = memory_limit();
   if (bytes <= limit) return;
   fail(what + " needs " + std::to_string(bytes) + " bytes, more than the memory limit of " +
-       std::to_string(limit) + " bytes (BMX_MEMORY_LIMIT or BMXSetMemoryLimit raise it).");
+       std::to_string(limit) + " bytes (BMXNET_MEMORY_LIMIT or BMXSetMemoryLimit raise it).");
 }
 
 }  // namespace rt

@@ -20,10 +20,10 @@ constexpr uint64_t kDefaultMemoryLimit = uint64_t{4} << 30;
 #endif
 
 // The limit in bytes: the one given to set_memory_limit (BMXSetMemoryLimit), else
-// $BMX_MEMORY_LIMIT (a byte count, optionally with a K, M or G suffix for KiB, MiB, GiB),
-// else kDefaultMemoryLimit. Throws Error when BMX_MEMORY_LIMIT is not such a count.
+// $BMXNET_MEMORY_LIMIT (a byte count, optionally with a K, M or G suffix for KiB, MiB, GiB),
+// else kDefaultMemoryLimit. Throws Error when BMXNET_MEMORY_LIMIT is not such a count.
 uint64_t memory_limit();
-// bytes > 0 sets the process-wide limit; 0 goes back to $BMX_MEMORY_LIMIT or the default.
+// bytes > 0 sets the process-wide limit; 0 goes back to $BMXNET_MEMORY_LIMIT or the default.
 void set_memory_limit(uint64_t bytes);
 // Throws Error naming `bytes`, the limit and `what` when bytes is over the limit.
 void check_memory_limit(uint64_t bytes, const std::string& what);

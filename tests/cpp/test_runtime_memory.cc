@@ -1,6 +1,6 @@
 // The runtime's memory at creation: a model is planned before its memory is allocated, so one
 // refused (at a later node, or by the memory limit) costs next to nothing even for an absurd
-// input shape; the memory limit (BMX_MEMORY_LIMIT, BMXSetMemoryLimit) refuses a plan over it
+// input shape; the memory limit (BMXNET_MEMORY_LIMIT, BMXSetMemoryLimit) refuses a plan over it
 // with a sentence naming both figures; a symbol padded with whitespace costs no copy of it.
 // Peak memory is measured in a child process (its VmHWM starts at its RSS when forked).
 #include <sys/wait.h>
@@ -145,19 +145,19 @@ void limit_set_through_the_api_and_the_environment() {
   BMXSetMemoryLimit(0);
   CHECK(create_error(m, shape).empty(), "back to the default limit");
 
-  setenv("BMX_MEMORY_LIMIT", "1M", 1);
+  setenv("BMXNET_MEMORY_LIMIT", "1M", 1);
   e = create_error(m, shape);
-  CHECK(contains(e, "memory limit of 1048576 bytes"), "BMX_MEMORY_LIMIT=1M: %s", e.c_str());
+  CHECK(contains(e, "memory limit of 1048576 bytes"), "BMXNET_MEMORY_LIMIT=1M: %s", e.c_str());
   BMXSetMemoryLimit(uint64_t{64} << 20);  // the API's limit overrides the environment's
-  CHECK(create_error(m, shape).empty(), "BMXSetMemoryLimit over BMX_MEMORY_LIMIT");
+  CHECK(create_error(m, shape).empty(), "BMXSetMemoryLimit over BMXNET_MEMORY_LIMIT");
   BMXSetMemoryLimit(0);
-  setenv("BMX_MEMORY_LIMIT", "lots", 1);
+  setenv("BMXNET_MEMORY_LIMIT", "lots", 1);
   e = create_error(m, shape);
-  CHECK(e == "BMX_MEMORY_LIMIT is 'lots', not a positive byte count (such as 2147483648 or 2G).",
-        "BMX_MEMORY_LIMIT=lots: %s", e.c_str());
-  setenv("BMX_MEMORY_LIMIT", "3000000", 1);
-  CHECK(create_error(m, shape).empty(), "BMX_MEMORY_LIMIT=3000000");
-  unsetenv("BMX_MEMORY_LIMIT");
+  CHECK(e == "BMXNET_MEMORY_LIMIT is 'lots', not a positive byte count (such as 2147483648 or 2G).",
+        "BMXNET_MEMORY_LIMIT=lots: %s", e.c_str());
+  setenv("BMXNET_MEMORY_LIMIT", "3000000", 1);
+  CHECK(create_error(m, shape).empty(), "BMXNET_MEMORY_LIMIT=3000000");
+  unsetenv("BMXNET_MEMORY_LIMIT");
 }
 
 void whitespace_costs_no_copy() {

@@ -156,7 +156,7 @@ BMX_DLL int BMXPredGetPlan(BMXPredictorHandle handle, const char** json);
  * bytes one predictor's plan may take beside its weights (the activation arena and the float
  * layers' buffers, as "arena_bytes" and the buffers in BMXPredGetPlan). A plan over it is
  * refused at creation, before that memory is allocated, with a sentence naming both figures.
- * bytes 0: back to the BMX_MEMORY_LIMIT environment variable (a byte count, or with a K, M or
+ * bytes 0: back to the BMXNET_MEMORY_LIMIT environment variable (a byte count, or with a K, M or
  * G suffix), else the default: 4 GiB, 1 GiB in WebAssembly.
  */
 BMX_DLL int BMXSetMemoryLimit(uint64_t bytes);
