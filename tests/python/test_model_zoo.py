@@ -35,11 +35,38 @@ def test_model_list_and_unknown_names():
         model_zoo.get_model("binary_resnet18_v1", pretrained=True)
 
 
-def test_papers_are_cited():
-    for name in model_zoo.get_model_list():
-        builder = getattr(model_zoo, name)
-        module = __import__(builder.__module__, fromlist=["_"])
-        assert module.__doc__ and "et al." in module.__doc__, name
+# Quantized layers of each zoo model, as its architecture gives them: ResNet-N has N - 2
+# binary 3x3 convolutions (all but the float stem and classifier; the 1x1 shortcuts are float
+# and not counted in N), BinaryDenseNet-N has N - 5 (N counts the float stem, the three float
+# transitions and the classifier), MeliusNet has two per block (dense + improvement), blocks
+# (4, 5, 4, 4) for MeliusNet-22 and (4, 6, 8, 6) for MeliusNet-29; LeNet quantizes its second
+# convolution and its hidden dense layer.
+QUANTIZED_LAYERS = {
+    "binary_lenet": 2, "binary_resnet18_v1": 16, "binary_resnet34_v1": 32,
+    "binary_resnet18_cifar": 16, "binary_resnete18": 16, "binary_resnete34": 32,
+    "binary_densenet28": 23, "binary_densenet37": 32, "meliusnet22": 34, "meliusnet29": 48,
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUANTIZED_LAYERS))
+def test_model_structure(name):
+    """The structure the zoo documents, counted by bmxnet.summary: the first and the last
+    layer with weights stay float (model_zoo's docstring), and the model has as many binary
+    layers as its architecture."""
+    from bmxnet.summary import summary
+
+    assert sorted(model_zoo.get_model_list()) == sorted(QUANTIZED_LAYERS)
+    net = model_zoo.get_model(name, classes=10)
+    net.initialize()
+    shape = (1, 1, 28, 28) if "lenet" in name else (1, 3, 32, 32) if "cifar" in name \
+        else (1, 3, 64, 64)
+    layers = [r for r in summary(net, shape).rows
+              if r.kind != "BatchNorm" and (r.binary_params or r.float_params)]
+    assert layers[0].kind == "float conv" and layers[0].binary_params == 0, layers[0].kind
+    assert layers[-1].kind == "float dense" and layers[-1].binary_params == 0, layers[-1].kind
+    binary = [r for r in layers if r.binary_params]
+    assert all(r.float_params == 0 or r.kind.startswith("binary") for r in binary)
+    assert len(binary) == QUANTIZED_LAYERS[name], [r.kind for r in layers]
 
 
 def _run_inference(prefix, x):
