@@ -145,15 +145,12 @@ def _load_inputs(path, shape, mean, std, runtime=False):
 def _input_shape(args, graph, sym_file, params_file, what):
     """--input-shape, else the shape recorded at export / conversion, else a guess (said on
     stderr)."""
-    from .export import recorded_input_shape
+    from .input_shape import model_input_shape
 
     if args.input_shape is not None:
         return args.input_shape
-    shape = recorded_input_shape(graph)
-    if shape is None:
-        from .runtime import _guess_input_shape
-
-        shape = _guess_input_shape(sym_file, params_file)
+    shape, guessed = model_input_shape(sym_file, params_file, graph)
+    if guessed:
         print(f"{what}: input shape {shape} guessed: {sym_file} does not record it (exported "
               f"before bmxnet recorded input shapes); pass --input-shape to be sure",
               file=sys.stderr)
@@ -177,9 +174,9 @@ def _check_params_match(graph, sym_file, params_file):
 def _cmd_predict(args):
     import numpy as np
 
-    from .summary import resolve_prefix
+    from .model_files import model_files
 
-    sym_file, params_file = resolve_prefix(args.prefix, args.epoch)
+    sym_file, params_file = model_files(args.prefix, args.epoch)
     with open(sym_file) as f:
         graph = json.load(f)
     _check_params_match(graph, sym_file, params_file)

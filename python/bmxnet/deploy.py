@@ -14,6 +14,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from ._lib import library_path
+from .model_files import ModelFilesError, model_files
 from .pairing import check_files
 
 __all__ = ["predict_exe", "find_exe", "run_c_predict", "c_predict", "CPrediction"]
@@ -55,18 +56,6 @@ def predict_exe() -> str:
     return find_exe(_EXE_NAME)
 
 
-def _model_files(prefix_or_symbol: str, params: Optional[str]) -> Tuple[str, str]:
-    path = os.fspath(prefix_or_symbol)
-    if path.endswith(".json"):
-        symbol = path
-        prefix = re.sub(r"-symbol\.json$", "", path)
-    else:
-        symbol, prefix = f"{path}-symbol.json", path
-    if params is None:
-        params = f"{prefix}-0000.params"
-    return symbol, os.fspath(params)
-
-
 @dataclass
 class CPrediction:
     """What one run of `bmx_predict` produced."""
@@ -87,7 +76,10 @@ def c_predict(prefix_or_symbol, params=None, batch=None, top: int = 3, lib: Opti
     """
     if batch is None:
         raise ValueError("c_predict: batch is required")
-    symbol, params = _model_files(prefix_or_symbol, params)
+    try:
+        symbol, params = model_files(prefix_or_symbol, params=params)
+    except ModelFilesError as e:  # the error bmx_predict gives for a missing file
+        raise RuntimeError(str(e)) from None
     check_files(symbol, params)  # MXNet's predict API does not check that the two belong together
     batch = np.ascontiguousarray(batch, dtype="<f4")
     if batch.ndim == 0 or batch.size == 0:

@@ -18,6 +18,8 @@ from typing import List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ._lib import runtime_library_path
+from .input_shape import model_input_shape
+from .model_files import model_files
 
 __all__ = ["Predictor", "BMXRuntimeError", "resolve_model", "library"]
 
@@ -78,40 +80,9 @@ def _check(rc: int, what: str) -> None:
         raise BMXRuntimeError(f"{what}: {text or 'libbmx_runtime gave no message'}")
 
 
-def resolve_model(model: Union[str, os.PathLike, Sequence], epoch: Optional[int] = None
-                  ) -> Tuple[str, str]:
-    """(symbol file, params file) of a model given as a prefix (``out/binarized_model``: its
-    ``-symbol.json`` and its highest ``-NNNN.params``, or epoch `epoch`), as the path of either
-    file, or as an explicit (symbol, params) pair."""
-    from .summary import resolve_prefix
-
-    if isinstance(model, (tuple, list)):
-        if len(model) != 2:
-            raise ValueError(f"expected a model prefix or (symbol file, params file), "
-                             f"got {len(model)} paths")
-        symbol, params = (os.fspath(p) for p in model)
-        for path in (symbol, params):
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f"{path} not found")
-        return symbol, params
-    return resolve_prefix(os.fspath(model), epoch)
-
-
-def _guess_input_shape(symbol_file: str, params_file: str) -> Tuple[int, ...]:
-    """The input shape recorded at export / conversion (bmx_input_shape), else a guess."""
-    from . import params_io
-    from .export import recorded_input_shape
-    from .summary import _guess_input_shape as guess
-
-    with open(symbol_file) as f:
-        graph = json.load(f)
-    recorded = recorded_input_shape(graph)
-    if recorded is not None:
-        return recorded
-    saved = params_io.load(params_file)
-    arg_shapes = {k[4:]: v.shape for k, v in saved.items()
-                  if k.startswith("arg:") and v is not None}
-    return tuple(guess(graph, arg_shapes, "data"))
+# The runtime's name for bmxnet.model_files.model_files: (symbol file, params file) of a
+# prefix, of either file's path, or of a (symbol, params) pair.
+resolve_model = model_files
 
 
 def _dimension(d) -> int:
@@ -193,7 +164,7 @@ class Predictor:
         lib = library()
         self.symbol_file, self.params_file = resolve_model(model, epoch)
         if input_shape is None:
-            input_shape = _guess_input_shape(self.symbol_file, self.params_file)
+            input_shape, _ = model_input_shape(self.symbol_file, self.params_file)
         self.input_shape = _positive_shape(input_shape, "input_shape")
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                     or threads < 1):

@@ -11,7 +11,6 @@ its weight parameter is then counted as 1 bit per value, as it will be packed), 
 input image (batch 1).
 """
 import contextlib
-import glob
 import io
 import json
 import os
@@ -21,7 +20,7 @@ import numpy as np
 
 from .ste_sign import find_sign
 
-__all__ = ["summary", "Summary", "LayerInfo", "resolve_prefix"]
+__all__ = ["summary", "Summary", "LayerInfo"]
 
 _LAYER_OPS = ("Convolution", "FullyConnected", "bmx_binary_conv2d", "bmx_binary_dense",
               "BatchNorm", "Deconvolution", "Embedding", "LayerNorm", "InstanceNorm",
@@ -330,54 +329,6 @@ def _mentions_kbit(nodes, i, depth=6):
 # Entry points
 # ------------------------------------------------------------------------------------------
 
-def resolve_prefix(path, epoch=None):
-    """(symbol file, params file) for a prefix, a -symbol.json or a -NNNN.params path; the
-    latest epoch when `epoch` is None."""
-    if path.endswith("-symbol.json"):
-        prefix = path[:-len("-symbol.json")]
-    elif re.search(r"-\d{4}\.params$", path):
-        prefix, found = path[:-len("-0000.params")], path[-len("0000.params"):-len(".params")]
-        epoch = int(found) if epoch is None else epoch
-    else:
-        prefix = path
-    sym_file = prefix + "-symbol.json"
-    if not os.path.isfile(sym_file):
-        raise FileNotFoundError(f"{sym_file} not found (give a model prefix, its -symbol.json "
-                                f"or its -NNNN.params)")
-    if epoch is None:
-        found = sorted(glob.glob(glob.escape(prefix) + "-[0-9][0-9][0-9][0-9].params"))
-        if not found:
-            raise FileNotFoundError(f"no {prefix}-NNNN.params next to {sym_file}")
-        params_file = found[-1]
-    else:
-        params_file = f"{prefix}-{int(epoch):04d}.params"
-        if not os.path.isfile(params_file):
-            raise FileNotFoundError(f"{params_file} not found")
-    return sym_file, params_file
-
-
-def _guess_input_shape(graph, arg_shapes, data_name):
-    """A plausible input for a model whose input shape is not given: the channels of the
-    first layer's weight, 28x28 for one channel, 224x224 otherwise."""
-    nodes = graph["nodes"]
-    for node in nodes:
-        if node["op"] in ("Convolution", "bmx_binary_conv2d"):
-            w = nodes[node["inputs"][1][0]]
-            wshape = arg_shapes.get(w["name"])
-            if w["op"] == "null" and wshape:
-                groups = int((node.get("attrs") or {}).get("num_group", 1))
-                channels = wshape[1] * groups if node["op"] == "Convolution" else None
-                if channels:
-                    side = 28 if channels == 1 else 224
-                    return (1, channels, side, side)
-        if node["op"] in ("FullyConnected", "bmx_binary_dense"):
-            w = nodes[node["inputs"][1][0]]
-            wshape = arg_shapes.get(w["name"])
-            if w["op"] == "null" and wshape and node["op"] == "FullyConnected":
-                return (1, wshape[1])
-    raise ValueError("cannot guess the input shape of this model; pass input_shape")
-
-
 def summary(model, input_shape=None, epoch=None, data_name="data", print_fn=None):
     """Summary of a Gluon network (`input_shape` required) or of an exported / converted
     model given by its prefix (or -symbol.json / -NNNN.params path; `input_shape` defaults to
@@ -387,9 +338,11 @@ def summary(model, input_shape=None, epoch=None, data_name="data", print_fn=None
 
     from . import pairing
     from .export import recorded_input_shape
+    from .input_shape import guess_input_shape
+    from .model_files import model_files
 
     if isinstance(model, str):
-        sym_file, params_file = resolve_prefix(model, epoch)
+        sym_file, params_file = model_files(model, epoch)
         graph = json.load(open(sym_file))
         pairing.check_pair(graph, sym_file, params_file)
         arg_shapes = {k.split(":", 1)[-1]: v.shape for k, v in mx.nd.load(params_file).items()}
@@ -397,7 +350,7 @@ def summary(model, input_shape=None, epoch=None, data_name="data", print_fn=None
             input_shape = recorded_input_shape(graph, data_name)
         assumed = input_shape is None
         if assumed:
-            input_shape = _guess_input_shape(graph, arg_shapes, data_name)
+            input_shape = guess_input_shape(graph, arg_shapes)
         title = os.path.basename(sym_file)[:-len("-symbol.json")]
         result = _analyse(graph, arg_shapes, input_shape, data_name, title, assumed)
     else:

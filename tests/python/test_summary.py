@@ -10,7 +10,8 @@ from mxnet.gluon import nn
 import bmxnet
 from bmxnet import cli
 from bmxnet.nn import QConv2D, QDense
-from bmxnet.summary import resolve_prefix, summary
+from bmxnet.model_files import model_files
+from bmxnet.summary import summary
 
 try:
     from bmxnet import converter
@@ -101,16 +102,16 @@ def test_scaled_and_kbit_layers_are_classified():
     assert s.rows[0].float_params == 4  # its bias
 
 
-def test_resolve_prefix_errors(tmp_path):
+def test_model_files_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="symbol.json not found"):
-        resolve_prefix(str(tmp_path / "none"))
+        model_files(str(tmp_path / "none"))
     (tmp_path / "m-symbol.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="NNNN.params"):
-        resolve_prefix(str(tmp_path / "m"))
+        model_files(str(tmp_path / "m"))
     (tmp_path / "m-0003.params").write_bytes(b"")
     (tmp_path / "m-0010.params").write_bytes(b"")
-    assert resolve_prefix(str(tmp_path / "m"))[1].endswith("m-0010.params")
-    assert resolve_prefix(str(tmp_path / "m"), epoch=3)[1].endswith("m-0003.params")
+    assert model_files(str(tmp_path / "m"))[1].endswith("m-0010.params")
+    assert model_files(str(tmp_path / "m"), epoch=3)[1].endswith("m-0003.params")
 
 
 def test_cli_summary_and_predict(tmp_path, capsys):

@@ -10,21 +10,18 @@ from collections import OrderedDict
 from typing import List, Optional, Sequence, Tuple
 
 from .. import params_io
+from ..model_files import EPOCH_RE, ModelFilesError, model_files, require_file
 from .errors import ConversionError
 from .params import Params
 from .symbol import parse_symbol
 
-EPOCH_RE = re.compile(r"^(?P<prefix>.*)-(?P<epoch>\d+)\.params$")
-
-
 def read_model(symbol_path: str, params_path: str):
     """(graph, params, symbol file size, params file size) of an exported model."""
-    for path in (symbol_path, params_path):
-        if not os.path.exists(path):
-            raise ConversionError(f"{path} does not exist; check the path (HybridBlock.export "
-                                  "writes PREFIX-symbol.json and PREFIX-0000.params)")
-        if not os.path.isfile(path):
-            raise ConversionError(f"{path} is not a file; pass the exported model files")
+    try:
+        for path in (symbol_path, params_path):
+            require_file(path)
+    except ModelFilesError as e:
+        raise ConversionError(str(e)) from None
     try:
         with open(symbol_path, "rb") as f:
             sym_bytes = f.read()
@@ -228,15 +225,9 @@ def write_atomically(files: Sequence[Tuple[str, bytes]]):
 
 
 def input_paths(files: List[str]) -> Tuple[str, str]:
-    if len(files) == 2:
-        symbol_path, params_path = files
-        if symbol_path.endswith(".params") and params_path.endswith(".json"):
-            symbol_path, params_path = params_path, symbol_path
-        return symbol_path, params_path
-    (path,) = files
-    match = EPOCH_RE.match(os.path.basename(path))
-    if not match:
-        raise ConversionError(f"{path} is not named PREFIX-NNNN.params, so its symbol file cannot "
-                              "be found; pass both files: PREFIX-symbol.json PREFIX-NNNN.params")
-    symbol_path = os.path.join(os.path.dirname(path), f"{match.group('prefix')}-symbol.json")
-    return symbol_path, path
+    """(symbol, params) of the converter's arguments: PREFIX-NNNN.params (the symbol beside
+    it) or both files; see bmxnet.model_files."""
+    try:
+        return model_files(files[0] if len(files) == 1 else files)
+    except ModelFilesError as e:
+        raise ConversionError(str(e)) from None
