@@ -31,7 +31,11 @@ WEB_EXPORTED := BMXGetLastError BMXPredCreate BMXPredGetOutputShape BMXPredSetIn
 WEB_COMMA := ,
 WEB_EXPORTS := $(subst $(eval) ,$(WEB_COMMA),$(strip $(patsubst %,_%,$(WEB_EXPORTED))))
 WEB_TESTS := test_bgemm test_bconv2d test_reference_kernels test_float_kernels \
-             test_runtime_ops test_runtime_binary test_runtime_loader
+             test_runtime_ops_layout test_runtime_ops_conv test_runtime_ops_dense \
+             test_runtime_ops_pooling test_runtime_ops_normalization \
+             test_runtime_ops_elementwise test_runtime_ops_shape test_runtime_ops_reduce \
+             test_runtime_ops_constants test_runtime_ops_graph \
+             test_runtime_binary test_runtime_loader
 
 .PHONY: web web-check web-test-cpp
 

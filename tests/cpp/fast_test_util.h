@@ -1,4 +1,4 @@
-// Shared helpers for the fast-kernel tests: a tiny CHECK, random data, the paths to test.
+// Shared helpers for the fast-kernel tests: CHECK (check.h), random data, the paths to test.
 #pragma once
 
 #include <cstdio>
@@ -6,23 +6,13 @@
 #include <random>
 #include <vector>
 
+#include "check.h"
 #include "isa.h"
 
 namespace test {
 
-inline int passed = 0, failed = 0;
-
-#define CHECK(cond, ...)                               \
-  do {                                                 \
-    if (cond) {                                        \
-      ++test::passed;                                  \
-    } else {                                           \
-      ++test::failed;                                  \
-      std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::printf(__VA_ARGS__);                        \
-      std::printf("\n");                               \
-    }                                                  \
-  } while (0)
+using check_counts::failed;
+using check_counts::passed;
 
 inline std::mt19937& rng() {
   static std::mt19937 r(1234);
@@ -72,9 +62,6 @@ inline void print_isas() {
   std::printf(" (default %s)\n", bmx::isa_name(bmx::default_isa()));
 }
 
-inline int summary() {
-  std::printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
-}
+inline int summary() { return check_counts::summary(); }
 
 }  // namespace test

@@ -1,4 +1,4 @@
-// Helpers for the runtime's tests: a CHECK, a symbol JSON builder, a .params writer, and a
+// Helpers for the runtime's tests: CHECK (check.h), a symbol JSON builder, a .params writer, and a
 // runner over the C API.
 #pragma once
 
@@ -12,27 +12,14 @@
 #include <vector>
 
 #include "bmx_predict.h"
+#include "check.h"
 
 namespace rtest {
 
-inline int passed = 0, failed = 0;
+using check_counts::failed;
+using check_counts::passed;
 
-#define CHECK(cond, ...)                               \
-  do {                                                 \
-    if (cond) {                                        \
-      ++rtest::passed;                                 \
-    } else {                                           \
-      ++rtest::failed;                                 \
-      std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::printf(__VA_ARGS__);                        \
-      std::printf("\n");                               \
-    }                                                  \
-  } while (0)
-
-inline int finish(const char* name) {
-  std::printf("%s: %d passed, %d failed\n", name, passed, failed);
-  return failed == 0 ? 0 : 1;
-}
+inline int finish(const char* name) { return check_counts::summary(name); }
 
 inline std::mt19937& rng() {
   static std::mt19937 r(20261202);
