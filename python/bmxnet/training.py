@@ -31,7 +31,8 @@ from .argtypes import float_range, int_list, int_range, one_line_errors
 
 __all__ = ["add_arguments", "parse_args", "ARCHITECTURE_FLAGS", "quant_options", "build_model", "make_scheduler", "make_trainer",
            "create_kvstore", "start", "RAdam", "ArrayBatches", "dummy_arrays", "History", "fit",
-           "evaluate", "launch", "contexts", "visible_gpus", "CUDA_WHEEL"]
+           "evaluate", "launch", "contexts", "visible_gpus", "CUDA_WHEEL", "ResumeError",
+           "TrainingInterrupted"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -83,7 +84,8 @@ def add_arguments(parser, model="binary_resnet18_cifar", epochs=10, batch_size=1
                    help="checkpoints (every epoch), metrics CSV/PNG and the final export")
     g.add_argument("--resume", default="",
                    help="a checkpoint (.params written by a previous run) or its --save-dir "
-                        "(latest checkpoint) to continue from")
+                        "(latest checkpoint) to continue from; an export (PREFIX-0000.params) "
+                        "starts a new run from its weights")
     g.add_argument("--keep-checkpoints", type=int_range(0), default=2,
                    help="how many epoch checkpoints to keep (0: all)")
     g.add_argument("--kvstore", default="device", choices=KVSTORES,
@@ -222,10 +224,55 @@ def run_script(parse_args, train, argv=None):
     args = parse_args(argv)
     try:
         train(args)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ResumeError) as e:
         print(f"{os.path.basename(sys.argv[0])}: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:
+        # One line instead of the traceback (which ends in whatever MXNet call was waiting):
+        # where training can continue from, and the command that does it.
+        checkpoint = getattr(e, "checkpoint", None)
+        if checkpoint:
+            command = _resume_command(sys.argv[1:] if argv is None else argv, checkpoint)
+            print(f"interrupted; the last checkpoint is {checkpoint}; continue with: {command}",
+                  file=sys.stderr, flush=True)
+        else:
+            print("interrupted before the first checkpoint was written: nothing to resume; "
+                  "run the same command to start again", file=sys.stderr, flush=True)
+        return 130  # 128 + SIGINT, as a shell reports a process that SIGINT ended
     return 0
+
+
+class ResumeError(ValueError):
+    """--resume names a file that cannot be loaded into the model (a usage error)."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`fit`; `checkpoint` is the .params file to resume from (None: no
+    checkpoint was written yet)."""
+
+    def __init__(self, checkpoint):
+        super().__init__(checkpoint)
+        self.checkpoint = checkpoint
+
+
+def _resume_command(argv, checkpoint):
+    """The command line that reruns this script with `argv`, --resume `checkpoint` in place of
+    any --resume it had."""
+    import shlex
+    import shutil
+
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--resume":
+            skip = True
+        elif not arg.startswith("--resume="):
+            kept.append(arg)
+    python = os.path.basename(sys.executable)
+    if shutil.which(python) != sys.executable:
+        python = sys.executable
+    return shlex.join([python, sys.argv[0]] + kept + ["--resume", checkpoint])
 
 
 def _explicit_flags(parser, argv):
@@ -248,6 +295,10 @@ def _restore_architecture(parser, args, argv, name_of):
         parser.error(str(e))
     meta_path = path[:-len(".params")] + ".json"
     args.resume = path
+    if not os.path.isfile(meta_path) and _is_export(path):
+        # An export records no flags; the run's checkpoints beside it do.
+        beside = _latest_checkpoint_beside(path)
+        meta_path = beside[:-len(".params")] + ".json" if beside else meta_path
     if not os.path.isfile(meta_path):
         _log(f"note: {meta_path} is missing: the architecture flags of {path} cannot be "
              f"checked; resuming with the flags given")
@@ -409,6 +460,14 @@ class ArrayBatches:
         self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
         self.drop_last = drop_last
         self._rng = np.random.RandomState(seed + part_index)
+
+    def get_state(self):
+        """The state of the generator that shuffles and augments (a checkpoint saves it, so
+        that a resumed run sees the batches the uninterrupted one would have)."""
+        return self._rng.get_state()
+
+    def set_state(self, state):
+        self._rng.set_state(state)
 
     def __len__(self):
         n = len(self.x) // self.batch_size
@@ -572,7 +631,49 @@ def evaluate(net, data, loss_fn=None, ctx=None):
 
 def _checkpoint_paths(save_dir, name, epoch):
     base = os.path.join(save_dir, f"{name}-epoch{epoch:04d}")
-    return base + ".params", base + ".states", base + ".json"
+    return base + ".params", base + ".states", base + ".json", base + ".rng"
+
+
+def _is_export(path):
+    """Whether a .params file is an export (``arg:``/``aux:`` names, as SymbolBlock and
+    model-converter read) rather than a checkpoint (save_parameters' structural names)."""
+    try:
+        names = list(mx.nd.load(path))
+    except Exception:
+        return False
+    return bool(names) and all(n.startswith(("arg:", "aux:")) for n in names)
+
+
+def _latest_checkpoint_beside(path):
+    """The newest epoch checkpoint of an export's name in the export's folder, or None."""
+    stem = os.path.basename(path)
+    stem = stem[:-len("-0000.params")] if stem.endswith("-0000.params") else stem
+    found = sorted(glob.glob(os.path.join(os.path.dirname(path) or ".",
+                                          f"{glob.escape(stem)}-epoch[0-9]*.params")))
+    return found[-1] if found else None
+
+
+def _random_states(train_data):
+    import random
+
+    data = train_data.get_state() if hasattr(train_data, "get_state") else None
+    return {"numpy": np.random.get_state(), "python": random.getstate(), "data": data}
+
+
+def _set_random_states(states, train_data):
+    import random
+
+    np.random.set_state(states["numpy"])
+    random.setstate(states["python"])
+    if states.get("data") is not None and hasattr(train_data, "set_state"):
+        train_data.set_state(states["data"])
+
+
+def _seed_mxnet(args, epoch):
+    """MXNet's generators (dropout, its random operators) restart every epoch from (--seed,
+    epoch): MXNet cannot report their state for a checkpoint, so this is what makes a resumed
+    epoch draw what the uninterrupted one drew."""
+    mx.random.seed((int(getattr(args, "seed", 0) or 0) * 1000003 + epoch) % (2 ** 31))
 
 
 def _find_checkpoint(resume, name):
@@ -612,7 +713,77 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
     share, and the kvstore combines the gradients into one update of the global batch.
     BatchNorm computes its batch statistics per device; its running statistics are averaged
     over the devices at the end of every epoch (see :func:`_sync_statistics`).
+
+    A checkpoint holds what the next epoch depends on: parameters, optimizer state, history
+    and the random states (numpy's, Python's and the data's own generator, ``get_state`` /
+    ``set_state`` as :class:`ArrayBatches` has; MXNet's is reseeded every epoch), so that a
+    run resumed from it gives the parameters of the uninterrupted run. `args.resume` may also
+    name an export (``PREFIX-0000.params``): its weights start a new run (warm start).
+    Ctrl-C raises :class:`TrainingInterrupted` with the last checkpoint written.
     """
+    progress = {"checkpoint": None}
+    try:
+        return _fit(net, train_data, val_data, args, name, ctx, loss_fn, kvstore, export_prefix,
+                    input_shape, progress)
+    except TrainingInterrupted:
+        raise
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(progress["checkpoint"]) from None
+
+
+def _resume(net, trainer, train_data, path, ctxs):
+    """Loads the checkpoint `path` into `net` and `trainer`, and sets the random states it
+    recorded; returns (epochs done, History)."""
+    net.load_parameters(path, ctx=ctxs)
+    base = path[:-len(".params")]
+    start_epoch, history = 0, History()
+    if os.path.isfile(base + ".json"):
+        meta = json.load(open(base + ".json"))
+        start_epoch = int(meta["epoch"])
+        history = History(meta.get("history"))
+    if os.path.isfile(base + ".states"):
+        x0, _ = next(iter(train_data))  # parameters must exist before loading states
+        net(x0.as_in_context(ctxs[0]))
+        schedule = trainer._optimizer.lr_scheduler
+        trainer.load_states(base + ".states")
+        # The states bring the optimizer that was saved, with the schedule of that run's
+        # --epochs; the flags of this run decide it (the same one when they are unchanged).
+        trainer._optimizer.lr_scheduler = schedule
+    # After the batch above, which drew from the data's generator.
+    if os.path.isfile(base + ".rng"):
+        import pickle
+
+        with open(base + ".rng", "rb") as f:
+            _set_random_states(pickle.load(f), train_data)
+    else:
+        _log(f"note: {base}.rng is missing: the data order and random states of the "
+             f"interrupted run are not restored")
+    _log(f"resumed from {path} (epoch {start_epoch})")
+    return start_epoch, history
+
+
+def _warm_start(net, path, ctxs):
+    """Loads the weights of an export into `net` (its names: ``arg:``/``aux:`` and the full
+    parameter names); the run starts at epoch 1 with a new optimizer."""
+    loaded = mx.nd.load(path)
+    params = net.collect_params()
+    names = {k.split(":", 1)[1] for k in loaded}
+    missing = sorted(set(params.keys()) - names)
+    extra = sorted(names - set(params.keys()))
+    if missing or extra:
+        what = f"it lacks {missing[0]}" if missing else f"it has {extra[0]}, which the model lacks"
+        raise ResumeError(f"--resume {path}: this export does not fit the model ({what}); "
+                          f"resume from an epoch checkpoint (NAME-epochNNNN.params) of the "
+                          f"same --model and flags")
+    params.load_dict(loaded, ctx=ctxs)
+    beside = _latest_checkpoint_beside(path)
+    hint = f" (to continue that run instead: --resume {beside})" if beside else \
+        " (to continue a run instead, resume from its NAME-epochNNNN.params checkpoint)"
+    _log(f"warm start from the export {path}: its weights, a new optimizer, epoch 1{hint}")
+
+
+def _fit(net, train_data, val_data, args, name, ctx, loss_fn, kvstore, export_prefix,
+         input_shape, progress):
     ctxs = _context_list(ctx)
     name = name or args.model
     loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
@@ -630,25 +801,19 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
     history, start_epoch = History(), 0
     if args.resume:
         path = _find_checkpoint(args.resume, name)
-        net.load_parameters(path, ctx=ctxs)
-        meta_path = path[:-len(".params")] + ".json"
-        states = path[:-len(".params")] + ".states"
-        if os.path.isfile(meta_path):
-            meta = json.load(open(meta_path))
-            start_epoch = int(meta["epoch"])
-            history = History(meta.get("history"))
-        if os.path.isfile(states):
-            x0, _ = next(iter(train_data))  # parameters must exist before loading states
-            net(x0.as_in_context(ctxs[0]))
-            trainer.load_states(states)
-        _log(f"resumed from {path} (epoch {start_epoch})")
+        progress["checkpoint"] = path
+        if _is_export(path):
+            _warm_start(net, path, ctxs)
+        else:
+            start_epoch, history = _resume(net, trainer, train_data, path, ctxs)
 
     label = name if name == args.model else f"{name} ({args.model})"
     csv_path = os.path.join(save_dir, f"{name}-metrics.csv")
     png_path = os.path.join(save_dir, f"{name}-curves.png")
     from tqdm import tqdm
 
-    t0 = time.time()
+    # Elapsed seconds go on from the checkpoint's, so that the CSV's column is the run's total.
+    t0 = time.time() - float((history.rows[-1].get("seconds") or 0) if history.rows else 0)
     global_step = start_epoch * steps
     sample_shape = None  # of a training batch: the export records it as the input shape
     # Under a distributed kvstore the servers run the optimizer that the first step sent them,
@@ -671,6 +836,7 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
         return sum(rates) / len(rates) if rates else args.lr
 
     for epoch in range(start_epoch, args.epochs):
+        _seed_mxnet(args, epoch)
         first_update = global_step + 1
         total_loss, correct, count = 0.0, 0, 0
         bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
@@ -711,7 +877,8 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
              f"train loss {total_loss / count:.4f}  train acc {correct / count:.4f}{val_text}  "
              f"({time.time() - t0:.0f} s)")
         if writer:
-            _save_checkpoint(net, trainer, history, args, save_dir, name, epoch + 1, distributed)
+            _save_checkpoint(net, trainer, history, args, save_dir, name, epoch + 1,
+                             distributed, train_data, progress)
             history.write_csv(csv_path)
             try:
                 history.plot(png_path, title=label)
@@ -739,20 +906,41 @@ def fit(net, train_data, val_data, args, name=None, ctx=None, loss_fn=None, kvst
     return history
 
 
-def _save_checkpoint(net, trainer, history, args, save_dir, name, epoch, distributed):
-    params, states, meta = _checkpoint_paths(save_dir, name, epoch)
-    net.save_parameters(params)
+def _save_checkpoint(net, trainer, history, args, save_dir, name, epoch, distributed,
+                     train_data=None, progress=None):
+    """Writes the checkpoint of `epoch` and records its .params path in progress
+    ["checkpoint"] as soon as it is complete. Each file is written to a temporary and renamed,
+    the .params (which --resume looks for) last, so that a run stopped while saving (Ctrl-C)
+    leaves the previous checkpoint as the latest whole one."""
+    import pickle
+
+    params, states, meta, rng = _checkpoint_paths(save_dir, name, epoch)
+    temp = {path: f"{path}.tmp{os.getpid()}" for path in (params, states, meta, rng)}
     try:
-        trainer.save_states(states)
-    except Exception as e:  # dist kvstores keep optimizer states on the servers
-        if not distributed:
-            raise
-        _log(f"note: optimizer states not saved under {args.kvstore} ({e.__class__.__name__})")
-    with open(meta, "w") as f:
-        json.dump({"epoch": epoch, "model": args.model, "history": history.rows,
-                   "args": {k: v for k, v in vars(args).items()
-                            if isinstance(v, (int, float, str, bool, list, type(None)))}},
-                  f, indent=1)
+        net.save_parameters(temp[params])
+        try:
+            trainer.save_states(temp[states])
+        except Exception as e:  # dist kvstores keep optimizer states on the servers
+            if not distributed:
+                raise
+            _log(f"note: optimizer states not saved under {args.kvstore} "
+                 f"({e.__class__.__name__})")
+        with open(temp[meta], "w") as f:
+            json.dump({"epoch": epoch, "model": args.model, "history": history.rows,
+                       "args": {k: v for k, v in vars(args).items()
+                                if isinstance(v, (int, float, str, bool, list, type(None)))}},
+                      f, indent=1)
+        with open(temp[rng], "wb") as f:
+            pickle.dump(_random_states(train_data), f)
+        for path in (states, meta, rng, params):
+            if os.path.isfile(temp[path]):
+                os.replace(temp[path], path)
+        if progress is not None:
+            progress["checkpoint"] = params
+    finally:
+        for path in temp.values():
+            if os.path.isfile(path):
+                os.remove(path)
     if args.keep_checkpoints > 0:
         for old in range(1, epoch - args.keep_checkpoints + 1):
             for path in _checkpoint_paths(save_dir, name, old):

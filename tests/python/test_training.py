@@ -384,3 +384,132 @@ def test_export_records_the_input_shape(tmp_path, script, expected):
                                        str(tmp_path / "binary_lenet-0000.params"))
     shape = tuple(int(d) for d in expected[1:-1].split(","))
     assert net(mx.nd.zeros((3,) + shape[1:])).shape == (3, 10)
+
+
+# ------------------------------------------------------------------------------------------
+# Interrupting and resuming
+# ------------------------------------------------------------------------------------------
+
+def _mnist_argv(folder, *extra):
+    return ["--data-dir", os.path.join(ROOT, "examples", "mnist", "data"), "--train-count",
+            "320", "--val-count", "200", "--batch-size", "32", "--prefix",
+            os.path.join(folder, "lenet"), "--save-dir", folder] + list(extra)
+
+
+def test_ctrl_c_prints_where_to_resume_and_the_command_that_does(tmp_path):
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    script = os.path.join(ROOT, "examples", "mnist", "train.py")
+    proc = subprocess.Popen([sys.executable, script] + _mnist_argv(str(out), "--epochs", "3"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=str(tmp_path))
+    first = out / "lenet-epoch0001.params"
+    deadline = time.time() + 120
+    while not first.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    assert first.exists(), proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr + stdout and "KeyboardInterrupt" not in stderr + stdout
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    checkpoint = str(out / "lenet-epoch0001.params")
+    assert f"the last checkpoint is {checkpoint}" in lines[0], lines[0]
+    # the command it prints continues the run
+    command = shlex.split(lines[0].split("continue with: ", 1)[1])
+    assert command[-2:] == ["--resume", checkpoint]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=str(tmp_path),
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "resumed from" in done.stdout
+    assert [r["epoch"] for r in _rows(out / "lenet-metrics.csv")] == ["1", "2", "3"]
+
+
+def _interrupt_after_first_checkpoint(monkeypatch):
+    """Ctrl-C right after the first checkpoint is written."""
+    save = training._save_checkpoint
+
+    def save_then_interrupt(*args, **kwargs):
+        save(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_save_checkpoint", save_then_interrupt)
+
+
+def test_resumed_run_equals_the_uninterrupted_one(tmp_path, monkeypatch):
+    mnist = _script("mnist")
+    whole, parts = str(tmp_path / "whole"), str(tmp_path / "parts")
+    _, _, _, acc_whole = mnist.train(mnist.parse_args(_mnist_argv(whole, "--epochs", "2")))
+
+    with monkeypatch.context() as patch:
+        _interrupt_after_first_checkpoint(patch)
+        with pytest.raises(training.TrainingInterrupted) as info:
+            mnist.train(mnist.parse_args(_mnist_argv(parts, "--epochs", "2")))
+    assert info.value.checkpoint == os.path.join(parts, "lenet-epoch0001.params")
+    assert not os.path.exists(os.path.join(parts, "lenet-epoch0002.params"))
+    _, _, _, acc_parts = mnist.train(mnist.parse_args(_mnist_argv(parts, "--epochs", "2",
+                                                                  "--resume", parts)))
+
+    # The same data order, random states and optimizer state: bit for bit the same network.
+    a = mx.nd.load(os.path.join(whole, "lenet-epoch0002.params"))
+    b = mx.nd.load(os.path.join(parts, "lenet-epoch0002.params"))
+    assert sorted(a) == sorted(b)
+    for key in a:
+        assert np.array_equal(a[key].asnumpy(), b[key].asnumpy()), key
+    assert acc_parts == acc_whole
+    rows_whole = _rows(os.path.join(whole, "lenet-metrics.csv"))
+    rows_parts = _rows(os.path.join(parts, "lenet-metrics.csv"))
+    for field in ("lr", "train_loss", "train_acc", "val_loss", "val_acc"):
+        assert [r[field] for r in rows_parts] == [r[field] for r in rows_whole], field
+    # elapsed seconds go on from the checkpoint's
+    first = json.load(open(os.path.join(parts, "lenet-epoch0001.json")))["history"][0]
+    assert float(rows_parts[0]["seconds"]) == first["seconds"]
+    assert float(rows_parts[1]["seconds"]) > first["seconds"]
+
+
+def test_array_batches_state_replays_the_batches():
+    x, y = np.arange(40, dtype=np.float32).reshape(20, 2), np.arange(20)
+    batches = training.ArrayBatches(x, y, 5, shuffle=True, seed=3)
+    list(batches)
+    state = batches.get_state()
+    expected = [b[0].asnumpy() for b in batches]
+    batches.set_state(state)
+    assert all(np.array_equal(e, b[0].asnumpy()) for e, b in zip(expected, batches))
+
+
+def test_resume_from_the_export_warm_starts_from_its_weights(tmp_path, capsys):
+    mnist = _script("mnist")
+    out = str(tmp_path / "out")
+    argv = ["--dataset", "dummy", "--dummy-size", "64", "--batch-size", "32", "--epochs", "1",
+            "--prefix", os.path.join(out, "lenet")]
+    mnist.train(mnist.parse_args(argv))
+    export = os.path.join(out, "lenet-0000.params")
+    trained = {k.split(":", 1)[1]: v.asnumpy() for k, v in mx.nd.load(export).items()}
+
+    # the weights the export holds, under the model's parameter names
+    args = mnist.parse_args(argv + ["--resume", export])
+    net = training.build_model(args, classes=10)
+    net.initialize()
+    training._warm_start(net, export, [mx.cpu()])
+    for name, param in net.collect_params().items():
+        assert np.array_equal(param.data().asnumpy(), trained[name]), name
+
+    # as the user ran it: --resume with the export trains from its weights
+    capsys.readouterr()
+    assert mnist.main(argv + ["--resume", export]) == 0
+    log = capsys.readouterr().out
+    assert f"warm start from the export {export}" in log
+    assert os.path.join(out, "lenet-epoch0001.params") in log  # the checkpoint to continue from
+
+    # an export of another network: one sentence, exit 2
+    other = str(tmp_path / "other-0000.params")
+    mx.nd.save(other, {"arg:dense0_weight": mx.nd.zeros((2, 2))})
+    assert mnist.main(argv + ["--resume", other]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "does not fit the model" in err, err
