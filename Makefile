@@ -12,7 +12,7 @@ SOURCES := $(shell find src python -name '*.cc' -o -name '*.h' -o -name '*.py' 2
            CMakeLists.txt setup.py pyproject.toml
 
 .PHONY: all demo test test-cpp test-python test-neon test-sanitize bench bench-runtime bench-threads \
-        bench-input \
+        test-tsan bench-input \
         bench-train build install clean \
         sysdeps golden runtime-aarch64 fuzz web-if-available
 
@@ -123,6 +123,25 @@ test-sanitize: sysdeps
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir build/sanitize --output-on-failure -E 'qemu|smt_probe|wasm'
+
+# The multi-threaded C++ tests (parallel_for, the binary GEMM and convolution at 2 and 3 threads,
+# predictor clones and the in-use guard, per-predictor pools, settings across threads) under
+# ThreadSanitizer, stopping at the first report; test_runtime_no_allocation stays out (it
+# replaces malloc, which TSan's runtime owns, and counts the allocations of starting threads,
+# which this tree's std::thread regions make). The tree uses the portable float layers
+# (BMX_RUNTIME_XNNPACK=OFF) and std::thread instead of OpenMP: Debian's XNNPACK, pthreadpool and libgomp are not instrumented, so TSan would not see their
+# synchronization and would report their workers' writes as races. No suppressions are needed.
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+TSAN_TESTS := test_parallel test_bgemm test_bconv2d test_runtime_threads test_runtime_pools \
+              test_runtime_settings
+test-tsan: sysdeps
+	cmake -S . -B build/tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBMX_BUILD_OPS=OFF \
+	  -DBMX_BUILD_EXAMPLES=OFF -DBMX_RUNTIME_XNNPACK=OFF -DCMAKE_DISABLE_FIND_PACKAGE_OpenMP=ON \
+	  -DCMAKE_C_FLAGS="$(TSAN_FLAGS)" -DCMAKE_CXX_FLAGS="$(TSAN_FLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$(TSAN_FLAGS)" -DCMAKE_SHARED_LINKER_FLAGS="$(TSAN_FLAGS)" > /dev/null
+	cmake --build build/tsan -j $(JOBS) --target $(TSAN_TESTS)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:history_size=4 \
+	  ctest --test-dir build/tsan --output-on-failure -R '^($(subst $() ,|,$(TSAN_TESTS)))$$'
 
 demo: sysdeps install build
 	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) examples/demo.py --out out/demo

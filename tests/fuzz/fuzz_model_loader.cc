@@ -8,6 +8,10 @@
 //   8 .. 8+L    the symbol JSON
 //   the rest    the .params bytes
 //
+// Mutation (structure_mutator.h): most calls change the symbol JSON's structure (nodes dropped,
+// duplicated or reordered, input indices and attribute types wrong, huge numbers, deep nesting,
+// other op names), the .params bytes or the shape; the rest are libFuzzer's byte mutations.
+//
 // Besides the sanitizers' findings, a failed call that leaves BMXGetLastError() empty is a
 // finding (the API promises one sentence for every failure), and so is a successful
 // BMXPredCreate whose forward pass or outputs then fail.
@@ -20,6 +24,7 @@
 
 #include "bmx_predict.h"
 #include "model_input.h"
+#include "structure_mutator.h"
 
 namespace {
 
@@ -40,6 +45,14 @@ void require_ok(int rc, const char* call) {
 }
 
 }  // namespace
+
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned int seed) {
+  // BMXNET_FUZZ_BYTES_ONLY=1: libFuzzer's byte mutations alone (to compare the two modes).
+  static const bool bytes_only = std::getenv("BMXNET_FUZZ_BYTES_ONLY") != nullptr;
+  if (bytes_only) return LLVMFuzzerMutate(data, size, max_size);
+  return bmx_fuzz::StructureMutator(seed).mutate(data, size, max_size);
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // BMXNET_FUZZ_VERBOSE=1: say why an input was refused, or that it ran (to check seeds).
