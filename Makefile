@@ -129,8 +129,9 @@ test-sanitize: sysdeps
 # ThreadSanitizer, stopping at the first report; test_runtime_no_allocation stays out (it
 # replaces malloc, which TSan's runtime owns, and counts the allocations of starting threads,
 # which this tree's std::thread regions make). The tree uses the portable float layers
-# (BMX_RUNTIME_XNNPACK=OFF) and std::thread instead of OpenMP: Debian's XNNPACK, pthreadpool and libgomp are not instrumented, so TSan would not see their
-# synchronization and would report their workers' writes as races. No suppressions are needed.
+# (BMX_RUNTIME_XNNPACK=OFF) and std::thread instead of OpenMP: Debian's XNNPACK, pthreadpool
+# and libgomp are not instrumented, so TSan would not see their synchronization and would
+# report their workers' writes as races. No suppressions are needed.
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 TSAN_TESTS := test_parallel test_bgemm test_bconv2d test_runtime_threads test_runtime_pools \
               test_runtime_settings
