@@ -113,7 +113,7 @@ fuzz: sysdeps
 # The C++ tests (kernels, runtime, float layers) under AddressSanitizer + UndefinedBehaviorSanitizer,
 # leak checking on, stopping at the first report; no MXNet in this tree. Left out: the tests that
 # build and run other targets' code (qemu, WebAssembly under node), which no sanitizer sees, and
-# the SMT probe; the fuzz test stays (its own clang ASan + UBSan build).
+# the SMT probe; the fuzz test stays (its own clang ASan + UBSan build). Then test-tsan.
 SANITIZE_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-sanitize: sysdeps
 	cmake -S . -B build/sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBMX_BUILD_OPS=OFF \
@@ -123,6 +123,7 @@ test-sanitize: sysdeps
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir build/sanitize --output-on-failure -E 'qemu|smt_probe|wasm'
+	$(MAKE) test-tsan
 
 # The multi-threaded C++ tests (parallel_for, the binary GEMM and convolution at 2 and 3 threads,
 # predictor clones and the in-use guard, per-predictor pools, settings across threads) under
