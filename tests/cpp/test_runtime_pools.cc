@@ -6,48 +6,20 @@
 #include <fstream>
 #include <thread>
 
-#include "bitpack.h"
 #include "float/float_backends.h"
 #include "predictor.h"
 #include "runtime_test_util.h"
+#include "small_binary_model.h"
 
-using rtest::Graph;
-using rtest::Params;
 using Vec = std::vector<float>;
 
 namespace {
 
 const std::vector<uint32_t> kShape = {1, 3, 12, 12};
 
-struct Model {
-  std::string json, params;
-};
+using rtest::Model;
 
-// A float convolution (the float library, on the pool), a binary convolution (the binary
-// kernels' parallel_for, on the pool) and a float dense layer.
-Model make_model() {
-  Graph g;
-  Params p;
-  const int data = g.var("data");
-  const int conv = g.op("Convolution", "c0",
-                        {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"}, {"num_filter", "32"}},
-                        {data, g.var("c0_weight"), g.var("c0_bias")});
-  p.f32("arg:c0_weight", {32, 3, 3, 3}, rtest::random_floats(32 * 3 * 3 * 3));
-  p.f32("arg:c0_bias", {32}, rtest::random_floats(32));
-  const Vec wf = rtest::random_floats(32 * 3 * 3 * 32);
-  std::vector<uint32_t> w(32 * 9);
-  for (int i = 0; i < 32 * 9; ++i) bmx::pack_signs(wf.data() + i * 32, 1, 32, w.data() + i);
-  p.i32("arg:bc_weight", {32, 3, 3, 1}, w);
-  const int bc = g.op("bmx_binary_conv2d", "bc",
-                      {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"}, {"num_filter", "32"},
-                       {"no_bias", "True"}},
-                      {conv, g.var("bc_weight")});
-  const int fc = g.op("FullyConnected", "fc", {{"num_hidden", "10"}},
-                      {bc, g.var("fc_weight"), g.var("fc_bias")});
-  p.f32("arg:fc_weight", {10, 32 * 12 * 12}, rtest::random_floats(10 * 32 * 12 * 12, -0.1f, 0.1f));
-  p.f32("arg:fc_bias", {10}, rtest::random_floats(10));
-  return {g.json({fc}), p.bytes()};
-}
+Model make_model() { return rtest::small_binary_model(); }
 
 BMXPredictorHandle create(const Model& m, const char* options) {
   const char* keys[] = {"data"};

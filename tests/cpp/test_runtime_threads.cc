@@ -8,13 +8,11 @@
 #include <fstream>
 #include <thread>
 
-#include "bitpack.h"
 #include "parallel.h"
 #include "predictor.h"
 #include "runtime_test_util.h"
+#include "small_binary_model.h"
 
-using rtest::Graph;
-using rtest::Params;
 using Vec = std::vector<float>;
 
 namespace {
@@ -24,36 +22,9 @@ const std::vector<uint32_t> kShape = {1, 3, 12, 12};
 const char* const kInUse =
     "this predictor is in use by another thread; use one predictor (BMXPredClone) per thread.";
 
-// A small binary net: a float convolution (a float-library layer, planned per predictor), a
-// binary convolution (packed weights, shared by clones) and a float dense layer.
-struct Model {
-  std::string json, params;
-};
+using rtest::Model;
 
-Model make_model() {
-  Graph g;
-  Params p;
-  const int data = g.var("data");
-  const int conv = g.op("Convolution", "c0",
-                        {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"}, {"num_filter", "32"}},
-                        {data, g.var("c0_weight"), g.var("c0_bias")});
-  p.f32("arg:c0_weight", {32, 3, 3, 3}, rtest::random_floats(32 * 3 * 3 * 3));
-  p.f32("arg:c0_bias", {32}, rtest::random_floats(32));
-  // Binary weights: OHWI, one 32-bit word of signs per (filter, tap).
-  const Vec wf = rtest::random_floats(32 * 3 * 3 * 32);
-  std::vector<uint32_t> w(32 * 9);
-  for (int i = 0; i < 32 * 9; ++i) bmx::pack_signs(wf.data() + i * 32, 1, 32, w.data() + i);
-  p.i32("arg:bc_weight", {32, 3, 3, 1}, w);
-  const int bc = g.op("bmx_binary_conv2d", "bc",
-                      {{"kernel", "(3, 3)"}, {"pad", "(1, 1)"}, {"num_filter", "32"},
-                       {"no_bias", "True"}},
-                      {conv, g.var("bc_weight")});
-  const int fc = g.op("FullyConnected", "fc", {{"num_hidden", "10"}},
-                      {bc, g.var("fc_weight"), g.var("fc_bias")});
-  p.f32("arg:fc_weight", {10, 32 * 12 * 12}, rtest::random_floats(10 * 32 * 12 * 12, -0.1f, 0.1f));
-  p.f32("arg:fc_bias", {10}, rtest::random_floats(10));
-  return {g.json({fc}), p.bytes()};
-}
+Model make_model() { return rtest::small_binary_model(); }
 
 // Sets x, runs and reads output 0; empty (with *error set) when a call fails.
 Vec predict(BMXPredictorHandle h, const Vec& x, std::string* error = nullptr) {
