@@ -27,6 +27,14 @@ class Node:
     def is_var(self) -> bool:
         return self.op == "null"
 
+    def set_op(self, op: str, attrs: dict):
+        """Makes this node `op` with `attrs`, keeping its ``__hidden__`` attributes."""
+        keep = {k: v for k, v in self.attrs.items() if k.startswith("__") and k.endswith("__")}
+        for key in ("attr", "param"):
+            self.raw.pop(key, None)
+        self.op = self.raw["op"] = op
+        self.raw["attrs"] = {**keep, **attrs}
+
     def __repr__(self):
         return f"<{self.op} {self.name}>"
 
@@ -43,8 +51,13 @@ class Graph:
         self.heads = heads
         self.top_attrs = top_attrs
         self.extra = extra  # other top-level keys, passed through
-        self.consumers: Dict[Node, List[Tuple[Node, int, int]]] = {n: [] for n in nodes}
-        for n in nodes:
+        self.consumers: Dict[Node, List[Tuple[Node, int, int]]] = {}
+        self.link_consumers()
+
+    def link_consumers(self):
+        """Rebuilds `consumers` from the nodes' inputs (after a pass rewired them)."""
+        self.consumers = {n: [] for n in self.nodes}
+        for n in self.nodes:
             for slot, (src, idx, _ver) in enumerate(n.inputs):
                 self.consumers[src].append((n, slot, idx))
 

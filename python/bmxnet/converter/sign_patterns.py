@@ -23,22 +23,14 @@ def normalize_signs(graph) -> List[str]:
         found = find_sign(view, i)
         if found is None or len(found.members) == 1:
             continue
-        keep = {k: v for k, v in node.attrs.items() if k.startswith("__") and k.endswith("__")}
-        for key in ("attr", "param"):
-            node.raw.pop(key, None)
         if found.kind == "det_sign":
-            op, attrs = "bmx_det_sign", {"clip_threshold": repr(float(found.clip_threshold))}
+            node.set_op("bmx_det_sign", {"clip_threshold": repr(float(found.clip_threshold))})
         else:
-            op, attrs = "bmx_approx_sign", {}
-        node.op = node.raw["op"] = op
-        node.raw["attrs"] = {**keep, **attrs}
+            node.set_op("bmx_approx_sign", {})
         src, k = found.source
         node.inputs = [(graph.nodes[src], k, 0)]
         replaced += 1
     if not replaced:
         return []
-    graph.consumers = {n: [] for n in graph.nodes}
-    for n in graph.nodes:
-        for slot, (src, idx, _ver) in enumerate(n.inputs):
-            graph.consumers[src].append((n, slot, idx))
+    graph.link_consumers()
     return [f"{replaced} straight-through signs of stock ops read as bmx_ signs"]

@@ -38,14 +38,6 @@ _GRADIENT_STOPS = ("BlockGrad", "stop_gradient")
 _IDENTITIES = ("_copy",)
 
 
-def _set_op(node, op: str, attrs: dict):
-    keep = {k: v for k, v in node.attrs.items() if k.startswith("__") and k.endswith("__")}
-    for key in ("attr", "param"):
-        node.raw.pop(key, None)
-    node.op = node.raw["op"] = op
-    node.raw["attrs"] = {**keep, **attrs}
-
-
 def _forward_identity_input(node):
     """The entry whose value `node` forwards unchanged (a copy, or where(c, x, BlockGrad(x))),
     else None."""
@@ -65,7 +57,7 @@ def normalize_fork_ops(graph) -> List[str]:
     for node in graph.nodes:
         if node.op in FORK_OPS:
             renamed[node.op] = renamed.get(node.op, 0) + 1
-            _set_op(node, *FORK_OPS[node.op])
+            node.set_op(*FORK_OPS[node.op])
 
     def resolve(entry):
         node, idx, ver = entry
@@ -85,10 +77,7 @@ def normalize_fork_ops(graph) -> List[str]:
         node.inputs = new_inputs
     graph.heads = [h if _forward_identity_input(h[0]) is None or h[1] != 0 else resolve(h)
                    for h in graph.heads]
-    graph.consumers = {n: [] for n in graph.nodes}
-    for n in graph.nodes:
-        for slot, (src, idx, _ver) in enumerate(n.inputs):
-            graph.consumers[src].append((n, slot, idx))
+    graph.link_consumers()
     notes = [f"{count} {op} renamed to {FORK_OPS[op][0]}" for op, count in sorted(renamed.items())]
     if bypassed:
         notes.append(f"{bypassed} uses of forward-identity gradient shaping bypassed")
