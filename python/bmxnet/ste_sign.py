@@ -176,10 +176,10 @@ def _sign_value_source(nodes, entry):
 
 
 def _cancelled(nodes, entry, x):
-    """(threshold, members) when `entry` is x itself (0, []) or
-    ``where(abs(BlockGrad(x)) <= t, x, BlockGrad(x))`` (t > 0, its nodes), else None."""
+    """The threshold when `entry` is x itself (0) or
+    ``where(abs(BlockGrad(x)) <= t, x, BlockGrad(x))`` (t > 0), else None."""
     if entry == x:
-        return 0.0, []
+        return 0.0
     i, k = entry
     node = nodes[i]
     if k != 0 or node.get("op") != "where" or len(node.get("inputs", ())) != 3:
@@ -192,30 +192,27 @@ def _cancelled(nodes, entry, x):
     if of is None or (of != x and _stopped(nodes, of) != x):
         return None
     t = _float_attr(nodes[cond[0]], "scalar")
-    return (t, [i, cond[0], magnitude[0]]) if t > 0 else None
+    return t if t > 0 else None
 
 
 def _carrier(nodes, entry, x):
-    """(kind, threshold, members) when `entry` carries x's gradient: ``m - BlockGrad(x)``
-    (det_sign) or ``p - BlockGrad(p)`` with ``p = m * BlockGrad(...)`` (approx_sign)."""
+    """(kind, threshold) when `entry` carries x's gradient: ``m - BlockGrad(x)`` (det_sign)
+    or ``p - BlockGrad(p)`` with ``p = m * BlockGrad(...)`` (approx_sign)."""
     pair = _two_inputs(nodes, entry, "elemwise_sub")
     if pair is None:
         return None
     m, stopped = pair
     under = _stopped(nodes, stopped)
     if under == x:
-        cancelled = _cancelled(nodes, m, x)
-        if cancelled is None:
-            return None
-        return "det_sign", cancelled[0], [entry[0], stopped[0]] + cancelled[1]
+        t = _cancelled(nodes, m, x)
+        return None if t is None else ("det_sign", t)
     product = _two_inputs(nodes, m, "elemwise_mul")
     if product is None or under != m or _stopped(nodes, product[1]) is None:
         return None
-    cancelled = _cancelled(nodes, product[0], x)
-    if cancelled is None or not 0 < cancelled[0] <= 1:
+    t = _cancelled(nodes, product[0], x)
+    if t is None or not 0 < t <= 1:
         return None
-    t = 0.0 if cancelled[0] == 1 else cancelled[0]
-    return "approx_sign", t, [entry[0], stopped[0], m[0], product[1][0]] + cancelled[1]
+    return "approx_sign", (0.0 if t == 1 else t)
 
 
 def _between(nodes, last, source):
@@ -251,7 +248,7 @@ def find_sign(nodes, i):
     found = _carrier(nodes, carrier, x) if x is not None else None
     if found is None:
         return None
-    kind, clip, _ = found
+    kind, clip = found
     return SignNode(i, kind, x, clip, _between(nodes, i, x[0]))
 
 
