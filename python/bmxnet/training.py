@@ -619,9 +619,9 @@ def evaluate(net, data, loss_fn=None, ctx=None):
     loss_fn = loss_fn or gluon.loss.SoftmaxCrossEntropyLoss()
     total_loss, correct, count = 0.0, 0, 0
     for x, y in _batches(data, smoke_steps()):
-        used = ctxs[:max(1, min(len(ctxs), x.shape[0]))]
-        for xi, yi in zip(gluon.utils.split_and_load(x, used, even_split=False),
-                          gluon.utils.split_and_load(y, used, even_split=False)):
+        for xi, yi, weight in _split(x, y, ctxs):
+            if not weight:  # a padding copy: no sample of this batch
+                continue
             out = net(xi)
             total_loss += float(loss_fn(out, yi).sum().asscalar())
             correct += int((out.argmax(axis=1) == yi.astype(out.dtype)).sum().asscalar())
