@@ -97,16 +97,9 @@ def _dimension(d) -> int:
     return operator.index(d)
 
 
-def _check_pair(symbol: bytes, symbol_file: str, params_file: str, params: bytes) -> None:
-    """Refuses a symbol whose recorded params id (bmxnet.pairing) is not that of `params`,
-    naming both files (libbmx_runtime checks it too, without the names)."""
-    from . import pairing
-
-    try:
-        graph = json.loads(symbol.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return  # not JSON: libbmx_runtime says so
-    pairing.check_pair(graph, symbol_file, params_file, params)
+# How libbmx_runtime refuses a symbol whose recorded params id (bmxnet.pairing) is not that of
+# the params it is given; the Predictor says it with the two files' names.
+_PAIR_REFUSAL = "the symbol and the params do not belong together"
 
 
 def _positive_shape(shape, what: str) -> Tuple[int, ...]:
@@ -173,7 +166,6 @@ class Predictor:
             symbol = f.read()
         with open(self.params_file, "rb") as f:
             params = f.read()
-        _check_pair(symbol, self.symbol_file, self.params_file, params)
         if len(params) > 2 ** 31 - 1:
             raise ValueError(f"{self.params_file} is over 2 GiB, more than the C API takes")
         keys = (ctypes.c_char_p * 1)(_INPUT_KEY)
@@ -188,10 +180,14 @@ class Predictor:
         if threads is not None:
             options.append(f"threads={min(threads, 2 ** 31 - 1)}")
         handle = ctypes.c_void_p()
-        _check(lib.BMXPredCreateEx(symbol, params, len(params), _DEV_CPU, 0, 1, keys, indptr,
-                                   dims, 0, None, ";".join(options).encode(),
-                                   ctypes.byref(handle)),
-               f"loading {self.symbol_file} and {self.params_file}")
+        rc = lib.BMXPredCreateEx(symbol, params, len(params), _DEV_CPU, 0, 1, keys, indptr, dims,
+                                 0, None, ";".join(options).encode(), ctypes.byref(handle))
+        if rc != 0 and (lib.BMXGetLastError() or b"").decode("utf-8", "replace").startswith(
+                _PAIR_REFUSAL):
+            from .pairing import mismatch_message
+
+            raise ValueError(mismatch_message(self.symbol_file, self.params_file))
+        _check(rc, f"loading {self.symbol_file} and {self.params_file}")
         self._handle = handle
         self.output_shapes = self._output_shapes()
         self._input_size = int(np.prod(self.input_shape))
