@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,28 @@ inline Model small_binary_model() {
   p.f32("arg:fc_weight", {10, 32 * 12 * 12}, random_floats(10 * 32 * 12 * 12, -0.1f, 0.1f));
   p.f32("arg:fc_bias", {10}, random_floats(10));
   return {g.json({fc}), p.bytes()};
+}
+
+// Sets x, runs and reads the model's 10 outputs; empty (with *error set) when a call fails.
+inline std::vector<float> predict(BMXPredictorHandle h, const std::vector<float>& x,
+                                   std::string* error = nullptr) {
+  std::vector<float> y(10);
+  if (BMXPredSetInput(h, "data", x.data(), static_cast<uint32_t>(x.size())) != 0 ||
+      BMXPredForward(h) != 0 || BMXPredGetOutput(h, 0, y.data(), 10) != 0) {
+    if (error) *error = BMXGetLastError();
+    return {};
+  }
+  return y;
+}
+
+// The process's thread count (/proc/self/status Threads:), -1 when it cannot be read.
+inline int process_threads() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  }
+  return -1;
 }
 
 }  // namespace rtest

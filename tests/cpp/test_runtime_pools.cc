@@ -3,7 +3,6 @@
 // predictor's (predictors on separate threads with different counts give the outputs each
 // gives alone), made again when its count changes, and given back to the process when it is
 // freed (/proc/self/status Threads:).
-#include <fstream>
 #include <thread>
 
 #include "float/float_backends.h"
@@ -31,23 +30,8 @@ BMXPredictorHandle create(const Model& m, const char* options) {
   return rc == 0 ? h : nullptr;
 }
 
-Vec predict(BMXPredictorHandle h, const Vec& x) {
-  Vec y(10);
-  if (BMXPredSetInput(h, "data", x.data(), static_cast<uint32_t>(x.size())) != 0 ||
-      BMXPredForward(h) != 0 || BMXPredGetOutput(h, 0, y.data(), 10) != 0) {
-    return {};
-  }
-  return y;
-}
-
-int process_threads() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
-}
+using rtest::process_threads;
+using rtest::predict;
 
 }  // namespace
 

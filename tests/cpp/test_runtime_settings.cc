@@ -19,6 +19,7 @@ namespace {
 const std::vector<uint32_t> kShape = {1, 3, 12, 12};
 
 using rtest::Model;
+using rtest::predict;
 
 Model make_model() { return rtest::small_binary_model(); }
 
@@ -33,14 +34,6 @@ BMXPredictorHandle create(const Model& m, const char* options, std::string* erro
   return rc == 0 ? h : nullptr;
 }
 
-Vec predict(BMXPredictorHandle h, const Vec& x) {
-  Vec y(10);
-  if (BMXPredSetInput(h, "data", x.data(), static_cast<uint32_t>(x.size())) != 0 ||
-      BMXPredForward(h) != 0 || BMXPredGetOutput(h, 0, y.data(), 10) != 0) {
-    return {};
-  }
-  return y;
-}
 
 std::string plan_of(BMXPredictorHandle h) {
   const char* json = nullptr;

@@ -5,7 +5,6 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
-#include <fstream>
 #include <thread>
 
 #include "parallel.h"
@@ -26,25 +25,8 @@ using rtest::Model;
 
 Model make_model() { return rtest::small_binary_model(); }
 
-// Sets x, runs and reads output 0; empty (with *error set) when a call fails.
-Vec predict(BMXPredictorHandle h, const Vec& x, std::string* error = nullptr) {
-  Vec y(10);
-  if (BMXPredSetInput(h, "data", x.data(), static_cast<uint32_t>(x.size())) != 0 ||
-      BMXPredForward(h) != 0 || BMXPredGetOutput(h, 0, y.data(), 10) != 0) {
-    if (error) *error = BMXGetLastError();
-    return {};
-  }
-  return y;
-}
-
-int process_threads() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
-}
+using rtest::predict;
+using rtest::process_threads;
 
 void test_clones(const Model& m) {
   BMXPredictorHandle src = rtest::create(m.json, m.params, kShape);
