@@ -13,6 +13,7 @@ bytes, instruction set and float backend. Neither imports MXNet.
 """
 import argparse
 import json
+import os
 import sys
 
 from .argtypes import int_range, one_line_errors, shape
@@ -163,8 +164,10 @@ def _check_params_match(graph, sym_file, params_file):
     from . import pairing, params_io
 
     variables = [n["name"] for n in graph.get("nodes", []) if n.get("op") == "null"]
-    loaded = params_io.load(params_file)
-    pairing.check_pair(graph, sym_file, params_file)
+    with open(params_file, "rb") as f:
+        data = f.read()  # read once: parsed here, hashed by the pair check
+    loaded = params_io.loads(data, source=os.fspath(params_file))
+    pairing.check_pair(graph, sym_file, params_file, data)
     keys = list(loaded) if isinstance(loaded, dict) else []
     mismatch = params_io.mismatch_message(params_file, sym_file, keys, variables)
     if mismatch:
