@@ -82,7 +82,7 @@ def _cancel_gradient(F, x, clip_threshold):
     """x in the forward pass (bit-exact); gradient zeroed where |x| > clip_threshold."""
     if not _cancels(clip_threshold):
         return x
-    return F.where(F.abs(x) <= clip_threshold, x, F.BlockGrad(x))
+    return ste_sign.cancel_gradient(F, x, clip_threshold)
 
 
 def _with_gradient(F, x, f):

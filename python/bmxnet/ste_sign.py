@@ -31,8 +31,8 @@ the op library.
 import contextlib
 import threading
 
-__all__ = ["det_sign", "approx_sign", "library_ops", "library_ops_enabled", "SignNode", "find_sign",
-           "find_signs", "LIBRARY_SIGN_OPS"]
+__all__ = ["det_sign", "approx_sign", "cancel_gradient", "library_ops", "library_ops_enabled",
+           "SignNode", "find_sign", "find_signs", "LIBRARY_SIGN_OPS"]
 
 # The op library's CPU-only signs, as exported before the quantizers used stock ops; graphs
 # holding them still convert and summarise.
@@ -64,6 +64,11 @@ def library_ops(enabled=True):
         _state.library = previous
 
 
+def cancel_gradient(F, x, threshold):
+    """x in the forward pass (bit-exact); gradient zeroed where |x| > threshold."""
+    return F.where(F.abs(x) <= threshold, x, F.BlockGrad(x))
+
+
 def _value(x):
     """+1 where x >= 0, else -1 (NaN: -1), exactly; no gradient."""
     return (x >= 0) * 2 - 1
@@ -86,7 +91,7 @@ def approx_sign(F, x, clip_threshold=1.0):
     t = min(1.0, float(clip_threshold)) if clip_threshold and clip_threshold > 0 else 1.0
     if library_ops_enabled():
         if t < 1:
-            x = F.where(F.abs(x) <= t, x, F.BlockGrad(x))
+            x = cancel_gradient(F, x, t)
         return F.bmx_approx_sign(x)
     b = F.BlockGrad(x)  # the mask and the slope are computed off the gradient's path
     a = F.abs(b)

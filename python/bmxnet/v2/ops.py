@@ -26,7 +26,7 @@ from mxnet import ndarray, symbol
 from mxnet.ndarray import NDArray
 from mxnet.symbol import Symbol
 
-from .. import quantizers
+from .. import quantizers, ste_sign
 
 __all__ = ["det_sign", "approx_sign", "round_ste", "gradcancel"]
 
@@ -66,7 +66,7 @@ def _approx_sign(F, x):
 
 
 def _gradcancel(F, x, threshold):
-    return F.where(F.abs(x) <= float(threshold), x, F.BlockGrad(x))
+    return ste_sign.cancel_gradient(F, x, float(threshold))
 
 
 def install_fluent_methods():
