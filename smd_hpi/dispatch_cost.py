@@ -7,7 +7,7 @@ does almost nothing (relu of a 8x64x2x2 input: MXNet's and Gluon's dispatch alon
 follows itself (warm caches), when it follows one of our binary convs (which streams megabytes
 of input and output through L2), and when it follows a 5 MB memory sweep; and the conv call's
 own median. The difference is a serial cost per call that no number of threads shortens, which
-caps the thread scaling an operator can show through MXNet (smd_hpi/REPORT.md, section 3d).
+caps the thread scaling an operator can show through MXNet (smd_hpi/REPORT.md, section 3b).
 """
 import argparse
 import gc
