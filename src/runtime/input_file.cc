@@ -159,9 +159,10 @@ InputTensor fit_image(const std::string& name, Image image,
   const size_t plane = static_cast<size_t>(image.height) * image.width;
   for (const std::vector<float>* values : {&normalization.mean, &normalization.std}) {
     if (values->size() > 1 && values->size() != image.channels) {
-      fail("the mean and std need 1 or " + std::to_string(image.channels) +
-           " values (one per channel of the model's input), got " +
-           std::to_string(values->size()) + " for " + name + ".");
+      fail("the mean and std take 1 value" +
+           (image.channels == 1 ? std::string(" (one channel)")
+                                : ", or one per channel (" + std::to_string(image.channels) + ")") +
+           ", got " + std::to_string(values->size()) + " for " + name + ".");
     }
   }
   for (float s : normalization.std) {
