@@ -78,16 +78,13 @@ def load_input(path: str, model_shape: Optional[Sequence[int]],
     """The model's input tensor (float32, batch first) from the file `path`, for a model whose
     input shape is `model_shape` (its batch size is free; None: not known, so an image keeps
     its size and an array its shape). `mean` / `std`: per-channel values (one for every channel,
-    or one each) applied to image pixels scaled to [0, 1]. InputFileError when the file cannot
-    be read or its data cannot fit the model."""
+    or one each) applied to image pixels scaled to [0, 1]. InputFileError when the file's data
+    is malformed or cannot fit the model; OSError when it cannot be opened."""
     from .runtime import library
 
     lib = library()
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise InputFileError(f"cannot read input file {path}: {e.strerror or e}.") from None
+    with open(path, "rb") as f:  # a missing file is an OSError, as in bmx_run a failure (1)
+        data = f.read()
     shape = tuple(int(d) for d in model_shape) if model_shape else ()
     dims = (ctypes.c_uint32 * max(len(shape), 1))(*shape)
     mean_p, n_mean = _floats(mean)
