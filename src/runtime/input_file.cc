@@ -519,8 +519,10 @@ InputTensor input_from_pixels(const std::string& name, const uint8_t* pixels, ui
   image.height = height;
   image.width = width;
   image.channels = channels >= 3 ? 3 : 1;  // alpha dropped
+  if (static_cast<uint64_t>(height) * width > kMaxElements / channels) {
+    fail(name + " is an image too large to read (over 4 GiB).");
+  }
   const size_t plane = static_cast<size_t>(height) * width;
-  if (plane * channels > kMaxElements) fail(name + " is an image too large to read.");
   image.planes.resize(plane * image.channels);
   for (size_t i = 0; i < plane; ++i) {
     for (uint32_t c = 0; c < image.channels; ++c) {
