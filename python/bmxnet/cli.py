@@ -73,76 +73,6 @@ def _runtime_summary(args):
     return 0
 
 
-def _decode_image(path, channels, height, width, runtime=False):
-    """(H, W, C) uint8 pixels resized to height x width: MXNet's decoder when MXNet is there
-    (what `bmxnet predict` always used), else Pillow's. With --runtime (`runtime`), Pillow's
-    when Pillow is installed: importing MXNet for one image would take seconds and 200 MB."""
-    import numpy as np
-
-    from . import HAVE_MXNET
-
-    with open(path, "rb") as f:
-        buf = f.read()
-    use_mxnet = HAVE_MXNET
-    if runtime and HAVE_MXNET:
-        import importlib.util
-
-        use_mxnet = importlib.util.find_spec("PIL") is None
-    if use_mxnet:
-        import mxnet as mx
-
-        try:
-            img = mx.image.imdecode(buf, flag=1 if channels == 3 else 0)
-        except Exception:
-            raise ValueError(f"{path}: not an image MXNet can decode "
-                             "(or pass a .npy array)") from None
-        return mx.image.imresize(img, width, height).asnumpy()
-    try:
-        from PIL import Image
-    except ImportError:
-        raise ValueError(f"{path}: decoding images without MXNet needs Pillow "
-                         "(pip install pillow); or pass a .npy array") from None
-    import io
-
-    try:
-        img = Image.open(io.BytesIO(buf))
-        img = img.convert("RGB" if channels == 3 else "L").resize((width, height),
-                                                                 Image.BILINEAR)
-    except Exception:
-        raise ValueError(f"{path}: not an image Pillow can decode "
-                         "(or pass a .npy array)") from None
-    return np.asarray(img).reshape(height, width, -1)
-
-
-def _load_inputs(path, shape, mean, std, runtime=False):
-    """The samples (N, C, H, W) float32 in one input file: an image (one sample, decoded,
-    resized to the model's H x W, pixels / 255, then `mean` / `std`) or a .npy array (one
-    sample shaped as the model's input without the batch axis, or a batch of them)."""
-    import numpy as np
-
-    if path.endswith(".npy"):
-        try:
-            x = np.load(path).astype(np.float32)
-        except (ValueError, OSError) as e:
-            raise ValueError(f"{path}: not a .npy array numpy can read ({e})") from None
-        sample = tuple(shape[1:])
-        if x.shape == sample:
-            return x[None]
-        if x.ndim == len(sample) + 1 and x.shape[1:] == sample and len(x):
-            return x
-        raise ValueError(f"{path}: array of shape {x.shape} does not fit the model's samples "
-                         f"of shape {sample}; give one sample or a batch (N,) + {sample} (or "
-                         f"pass --input-shape)")
-    channels, height, width = shape[1:]
-    img = _decode_image(path, channels, height, width, runtime).astype(np.float32) / 255.0
-    img = img.transpose((2, 0, 1))
-    if mean:
-        img -= np.asarray(mean, np.float32).reshape(-1, 1, 1)
-    if std:
-        img /= np.asarray(std, np.float32).reshape(-1, 1, 1)
-    return img[None]
-
-
 def _input_shape(args, graph, sym_file, params_file, what):
     """--input-shape, else the shape recorded at export / conversion, else a guess (said on
     stderr)."""
@@ -177,6 +107,7 @@ def _check_params_match(graph, sym_file, params_file):
 def _cmd_predict(args):
     import numpy as np
 
+    from .input_file import load_input
     from .model_files import model_files
 
     sym_file, params_file = model_files(args.prefix, args.epoch)
@@ -192,7 +123,8 @@ def _cmd_predict(args):
         labels = [line.strip() for line in open(args.labels) if line.strip()]
     names, samples = [], []
     for path in args.inputs:
-        batch = _load_inputs(path, shape, args.mean, args.std, args.runtime)
+        # The tensor bmx_run makes of the same file (libbmx_runtime's input rules).
+        batch = load_input(path, shape, args.mean, args.std)
         samples.append(batch)
         names += [path] if len(batch) == 1 and not path.endswith(".npy") else \
             [f"{path}[{i}]" for i in range(len(batch))]
@@ -265,11 +197,12 @@ def main(argv=None):
                        epilog=_PREDICT_EXAMPLES, formatter_class=_RAW)
     p.add_argument("prefix", help="model prefix (or its -symbol.json / -NNNN.params)")
     p.add_argument("inputs", nargs="+",
-                   help="image files (any format MXNet decodes) or .npy arrays (one sample or "
-                        "a batch; every sample is classified)")
+                   help="images (PNG, JPEG, PGM/PPM, ...), .npy arrays or raw float32 files "
+                        "(one sample or a batch; every sample is classified), made the model's "
+                        "input as bmx_run makes them")
     p.add_argument("--input-shape", type=shape, default=None,
                    help="N,C,H,W the model expects (default: the shape recorded at export); "
-                        "images are resized to it")
+                        "images are resized to it and converted to its channels")
     p.add_argument("--epoch", type=int_range(0, 9999), default=None)
     p.add_argument("--mean", type=_floats, default=None,
                    help="per-channel mean subtracted after scaling pixels to [0, 1]")
@@ -311,8 +244,13 @@ def main(argv=None):
         from mxnet.base import MXNetError
 
         expected += (MXNetError,)
+    from .input_file import InputFileError
+
     try:
         return {"summary": _cmd_summary, "predict": _cmd_predict}[args.command](args)
+    except InputFileError as e:  # bad input from the user: a usage error, as in bmx_run
+        print(f"bmxnet {args.command}: error: {e}", file=sys.stderr)
+        return 2
     except expected as e:
         print(f"bmxnet {args.command}: error: {e}", file=sys.stderr)
         return 1

@@ -40,6 +40,7 @@ def library() -> ctypes.CDLL:
         if _lib is None:
             lib = ctypes.CDLL(runtime_library_path())
             u32p = ctypes.POINTER(ctypes.c_uint32)
+            floatp = ctypes.POINTER(ctypes.c_float)
             handle = ctypes.c_void_p
             signatures = {
                 "BMXGetLastError": (ctypes.c_char_p, []),
@@ -65,6 +66,24 @@ def library() -> ctypes.CDLL:
                 "BMXPredSetNumThreads": (ctypes.c_int, [handle, ctypes.c_int]),
                 "BMXPredClone": (ctypes.c_int, [handle, ctypes.POINTER(handle)]),
                 "BMXPredGetPlan": (ctypes.c_int, [handle, ctypes.POINTER(ctypes.c_char_p)]),
+                # Input files (bmxnet.input_file): bytes and pixels as plain addresses.
+                "BMXSymbolInputShape": (ctypes.c_int, [
+                    ctypes.c_char_p, u32p, ctypes.c_uint32, u32p]),
+                "BMXInputFormat": (ctypes.c_int, [
+                    ctypes.c_void_p, ctypes.c_uint64, ctypes.POINTER(ctypes.c_char_p),
+                    ctypes.POINTER(ctypes.c_int)]),
+                "BMXInputFromFile": (ctypes.c_int, [
+                    ctypes.c_char_p, ctypes.c_void_p, ctypes.c_uint64, u32p, ctypes.c_uint32,
+                    floatp, ctypes.c_uint32, floatp, ctypes.c_uint32, ctypes.POINTER(handle)]),
+                "BMXInputFromPixels": (ctypes.c_int, [
+                    ctypes.c_char_p, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32,
+                    ctypes.c_uint32, u32p, ctypes.c_uint32, floatp, ctypes.c_uint32, floatp,
+                    ctypes.c_uint32, ctypes.POINTER(handle)]),
+                "BMXInputGetShape": (ctypes.c_int, [
+                    handle, ctypes.POINTER(u32p), u32p]),
+                "BMXInputGetData": (ctypes.c_int, [
+                    handle, ctypes.POINTER(floatp), u32p]),
+                "BMXInputFree": (ctypes.c_int, [handle]),
             }
             for name, (restype, argtypes) in signatures.items():
                 fn = getattr(lib, name)

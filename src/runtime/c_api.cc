@@ -2,6 +2,7 @@
 // error, and lets no exception out.
 #include "include/bmx_predict.h"
 
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <new>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "error.h"
+#include "input_file.h"
 #include "memory_limit.h"
 #include "predictor.h"
 
@@ -105,6 +107,38 @@ int create(const char* symbol_json_str, const void* param_bytes, int param_size,
     *out = new bmx::rt::Predictor(symbol_json_str, param_bytes, static_cast<size_t>(param_size),
                                   inputs, outputs, settings);
   });
+}
+
+bmx::rt::InputTensor* input_tensor(BMXInputHandle handle) {
+  if (handle == nullptr) bmx::rt::fail("the input handle is null.");
+  return static_cast<bmx::rt::InputTensor*>(handle);
+}
+
+// The arguments every BMXInputFrom* takes beside the data, checked.
+struct InputArgs {
+  std::string name;
+  std::vector<uint32_t> model_shape;
+  bmx::rt::Normalization normalization;
+};
+
+InputArgs input_args(const char* name, const uint32_t* model_shape, uint32_t model_ndim,
+                     const float* mean, uint32_t num_mean, const float* std, uint32_t num_std,
+                     BMXInputHandle* out) {
+  using bmx::rt::fail;
+  if (out == nullptr) fail("the output handle pointer is null.");
+  *out = nullptr;
+  if (model_ndim > 32) fail("model_ndim is absurdly large (" + std::to_string(model_ndim) + ").");
+  if ((model_ndim > 0 && model_shape == nullptr) || (num_mean > 0 && mean == nullptr) ||
+      (num_std > 0 && std == nullptr)) {
+    fail("model_shape, mean and std must not be null when their counts are above 0.");
+  }
+  if (num_mean > 4096 || num_std > 4096) fail("num_mean or num_std is absurdly large.");
+  InputArgs args;
+  args.name = name != nullptr && *name != '\0' ? name : "the input";
+  args.model_shape.assign(model_shape, model_shape + model_ndim);
+  args.normalization.mean.assign(mean, mean + num_mean);
+  args.normalization.std.assign(std, std + num_std);
+  return args;
 }
 
 }  // namespace
@@ -218,6 +252,81 @@ int BMXPredGetPlan(BMXPredictorHandle handle, const char** json) {
 
 int BMXSetMemoryLimit(uint64_t bytes) {
   return guarded([&] { bmx::rt::set_memory_limit(bytes); });
+}
+
+int BMXSymbolInputShape(const char* symbol_json_str, uint32_t* shape_data, uint32_t capacity,
+                        uint32_t* shape_ndim) {
+  return guarded([&] {
+    if (symbol_json_str == nullptr) bmx::rt::fail("the symbol JSON is a null pointer.");
+    if (shape_ndim == nullptr) bmx::rt::fail("shape_ndim must not be null.");
+    const std::vector<uint32_t> shape = bmx::rt::recorded_input_shape(symbol_json_str);
+    if (shape.size() > capacity || (!shape.empty() && shape_data == nullptr)) {
+      bmx::rt::fail("the recorded input shape has " + std::to_string(shape.size()) +
+                    " dimensions, more than shape_data holds (" + std::to_string(capacity) + ").");
+    }
+    std::copy(shape.begin(), shape.end(), shape_data);
+    *shape_ndim = static_cast<uint32_t>(shape.size());
+  });
+}
+
+int BMXInputFormat(const void* bytes, uint64_t size, const char** format, int* needs_decoding) {
+  return guarded([&] {
+    if ((bytes == nullptr && size > 0) || format == nullptr) {
+      bmx::rt::fail("bytes and format must not be null.");
+    }
+    const bmx::rt::InputFormat f =
+        bmx::rt::input_format(static_cast<const uint8_t*>(bytes), static_cast<size_t>(size));
+    *format = bmx::rt::input_format_name(f);
+    if (needs_decoding != nullptr) *needs_decoding = bmx::rt::is_compressed_image(f) ? 1 : 0;
+  });
+}
+
+int BMXInputFromFile(const char* name, const void* bytes, uint64_t size,
+                     const uint32_t* model_shape, uint32_t model_ndim, const float* mean,
+                     uint32_t num_mean, const float* std, uint32_t num_std, BMXInputHandle* out) {
+  return guarded([&] {
+    InputArgs args = input_args(name, model_shape, model_ndim, mean, num_mean, std, num_std, out);
+    if (bytes == nullptr && size > 0) bmx::rt::fail("bytes must not be null.");
+    *out = new bmx::rt::InputTensor(bmx::rt::input_from_file(
+        args.name, static_cast<const uint8_t*>(bytes), static_cast<size_t>(size),
+        args.model_shape, args.normalization));
+  });
+}
+
+int BMXInputFromPixels(const char* name, const uint8_t* pixels, uint32_t height, uint32_t width,
+                       uint32_t channels, const uint32_t* model_shape, uint32_t model_ndim,
+                       const float* mean, uint32_t num_mean, const float* std, uint32_t num_std,
+                       BMXInputHandle* out) {
+  return guarded([&] {
+    InputArgs args = input_args(name, model_shape, model_ndim, mean, num_mean, std, num_std, out);
+    if (pixels == nullptr) bmx::rt::fail("pixels must not be null.");
+    *out = new bmx::rt::InputTensor(bmx::rt::input_from_pixels(
+        args.name, pixels, height, width, channels, args.model_shape, args.normalization));
+  });
+}
+
+int BMXInputGetShape(BMXInputHandle handle, const uint32_t** shape_data, uint32_t* shape_ndim) {
+  return guarded([&] {
+    if (shape_data == nullptr || shape_ndim == nullptr) {
+      bmx::rt::fail("shape_data and shape_ndim must not be null.");
+    }
+    const bmx::rt::InputTensor* t = input_tensor(handle);
+    *shape_data = t->shape.data();
+    *shape_ndim = static_cast<uint32_t>(t->shape.size());
+  });
+}
+
+int BMXInputGetData(BMXInputHandle handle, const float** data, uint32_t* size) {
+  return guarded([&] {
+    if (data == nullptr || size == nullptr) bmx::rt::fail("data and size must not be null.");
+    const bmx::rt::InputTensor* t = input_tensor(handle);
+    *data = t->values.data();
+    *size = static_cast<uint32_t>(t->values.size());
+  });
+}
+
+int BMXInputFree(BMXInputHandle handle) {
+  return guarded([&] { delete static_cast<bmx::rt::InputTensor*>(handle); });
 }
 
 }  // extern "C"

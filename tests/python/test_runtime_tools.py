@@ -184,8 +184,8 @@ def test_cli_runtime_errors_are_messages(lenet, tmp_path, capsys):
     case, prefix = lenet
     np.save(tmp_path / "x.npy", case.x[0])
     assert cli.main(["predict", "--runtime", prefix, str(tmp_path / "x.npy"),
-                     "--input-shape", "1,3,28,28"]) == 1
-    assert "does not fit" in capsys.readouterr().err
+                     "--input-shape", "1,3,28,28"]) == 2  # the data cannot fit: a usage error
+    assert "model's input is (1, 3, 28, 28)" in capsys.readouterr().err
     assert cli.main(["summary", "--runtime", prefix, "--input-shape", "1,3,28,28"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("bmxnet summary: error:") and len(err.strip().splitlines()) == 1
@@ -262,19 +262,19 @@ def test_bmx_run_inputs(lenet, bmx_run, tmp_path):
     (["{prefix}", "{raw}", "--shape", "1,1,28,28", "--mean", "0.5"], 2, ["images only"]),
     (["{missing}", "{raw}", "--shape", "1,1,28,28"], 1, ["missing-symbol.json"]),
     (["{prefix}", "{missing}", "--shape", "1,1,28,28"], 1, ["missing"]),
-    (["{prefix}", "{raw}", "--shape", "1,1,28,27"], 1, ["bytes"]),
+    (["{prefix}", "{raw}", "--shape", "1,1,28,27"], 2, ["bytes", "(1, 1, 28, 27)"]),
     (["{prefix}", "{raw}", "--shape", "1,4,14,14"], 1, ["1,4,14,14"]),
-    (["{prefix}", "{npy_int}"], 1, ["float32"]),
-    (["{prefix}", "{pgm_short}"], 1, ["PGM/PPM"]),
+    (["{prefix}", "{npy_complex}"], 2, ["float32"]),
+    (["{prefix}", "{pgm_short}"], 2, ["PGM/PPM"]),
 ])
 def test_bmx_run_errors(lenet, bmx_run, tmp_path, args, status, words):
     case, prefix = lenet
     raw = tmp_path / "x.f32"
     case.x.astype("<f4").tofile(raw)
-    np.save(tmp_path / "int.npy", np.zeros((1, 1, 28, 28), np.int32))
+    np.save(tmp_path / "complex.npy", np.zeros((1, 1, 28, 28), np.complex64))
     (tmp_path / "short.pgm").write_bytes(b"P5 28 28 255\n" + b"\0" * 100)
     names = {"prefix": prefix, "raw": raw, "missing": tmp_path / "missing",
-             "npy_int": tmp_path / "int.npy", "pgm_short": tmp_path / "short.pgm"}
+             "npy_complex": tmp_path / "complex.npy", "pgm_short": tmp_path / "short.pgm"}
     proc = _run(bmx_run, *[a.format(**names) for a in args])
     assert proc.returncode == status, proc.stderr
     _one_error_line(proc, "bmx_run: error:", *words)

@@ -223,7 +223,7 @@ def test_predict_classifies_every_sample_of_a_npy_batch(tmp_path, capsys):
     for i, (line, scores) in enumerate(zip(lines, expected)):
         assert line.startswith(f"{tmp_path / 'two.npy'}[{i}]: {scores.argmax()} ")
     np.save(tmp_path / "bad.npy", images[:, :, :20])
-    assert cli.main(["predict", prefix, str(tmp_path / "bad.npy")]) == 1
+    assert cli.main(["predict", prefix, str(tmp_path / "bad.npy")]) == 2
     assert "(1, 28, 28)" in capsys.readouterr().err
 
 

@@ -161,6 +161,63 @@ BMX_DLL int BMXPredGetPlan(BMXPredictorHandle handle, const char** json);
  */
 BMX_DLL int BMXSetMemoryLimit(uint64_t bytes);
 
+/*
+ * Input files: one file -> a model's input tensor, by the rules that bmx_run and
+ * `bmxnet predict` share (src/runtime/input_file.h has them in full):
+ *   - an image (PGM/PPM read here; PNG, JPEG, ... decoded by the caller to 8-bit pixels and
+ *     given to BMXInputFromPixels): pixels scaled to [0, 1], alpha dropped, converted to the
+ *     model's channels (gray -> RGB by copying, RGB -> gray by BT.601 luma), resized bilinearly
+ *     to the model's H x W, then (x - mean) / std per channel; shape (1, C, H, W). The model's
+ *     input must be (N, 1 or 3, H, W).
+ *   - a .npy array (any real dtype; values as they are): one sample of the model's sample shape
+ *     (its input shape without the batch axis), leading axes of size 1 optional, or a batch of
+ *     them (n, ...).
+ *   - anything else: raw little-endian float32 values, as many whole samples as they make.
+ * model_shape: the model's input shape, batch first (its batch size is free), from the caller
+ * or BMXSymbolInputShape; model_ndim 0 when not known: an image keeps its size and channels,
+ * an array its shape (a 3-d one given a batch axis), and raw values are refused.
+ * mean / std: num_mean / num_std values (0: none, 1: every channel, or one per channel), for
+ * images only. name: the file, as the error messages name it. What does not fit fails with one
+ * sentence naming the file, what it holds and the shape the model takes.
+ * The tensor lives in the handle: read it with BMXInputGetShape / BMXInputGetData (valid until
+ * BMXInputFree), pass it to BMXPredCreate and BMXPredSetInput.
+ */
+typedef void* BMXInputHandle;
+
+/* The input shape recorded in a symbol JSON (the "data" variable's bmx_input_shape attribute,
+ * written by bmxnet.export and kept by model-converter): up to `capacity` dimensions into
+ * shape_data, their count into *shape_ndim; *shape_ndim = 0 when the symbol records none. */
+BMX_DLL int BMXSymbolInputShape(const char* symbol_json_str, uint32_t* shape_data,
+                                uint32_t capacity, uint32_t* shape_ndim);
+
+/* The format of an input file from its first bytes: *format is "npy", "pgm", "ppm", "png",
+ * "jpeg", "gif", "bmp", "webp", "tiff" or "raw" (static storage); *needs_decoding is 1 for the
+ * compressed images, which the caller decodes to pixels for BMXInputFromPixels. */
+BMX_DLL int BMXInputFormat(const void* bytes, uint64_t size, const char** format,
+                           int* needs_decoding);
+
+/* The model's input tensor from the whole bytes of a .npy, PGM/PPM or raw float32 file. */
+BMX_DLL int BMXInputFromFile(const char* name, const void* bytes, uint64_t size,
+                             const uint32_t* model_shape, uint32_t model_ndim,
+                             const float* mean, uint32_t num_mean, const float* std,
+                             uint32_t num_std, BMXInputHandle* out);
+
+/* The model's input tensor from a decoded image: height x width x channels 8-bit values,
+ * interleaved (channels 1 gray, 2 gray + alpha, 3 RGB, 4 RGB + alpha). */
+BMX_DLL int BMXInputFromPixels(const char* name, const uint8_t* pixels, uint32_t height,
+                               uint32_t width, uint32_t channels, const uint32_t* model_shape,
+                               uint32_t model_ndim, const float* mean, uint32_t num_mean,
+                               const float* std, uint32_t num_std, BMXInputHandle* out);
+
+/* The tensor's shape (batch first) and its float32 values (*size of them, C order); both
+ * valid until BMXInputFree. */
+BMX_DLL int BMXInputGetShape(BMXInputHandle handle, const uint32_t** shape_data,
+                             uint32_t* shape_ndim);
+BMX_DLL int BMXInputGetData(BMXInputHandle handle, const float** data, uint32_t* size);
+
+/* Frees an input tensor (a null handle is fine). */
+BMX_DLL int BMXInputFree(BMXInputHandle handle);
+
 #ifdef __cplusplus
 }  /* extern "C" */
 #endif
