@@ -38,7 +38,7 @@ Options (all layers):
   computes ``sum_{m,n} alpha_m beta_n conv(A_n, B_m)`` with learned ``alpha`` and ``beta``.
 
 The graphs these layers export are the contract with model-converter; they are spelled out
-op by op in ``bmxnet.converter.patterns`` (DESIGN.md section 3).
+op by op in DESIGN.md section 3, "Exported patterns".
 """
 import itertools
 

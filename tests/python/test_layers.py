@@ -378,7 +378,7 @@ def test_every_option_hybridizes_and_exports(tmp_path, options):
 
 
 def test_exported_graph_patterns(tmp_path):
-    """The graphs documented in bmxnet.converter.patterns (what model-converter matches), each
+    """The graphs of DESIGN.md's "Exported patterns" (what model-converter matches), each
     straight-through sign (bmxnet.ste_sign, several stock ops) read as one "sign" token."""
     from bmxnet.ste_sign import find_signs
 

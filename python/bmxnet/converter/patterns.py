@@ -1,62 +1,5 @@
-'''Pattern matching: which Convolution/FullyConnected of an exported graph is binary.
-
-A layer is found by its ops (a sign on the data and the weight input), never by names. The
-graphs that ``bmxnet.nn`` exports, and that this module matches, are the contract between the
-two (DESIGN.md section 3). ``sign`` is ``bmx_det_sign`` or ``bmx_approx_sign``: the quantizers'
-stock-op signs (``bmxnet.ste_sign``) are rewritten into them first (``sign_patterns``);
-``[...]`` is present only when the option is on.
-
-QConv2D with 1-bit weights and activations::
-
-    d = sign(x)                                   # the data input, any float subgraph before
-    d = Pad(d, mode="constant", constant_value=pad_value,
-            pad_width=(0,0,0,0,ph,ph,pw,pw))      # only if pad_value is +-1 and pad != 0;
-                                                  # then Convolution has pad=(0,0)
-    y = Convolution(d, sign(w) [, b])             # w, b: variables (parameters)
-
-QDense is ``y = FullyConnected(sign(x), sign(w) [, b])``. QConv1D (layout NCW) pads through a
-4-D Pad: ``sign(x) -> [expand_dims(axis=2) -> Pad -> Reshape(shape=(0, 0, -1))] ->
-Convolution``.
-
-``scaling="xnor"`` (Convolution then has ``no_bias=True``; the bias is added after scaling)::
-
-    s = Reshape(BlockGrad(mean(abs(w), axis=(1, 2, 3))), shape=(1, -1, 1, 1))
-    y = broadcast_mul(Convolution(d, sign(w), no_bias=True), s)
-    [y = broadcast_add(y, Reshape(b, shape=(1, -1, 1, 1)))]
-
-i.e. ``y[:, o] = mean(|w[o]|) * conv(d, sign(w))[:, o] (+ b[o])``: ``s`` folds into the binary
-op's per-channel ``scale`` (and a following BatchNorm on top of it; see ``fusion``). QDense is
-the same with ``FullyConnected`` (``no_bias=True``), ``mean(abs(w), axis=1)`` and
-``shape=(1, -1)`` in both Reshapes. QConv1D has ``axis=(1, 2)`` and ``shape=(1, -1, 1)``.
-
-``offset=True`` (any of the three; BMXNet v2's default) follows the layer (or its bias)::
-
-    y = _div_scalar(_plus_scalar(y, scalar=K), scalar=2)     # K: the weights per output
-
-and folds into ``scale`` (1/2) and ``bias`` (``(b + K) / 2``) exactly (``fusion``). BMXNet v2's
-own exports (``bmxnet.v2``, and the fork's op names) are in ``v2_patterns``.
-
-ABC-Net (``weight_bases=M``, ``act_bases=N``; parameters ``<prefix>weight``,
-``<prefix>weight_coef`` (M,), ``<prefix>act_coef`` (N,), ``<prefix>act_shift`` (N,))::
-
-    mu  = mean(w)                                          # all axes -> shape (1,)
-    sd  = sqrt(mean(square(broadcast_sub(w, mu))))         # population std, shape (1,)
-    c_m = BlockGrad(elemwise_sub(_mul_scalar(sd, scalar=u_m), mu))        for m = 0..M-1
-    B_m = sign(broadcast_add(w, c_m))          # = sign(w + u_m * sd - mu), in float32
-    A_n = sign(broadcast_add(x, slice_axis(act_shift, axis=0, begin=n, end=n+1)))
-          [-> Pad(pad_value) as above]                                    for n = 0..N-1
-    k_mn = broadcast_mul(slice_axis(weight_coef, axis=0, begin=m, end=m+1),
-                         slice_axis(act_coef, axis=0, begin=n, end=n+1))  # shape (1,)
-    y_mn = broadcast_mul(Convolution(A_n, B_m, no_bias=True), k_mn)
-    y    = add_n(y_00, y_01, ..., y_(M-1)(N-1))    # loop order: m outer, n inner;
-                                                   # just y_00 when M = N = 1
-    [y = broadcast_add(y, Reshape(b, shape=(1, -1, 1, 1)))]
-
-Each ``Convolution(A_n, B_m)`` becomes one ``bmx_binary_conv2d`` whose packed weight is
-``sign(w + c_m)`` with ``c_m = u_m * std(w) - mean(w)`` evaluated from the weight parameter in
-float32 by ``folding`` (``u_m`` is the ``_mul_scalar`` node's ``scalar``); the rest (shifts,
-coefficients, add_n) stays float.
-'''
+"""Which Convolution/FullyConnected of an exported graph is a binary layer, found by its ops;
+the exported graphs it matches are spelled out in DESIGN.md section 3, "Exported patterns"."""
 
 import re
 from dataclasses import dataclass, field
@@ -157,11 +100,9 @@ def _weight_source(node: Node, weight_src: Node, params: Params, folder: Folder,
         f"weight sign(f({', '.join(used) or 'constants'})) evaluated as {bases[weight_src]}"]
 
 
-def match_layer(node: Node, params: Params, path: str, folder: Folder,
-                bases: Dict[Node, str]) -> Match:
-    """Match a binary Convolution/FullyConnected, or raise NotConvertible with the reason."""
-    kind = "conv" if node.op == "Convolution" else "dense"
-    a = Attrs(node, path)
+def _binary_inputs(node: Node, kind: str, a: Attrs, path: str):
+    """(kernel, conv1d, data sign node, Pad node or None, weight sign node) of a layer whose
+    data and weight are both binarized, or NotConvertible."""
     if len(node.inputs) < 2:
         raise NotConvertible("it has no weight input")
     kernel_text = a.str("kernel", "") if kind == "conv" else ""
@@ -184,18 +125,73 @@ def match_layer(node: Node, params: Params, path: str, folder: Folder,
         if len(kernel) != 2 and not conv1d:
             raise NotConvertible(f"kernel={kernel_text} is not 2-D (only 2-D convolutions, "
                                  "and 1-D ones with layout NCW, are accelerated)")
+    return kernel, conv1d, sign_node, pad_node, weight_src
+
+
+def _bias_var(node: Node, a: Attrs, params: Params) -> Optional[Node]:
+    if a.bool("no_bias", False):
+        return None
+    if len(node.inputs) < 3:
+        raise NotConvertible("no_bias=False but it has no bias input")
+    bias_var = node.inputs[2][0]
+    if not bias_var.is_var or bias_var.name not in params:
+        raise NotConvertible("its bias is computed by other ops, not a parameter")
+    return bias_var
+
+
+def _dense_attrs(a: Attrs, weight: np.ndarray, where: str, mismatch):
+    """(attrs of bmx_binary_dense, outputs)."""
+    num_hidden = a.int("num_hidden")
+    if weight.ndim != 2 or weight.shape[0] != num_hidden:
+        raise mismatch(f"has num_hidden={num_hidden} but its weight {where} has "
+                       f"shape {format_shape(weight.shape)}")
+    return {"num_hidden": str(num_hidden), "flatten": str(a.bool("flatten", True))}, num_hidden
+
+
+def _conv_attrs(a: Attrs, kernel, conv1d: bool, pad_node: Optional[Node], weight: np.ndarray,
+                where: str, mismatch, notes: List[str], path: str):
+    """(attrs of bmx_binary_conv2d, outputs, pad value, the weight as 2-D (O, C/g, kh, kw))."""
+    dims = 1 if conv1d else 2
+    stride = a.tuple("stride", dims, 1)
+    dilate = a.tuple("dilate", dims, 1)
+    pad = a.tuple("pad", dims, 0)
+    num_filter = a.int("num_filter")
+    num_group = a.int("num_group", 1)
+    if (weight.ndim != 2 + dims or weight.shape[0] != num_filter
+            or weight.shape[2:] != kernel or num_group < 1 or num_filter % num_group):
+        raise mismatch(f"has num_filter={num_filter}, kernel={format_shape(kernel)}, "
+                       f"num_group={num_group} but its weight {where} has shape "
+                       f"{format_shape(weight.shape)}")
+    if any(v < 0 for v in pad) or any(v < 1 for v in stride + dilate):
+        raise mismatch("has a negative pad or a non-positive stride/dilate")
+    if conv1d:  # as a 2-D convolution over (N, C, 1, W)
+        kernel, stride, dilate, pad = ((1,) + kernel, (1,) + stride, (1,) + dilate,
+                                       (0,) + pad)
+        weight = weight.reshape(weight.shape[:2] + (1,) + weight.shape[2:])
+        notes.append("1-D, run as (1, k) 2-D")
+    if pad_node is not None:
+        pad, pad_value = _pad_from_node(pad_node, pad, path, conv1d)
+    elif any(pad):
+        pad_value = 0  # Convolution's own zero padding after the sign
+    else:
+        pad_value = -1  # no padding: any value gives the same result
+    attrs = {"kernel": format_shape(kernel), "stride": format_shape(stride),
+             "dilate": format_shape(dilate), "pad": format_shape(pad),
+             "pad_value": str(pad_value), "num_filter": str(num_filter),
+             "num_group": str(num_group)}
+    return attrs, num_filter, pad_value, weight
+
+
+def match_layer(node: Node, params: Params, path: str, folder: Folder,
+                bases: Dict[Node, str]) -> Match:
+    """Match a binary Convolution/FullyConnected, or raise NotConvertible with the reason."""
+    kind = "conv" if node.op == "Convolution" else "dense"
+    a = Attrs(node, path)
+    kernel, conv1d, sign_node, pad_node, weight_src = _binary_inputs(node, kind, a, path)
     weight_key, weight, weight_name, weight_var, notes = _weight_source(
         node, weight_src, params, folder, bases)
     where = weight_var.name if weight_var is not None else "(evaluated)"
-
-    no_bias = a.bool("no_bias", False)
-    bias_var = None
-    if not no_bias:
-        if len(node.inputs) < 3:
-            raise NotConvertible("no_bias=False but it has no bias input")
-        bias_var = node.inputs[2][0]
-        if not bias_var.is_var or bias_var.name not in params:
-            raise NotConvertible("its bias is computed by other ops, not a parameter")
+    bias_var = _bias_var(node, a, params)
 
     def mismatch(what):
         if weight_var is None:  # an evaluated weight: the graph itself is inconsistent
@@ -205,42 +201,11 @@ def match_layer(node: Node, params: Params, path: str, folder: Folder,
             "to come from different models, pass the .params file exported with this symbol")
 
     if kind == "dense":
-        num_hidden = a.int("num_hidden")
-        if weight.ndim != 2 or weight.shape[0] != num_hidden:
-            raise mismatch(f"has num_hidden={num_hidden} but its weight {where} has "
-                           f"shape {format_shape(weight.shape)}")
-        attrs = {"num_hidden": str(num_hidden), "flatten": str(a.bool("flatten", True))}
-        out_channels, pad_value = num_hidden, None
+        attrs, out_channels = _dense_attrs(a, weight, where, mismatch)
+        pad_value = None
     else:
-        dims = 1 if conv1d else 2
-        stride = a.tuple("stride", dims, 1)
-        dilate = a.tuple("dilate", dims, 1)
-        pad = a.tuple("pad", dims, 0)
-        num_filter = a.int("num_filter")
-        num_group = a.int("num_group", 1)
-        if (weight.ndim != 2 + dims or weight.shape[0] != num_filter
-                or weight.shape[2:] != kernel or num_group < 1 or num_filter % num_group):
-            raise mismatch(f"has num_filter={num_filter}, kernel={format_shape(kernel)}, "
-                           f"num_group={num_group} but its weight {where} has shape "
-                           f"{format_shape(weight.shape)}")
-        if any(v < 0 for v in pad) or any(v < 1 for v in stride + dilate):
-            raise mismatch("has a negative pad or a non-positive stride/dilate")
-        if conv1d:  # as a 2-D convolution over (N, C, 1, W)
-            kernel, stride, dilate, pad = ((1,) + kernel, (1,) + stride, (1,) + dilate,
-                                           (0,) + pad)
-            weight = weight.reshape(weight.shape[:2] + (1,) + weight.shape[2:])
-            notes.append("1-D, run as (1, k) 2-D")
-        if pad_node is not None:
-            pad, pad_value = _pad_from_node(pad_node, pad, path, conv1d)
-        elif any(pad):
-            pad_value = 0  # Convolution's own zero padding after the sign
-        else:
-            pad_value = -1  # no padding: any value gives the same result
-        attrs = {"kernel": format_shape(kernel), "stride": format_shape(stride),
-                 "dilate": format_shape(dilate), "pad": format_shape(pad),
-                 "pad_value": str(pad_value), "num_filter": str(num_filter),
-                 "num_group": str(num_group)}
-        out_channels = num_filter
+        attrs, out_channels, pad_value, weight = _conv_attrs(a, kernel, conv1d, pad_node, weight,
+                                                             where, mismatch, notes, path)
     if bias_var is not None:
         bias = params.get(bias_var.name)
         if bias is None or bias.shape != (out_channels,):

@@ -5,14 +5,13 @@ import os
 
 from .. import pairing, params_io
 from ..export import record_input_shape, recorded_input_shape
+from .conversion import Conversion
 from .errors import ConversionError
 from .files import (check_out_prefix, check_outputs, make_output_dir, output_paths, read_model,
                     write_atomically)
 from .params import check_params
+from .passes import PASSES
 from .report import ConversionReport
-from .rewrite import Rewrite
-from .sign_patterns import normalize_signs
-from .v2_patterns import normalize_fork_ops
 
 
 PACKED_OPS = ("bmx_binary_conv2d", "bmx_binary_dense")
@@ -35,20 +34,19 @@ def convert(symbol_path, params_path, out_prefix=None, verbose=True,
     # 1. read and validate the exported model
     graph, params, sym_size, params_size = read_model(symbol_path, params_path)
     check_params(graph, params, symbol_path)
-    normalize_signs(graph)  # the quantizers' stock-op signs, as one sign node each
-    normalize_fork_ops(graph)  # BMXNet v2's op names; forward-identity gradient shaping
     # 2. choose the output files before any work
     sym_out, params_out = output_paths(symbol_path, params_path, out_prefix)
     check_outputs((sym_out, params_out), (symbol_path, params_path))
-    # 3. rewrite the layers: match, fold, pack (see rewrite.Rewrite)
-    rewrite = Rewrite(graph, params, symbol_path, fold_batchnorm)
-    rewrite.layers()
+    # 3. rewrite the graph: the passes (passes.PASSES) match, fold, pack and replace the layers
+    conversion = Conversion(graph, params, symbol_path, fold_batchnorm)
+    for run in PASSES:
+        run(conversion)
     packed = sorted({n.op for n in graph.nodes if n.op in PACKED_OPS})
-    if not rewrite.converted and packed:
+    if not conversion.layers and packed:
         raise ConversionError(f"{symbol_path} is already converted (it has {' and '.join(packed)} "
                               "ops and no binary layer left to convert); nothing written. "
                               "Use it as it is, or convert the model exported after training")
-    sym, out_params = rewrite.result()
+    sym, out_params = conversion.result()
     if input_shape is not None:
         try:
             record_input_shape(sym, (1,) + tuple(input_shape)[1:])
@@ -64,8 +62,8 @@ def convert(symbol_path, params_path, out_prefix=None, verbose=True,
     make_output_dir(sym_out)
     write_atomically([(sym_out, sym_bytes), (params_out, params_bytes)])
     # 5. report
-    report = ConversionReport(symbol_path, params_path, sym_out, params_out, rewrite.converted,
-                              rewrite.skipped, sym_size + params_size,
+    report = ConversionReport(symbol_path, params_path, sym_out, params_out,
+                              conversion.converted(), conversion.skipped, sym_size + params_size,
                               len(sym_bytes) + len(params_bytes), params_size, len(params_bytes),
                               recorded)
     if verbose:
