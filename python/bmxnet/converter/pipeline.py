@@ -12,6 +12,7 @@ from .params import check_params
 from .report import ConversionReport
 from .rewrite import Rewrite
 from .sign_patterns import normalize_signs
+from .v2_inference import read_v2_inference_ops
 from .v2_patterns import normalize_fork_ops
 
 
@@ -37,6 +38,7 @@ def convert(symbol_path, params_path, out_prefix=None, verbose=True,
     check_params(graph, params, symbol_path)
     normalize_signs(graph)  # the quantizers' stock-op signs, as one sign node each
     normalize_fork_ops(graph)  # BMXNet v2's op names; forward-identity gradient shaping
+    read_v2_inference_ops(graph, params, symbol_path)  # BMXNet v2's packed layers, unpacked
     # 2. choose the output files before any work
     sym_out, params_out = output_paths(symbol_path, params_path, out_prefix)
     check_outputs((sym_out, params_out), (symbol_path, params_path))

@@ -1,0 +1,259 @@
+"""BMXNet v2's packed inference ops, BinaryInferenceConvolution and BinaryInferenceFullyConnected,
+on weights packed as the fork's model-converter packs them (v2_packed.py), against the float
+computation they stand for: sign(x) (zero padding as +1), an ordinary convolution or dense layer
+with sign(w), and the count (h + K) / 2. Sizes put the word edges of v2's 32- and 64-bit words
+and of bmxnet's layout in different places (channels 96 and 160: not multiples of 64).
+
+Then a small v2 model written with those ops: (a) in MXNet with the op library, (b) after
+model-converter, (c) in libbmx_runtime, all against the float reference.
+"""
+import json
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import gluon
+
+import bmxnet  # noqa: F401  (registers the ops, v2's names included)
+from bmxnet import converter
+
+import v2_packed
+from v2_packed import signs
+
+
+def _floats(shape, seed):
+    x = np.random.RandomState(seed).normal(size=shape).astype(np.float32)
+    x.flat[::7] = 0.0  # sign(0) = +1
+    return x
+
+
+def conv_reference(x, w, kernel, stride=(1, 1), pad=(0, 0), dilate=(1, 1)):
+    xs = np.pad(signs(x), ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])),
+                constant_values=1)
+    h = mx.nd.Convolution(mx.nd.array(xs), mx.nd.array(signs(w)), kernel=kernel, stride=stride,
+                          dilate=dilate, num_filter=w.shape[0], no_bias=True).asnumpy()
+    return (h + w[0].size) / 2
+
+
+def dense_reference(x, w):
+    h = signs(x.reshape(len(x), -1)).astype(np.float64) @ signs(w).T.astype(np.float64)
+    return ((h + w.shape[1]) / 2).astype(np.float32)
+
+
+# word_bits, in_channels, num_filter, geometry
+CONV_CASES = [
+    (32, 32, 1, dict(kernel=(1, 1))),
+    (32, 32, 5, dict(kernel=(3, 3), pad=(1, 1))),
+    (32, 96, 33, dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1))),
+    (32, 160, 7, dict(kernel=(2, 3), dilate=(2, 1), pad=(1, 2))),
+    (64, 64, 3, dict(kernel=(3, 3), pad=(1, 1))),
+    (64, 192, 65, dict(kernel=(1, 1), stride=(2, 2))),
+]
+
+
+@pytest.mark.parametrize("word_bits,channels,filters,geometry", CONV_CASES)
+def test_conv_matches_the_float_reference(word_bits, channels, filters, geometry):
+    x = _floats((2, channels, 7, 6), seed=channels)
+    w = _floats((filters, channels) + geometry["kernel"], seed=filters)
+    packed = v2_packed.pack_conv(w, word_bits)
+    out = mx.nd.BinaryInferenceConvolution(mx.nd.array(x), mx.nd.array(packed, dtype=packed.dtype),
+                                           num_filter=filters, **geometry).asnumpy()
+    expected = conv_reference(x, w, **geometry)
+    assert np.ptp(expected) > 0
+    np.testing.assert_array_equal(out, expected)
+
+
+@pytest.mark.parametrize("word_bits,k,hidden,data_shape", [
+    (32, 32, 1, None), (32, 96, 10, None), (32, 1056, 13, None),
+    (32, 1024, 10, (3, 64, 4, 4)), (64, 64, 7, None), (64, 192, 13, (2, 3, 64)),
+])
+def test_dense_matches_the_float_reference(word_bits, k, hidden, data_shape):
+    x = _floats(data_shape or (3, k), seed=k)
+    w = _floats((hidden, k), seed=hidden)
+    packed = v2_packed.pack_dense(w, word_bits)
+    out = mx.nd.BinaryInferenceFullyConnected(mx.nd.array(x),
+                                              mx.nd.array(packed, dtype=packed.dtype),
+                                              num_hidden=hidden).asnumpy()
+    np.testing.assert_array_equal(out, dense_reference(x, w))
+
+
+def test_integer_words_equal_float_words():
+    """v2's words held in int32 / int64 arrays (as its GPU tests pass them) run the same."""
+    x = _floats((2, 64, 5, 5), seed=1)
+    w = _floats((9, 64, 3, 3), seed=2)
+    for word_bits in (32, 64):
+        outs = [mx.nd.BinaryInferenceConvolution(
+            mx.nd.array(x), mx.nd.array(p, dtype=p.dtype), kernel=(3, 3), num_filter=9).asnumpy()
+            for p in (v2_packed.pack_conv(w, word_bits),
+                      v2_packed.pack_conv(w, word_bits, as_float=False))]
+        np.testing.assert_array_equal(outs[0], outs[1])
+        np.testing.assert_array_equal(outs[0], conv_reference(x, w, (3, 3)))
+
+
+def test_repeated_calls_and_new_weights():
+    """v2's own check (two calls agree), and a weight written in place is packed again."""
+    x = mx.nd.array(_floats((4, 32, 3, 3), seed=3))
+    w = _floats((6, 32, 3, 3), seed=4)
+    weight = mx.nd.array(v2_packed.pack_conv(w))
+    first = mx.nd.BinaryInferenceConvolution(x, weight, kernel=(3, 3), num_filter=6).asnumpy()
+    again = mx.nd.BinaryInferenceConvolution(x, weight, kernel=(3, 3), num_filter=6).asnumpy()
+    np.testing.assert_array_equal(first, again)
+    weight[:] = mx.nd.array(v2_packed.pack_conv(-w - 1e-3))
+    flipped = mx.nd.BinaryInferenceConvolution(x, weight, kernel=(3, 3), num_filter=6).asnumpy()
+    np.testing.assert_array_equal(flipped, conv_reference(x.asnumpy(), -w - 1e-3, (3, 3)))
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: mx.nd.BinaryInferenceConvolution(
+        mx.nd.ones((1, 48, 4, 4)), mx.nd.ones((2, 1, 1, 1)), kernel=(1, 1), num_filter=2),
+     "has 48 channels"),
+    (lambda: mx.nd.BinaryInferenceConvolution(
+        mx.nd.ones((1, 96, 4, 4)), mx.nd.ones((2, 3, 1, 1), dtype="float64"), kernel=(1, 1),
+        num_filter=2), "multiple of 64"),
+    (lambda: mx.nd.BinaryInferenceConvolution(
+        mx.nd.ones((1, 32, 4, 4)), mx.nd.ones((2, 2, 1, 1)), kernel=(1, 1), num_filter=2),
+     "input 'weight' has shape (2, 2, 1, 1), expected (2, 1, 1, 1)"),
+    (lambda: mx.nd.BinaryInferenceConvolution(
+        mx.nd.ones((1, 32, 4, 4)), mx.nd.ones((2, 1, 1, 1)), mx.nd.ones((2,)), kernel=(1, 1),
+        num_filter=2, no_bias=False), "never adds it"),
+    (lambda: mx.nd.BinaryInferenceConvolution(
+        mx.nd.ones((1, 64, 4, 4)), mx.nd.ones((2, 1, 1, 1)), kernel=(1, 1), num_filter=2,
+        num_group=2), "no groups"),
+    (lambda: mx.nd.BinaryInferenceFullyConnected(
+        mx.nd.ones((1, 40)), mx.nd.ones((3, 1)), num_hidden=3), "has 40 inputs per row"),
+    (lambda: mx.nd.BinaryInferenceFullyConnected(
+        mx.nd.ones((1, 64)), mx.nd.ones((3, 2), dtype="float16"), num_hidden=3),
+     "float32 or int32 for 32-bit words"),
+    (lambda: mx.nd.BinaryInferenceFullyConnected(
+        mx.nd.ones((2, 3, 64)), mx.nd.ones((3, 6)), num_hidden=3, flatten=False),
+     "flattens it anyway"),
+])
+def test_refusals_name_the_problem(call, message):
+    with pytest.raises(mx.MXNetError) as e:
+        call().wait_to_read()
+    assert message in str(e.value)
+
+
+# ------------------------------------------------------------------------------------------
+# A model written with v2's names: conv -> BatchNorm -> conv -> relu -> dense
+# ------------------------------------------------------------------------------------------
+
+IN_SHAPE = (2, 64, 7, 7)
+
+
+def _v2_model(prefix, word_bits):
+    """Writes PREFIX-symbol.json / PREFIX-0000.params as the fork's converter would, and
+    returns (float weights by name, the reference function of the input)."""
+    c1 = 96 if word_bits == 32 else 128  # a multiple of the word size; 96: not of 64
+    rng = np.random.RandomState(word_bits)
+    w0 = rng.normal(size=(c1, 64, 3, 3)).astype(np.float32)
+    w1 = rng.normal(size=(40, c1, 3, 3)).astype(np.float32)
+    w2 = rng.normal(size=(13, 40 * 4 * 4)).astype(np.float32)
+    gamma, beta = rng.uniform(0.5, 2, c1), rng.normal(size=c1)
+    mean, var = rng.normal(size=c1) * 20 + 100, rng.uniform(10, 50, c1)
+    bn = {"bn0_gamma": gamma, "bn0_beta": beta, "bn0_moving_mean": mean, "bn0_moving_var": var}
+    bn = {k: v.astype(np.float32) for k, v in bn.items()}
+
+    data = mx.sym.var("data")
+    h = mx.sym.BinaryInferenceConvolution(data, mx.sym.var("conv0_weight"), kernel=(3, 3),
+                                          pad=(1, 1), num_filter=c1, name="conv0")
+    h = mx.sym.BatchNorm(h, *[mx.sym.var(n) for n in bn], fix_gamma=False, name="bn0")
+    h = mx.sym.BinaryInferenceConvolution(h, mx.sym.var("conv1_weight"), kernel=(3, 3),
+                                          stride=(2, 2), pad=(1, 1), num_filter=40, name="conv1")
+    h = mx.sym.Activation(h, act_type="relu", name="relu1")
+    h = mx.sym.BinaryInferenceFullyConnected(h, mx.sym.var("dense0_weight"), num_hidden=13,
+                                             name="dense0")
+    h.save(f"{prefix}-symbol.json")
+    arrays = {"arg:conv0_weight": v2_packed.pack_conv(w0, word_bits),
+              "arg:conv1_weight": v2_packed.pack_conv(w1, word_bits),
+              "arg:dense0_weight": v2_packed.pack_dense(w2, word_bits)}
+    arrays = {k: mx.nd.array(v, dtype=v.dtype) for k, v in arrays.items()}
+    for name, value in bn.items():
+        kind = "aux" if "moving" in name else "arg"
+        arrays[f"{kind}:{name}"] = mx.nd.array(value)
+    mx.nd.save(f"{prefix}-0000.params", arrays)
+
+    def reference(x):
+        h = conv_reference(x, w0, (3, 3), pad=(1, 1))
+        h = mx.nd.BatchNorm(*[mx.nd.array(a) for a in (h, gamma, beta, mean, var)],
+                            fix_gamma=False, use_global_stats=True).asnumpy()
+        h = np.maximum(conv_reference(h, w1, (3, 3), stride=(2, 2), pad=(1, 1)), 0)
+        return dense_reference(h, w2)
+
+    return reference
+
+
+@pytest.fixture(params=[32, 64], ids=["32-bit words", "64-bit words"])
+def v2_model(request, tmp_path):
+    prefix = str(tmp_path / "v2model")
+    reference = _v2_model(prefix, request.param)
+    x = _floats(IN_SHAPE, seed=request.param + 1)
+    expected = reference(x)
+    assert np.ptp(expected) > 0
+    return prefix, x, expected
+
+
+def _mxnet_outputs(prefix, x):
+    net = gluon.SymbolBlock.imports(f"{prefix}-symbol.json", ["data"], f"{prefix}-0000.params")
+    return net(mx.nd.array(x)).asnumpy()
+
+
+def _close(out, expected):
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-4 * np.abs(expected).max())
+
+
+def test_model_in_mxnet(v2_model):
+    """(a) the graph as the fork's converter writes it, in stock MXNet with the op library."""
+    prefix, x, expected = v2_model
+    np.testing.assert_array_equal(_mxnet_outputs(prefix, x), expected)
+
+
+def test_model_after_model_converter(v2_model, tmp_path):
+    """(b) model-converter keeps the layers binary in bmxnet's packed layout, the BatchNorm
+    folded into the first, and the converted model gives the same outputs."""
+    prefix, x, expected = v2_model
+    report = converter.convert(f"{prefix}-symbol.json", f"{prefix}-0000.params",
+                               str(tmp_path / "bin" / "model"), verbose=False)
+    assert [layer.name for layer in report.converted] == ["conv0", "conv1", "dense0"]
+    assert report.converted[0].folded_batchnorm == "bn0"
+    with open(report.symbol_out) as f:
+        ops = [n["op"] for n in json.load(f)["nodes"]]
+    assert ops.count("bmx_binary_conv2d") == 2 and ops.count("bmx_binary_dense") == 1
+    assert not {"BinaryInferenceConvolution", "BinaryInferenceFullyConnected",
+                "BatchNorm"} & set(ops)
+    saved = mx.nd.load(report.params_out)
+    assert saved["arg:conv0_weight"].dtype == np.int32
+    _close(_mxnet_outputs(report.symbol_out[:-len("-symbol.json")], x), expected)
+
+
+def test_model_in_the_runtime(v2_model, runtime_library, tmp_path):
+    """(c) libbmx_runtime runs the converted model: the same outputs as MXNet + op library."""
+    from bmxnet import runtime
+    prefix, x, expected = v2_model
+    report = converter.convert(f"{prefix}-symbol.json", f"{prefix}-0000.params",
+                               str(tmp_path / "bin" / "model"), verbose=False)
+    with runtime.Predictor((report.symbol_out, report.params_out), x.shape) as pred:
+        out = pred.predict(x)
+    _close(out, expected)
+    np.testing.assert_array_equal(
+        out, _mxnet_outputs(report.symbol_out[:-len("-symbol.json")], x))
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda node: node["attrs"].update(no_bias="False"), "never adds that bias"),
+    (lambda node: node["attrs"].update(num_group="2"), "num_group or layout"),
+    (lambda node: node["attrs"].update(kernel="(3, 3, 3)"), "2 values"),
+    (lambda node: node["attrs"].update(num_filter="95"), "has shape (96, 2, 3, 3)"),
+])
+def test_converter_refusals(tmp_path, edit, message):
+    prefix = str(tmp_path / "v2model")
+    _v2_model(prefix, 32)
+    with open(f"{prefix}-symbol.json") as f:
+        sym = json.load(f)
+    edit(next(n for n in sym["nodes"] if n["name"] == "conv0"))
+    with open(f"{prefix}-symbol.json", "w") as f:
+        json.dump(sym, f)
+    with pytest.raises(converter.ConversionError) as e:
+        converter.convert(f"{prefix}-symbol.json", f"{prefix}-0000.params",
+                          str(tmp_path / "out"), verbose=False)
+    assert message in str(e.value)
