@@ -103,6 +103,18 @@ def test_repeated_calls_and_new_weights():
     np.testing.assert_array_equal(flipped, conv_reference(x.asnumpy(), -w - 1e-3, (3, 3)))
 
 
+def test_symbols_with_keyword_inputs_infer_v2_weight_shapes():
+    """mx.sym with v2's keyword inputs; a weight of unknown shape gets v2's 32-bit shape."""
+    conv = mx.sym.BinaryInferenceConvolution(data=mx.sym.var("data"), weight=mx.sym.var("w"),
+                                             kernel=(3, 3), num_filter=16, name="conv")
+    net = mx.sym.BinaryInferenceFullyConnected(data=conv, weight=mx.sym.var("v"),
+                                               num_hidden=4, name="fc")
+    assert net.list_arguments() == ["data", "w", "v"]
+    args, outs, _ = net.infer_shape(data=(2, 96, 4, 4))
+    assert args == [(2, 96, 4, 4), (16, 3, 3, 3), (4, 2)]  # K = 16 * 2 * 2 = 64
+    assert outs == [(2, 4)]
+
+
 @pytest.mark.parametrize("call,message", [
     (lambda: mx.nd.BinaryInferenceConvolution(
         mx.nd.ones((1, 48, 4, 4)), mx.nd.ones((2, 1, 1, 1)), kernel=(1, 1), num_filter=2),
