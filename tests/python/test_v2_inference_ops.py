@@ -251,6 +251,55 @@ def test_model_in_the_runtime(v2_model, runtime_library, tmp_path):
         out, _mxnet_outputs(report.symbol_out[:-len("-symbol.json")], x))
 
 
+def test_model_in_the_runtime_without_the_converter(v2_model, runtime_library):
+    """libbmx_runtime also runs the files as the fork's converter writes them (its factories
+    under v2's names), with the outputs of MXNet + op library on the same files."""
+    from bmxnet import runtime
+    prefix, x, expected = v2_model
+    with runtime.Predictor(prefix, x.shape) as pred:
+        out = pred.predict(x)
+        ops = [node["op"] for node in pred.plan["nodes"]]
+    assert ops.count("BinaryInferenceConvolution") == 2
+    _close(out, expected)
+    _close(out, _mxnet_outputs(prefix, x))
+
+
+def test_binary_layers_in_the_runtime_are_exact(runtime_library, tmp_path):
+    """Without a float layer between them the counts are integers: the runtime's equal the
+    float reference bit for bit, read directly and after model-converter."""
+    from bmxnet import runtime
+    x = _floats((3, 32, 5, 5), seed=9)
+    w0 = _floats((64, 32, 3, 3), seed=10)
+    w1 = _floats((7, 64 * 3 * 3), seed=11)
+    h = mx.sym.BinaryInferenceConvolution(mx.sym.var("data"), mx.sym.var("c_weight"),
+                                          kernel=(3, 3), stride=(2, 2), pad=(1, 1),
+                                          num_filter=64, name="c")
+    h = mx.sym.BinaryInferenceFullyConnected(h, mx.sym.var("d_weight"), num_hidden=7, name="d")
+    prefix = str(tmp_path / "exact")
+    h.save(f"{prefix}-symbol.json")
+    mx.nd.save(f"{prefix}-0000.params", {
+        "arg:c_weight": mx.nd.array(v2_packed.pack_conv(w0)),
+        "arg:d_weight": mx.nd.array(v2_packed.pack_dense(w1))})
+    expected = dense_reference(conv_reference(x, w0, (3, 3), stride=(2, 2), pad=(1, 1)), w1)
+    report = converter.convert(f"{prefix}-symbol.json", f"{prefix}-0000.params",
+                               str(tmp_path / "bin"), verbose=False)
+    for files in (prefix, (report.symbol_out, report.params_out)):
+        with runtime.Predictor(files, x.shape) as pred:
+            np.testing.assert_array_equal(pred.predict(x), expected)
+
+
+def test_runtime_refusal_names_the_node(tmp_path, runtime_library):
+    from bmxnet import runtime
+    prefix = str(tmp_path / "bad")
+    mx.sym.BinaryInferenceConvolution(mx.sym.var("data"), mx.sym.var("c_weight"), kernel=(1, 1),
+                                      num_filter=2, name="c").save(f"{prefix}-symbol.json")
+    mx.nd.save(f"{prefix}-0000.params", {"arg:c_weight": mx.nd.ones((2, 1, 1, 1))})
+    with pytest.raises(runtime.BMXRuntimeError) as e:
+        runtime.Predictor(prefix, (1, 48, 4, 4))
+    assert "node 'c' (BinaryInferenceConvolution)" in str(e.value)
+    assert "48 channels" in str(e.value)
+
+
 @pytest.mark.parametrize("edit,message", [
     (lambda node: node["attrs"].update(no_bias="False"), "never adds that bias"),
     (lambda node: node["attrs"].update(num_group="2"), "num_group or layout"),
