@@ -166,20 +166,22 @@ def _v2_model(prefix, word_bits):
     bn = {"bn0_gamma": gamma, "bn0_beta": beta, "bn0_moving_mean": mean, "bn0_moving_var": var}
     bn = {k: v.astype(np.float32) for k, v in bn.items()}
 
+    arrays = {"conv0_weight": v2_packed.pack_conv(w0, word_bits),
+              "conv1_weight": v2_packed.pack_conv(w1, word_bits),
+              "dense0_weight": v2_packed.pack_dense(w2, word_bits)}
+    # v2's files declare the packed shapes (its converter divides the second axis)
+    weight = {k: mx.sym.var(k, shape=v.shape) for k, v in arrays.items()}
     data = mx.sym.var("data")
-    h = mx.sym.BinaryInferenceConvolution(data, mx.sym.var("conv0_weight"), kernel=(3, 3),
+    h = mx.sym.BinaryInferenceConvolution(data, weight["conv0_weight"], kernel=(3, 3),
                                           pad=(1, 1), num_filter=c1, name="conv0")
     h = mx.sym.BatchNorm(h, *[mx.sym.var(n) for n in bn], fix_gamma=False, name="bn0")
-    h = mx.sym.BinaryInferenceConvolution(h, mx.sym.var("conv1_weight"), kernel=(3, 3),
+    h = mx.sym.BinaryInferenceConvolution(h, weight["conv1_weight"], kernel=(3, 3),
                                           stride=(2, 2), pad=(1, 1), num_filter=40, name="conv1")
     h = mx.sym.Activation(h, act_type="relu", name="relu1")
-    h = mx.sym.BinaryInferenceFullyConnected(h, mx.sym.var("dense0_weight"), num_hidden=13,
+    h = mx.sym.BinaryInferenceFullyConnected(h, weight["dense0_weight"], num_hidden=13,
                                              name="dense0")
     h.save(f"{prefix}-symbol.json")
-    arrays = {"arg:conv0_weight": v2_packed.pack_conv(w0, word_bits),
-              "arg:conv1_weight": v2_packed.pack_conv(w1, word_bits),
-              "arg:dense0_weight": v2_packed.pack_dense(w2, word_bits)}
-    arrays = {k: mx.nd.array(v, dtype=v.dtype) for k, v in arrays.items()}
+    arrays = {f"arg:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in arrays.items()}
     for name, value in bn.items():
         kind = "aux" if "moving" in name else "arg"
         arrays[f"{kind}:{name}"] = mx.nd.array(value)
@@ -262,6 +264,20 @@ def test_model_in_the_runtime_without_the_converter(v2_model, runtime_library):
     assert ops.count("BinaryInferenceConvolution") == 2
     _close(out, expected)
     _close(out, _mxnet_outputs(prefix, x))
+
+
+@pytest.mark.parametrize("runtime", [False, True], ids=["MXNet C predict API", "libbmx_runtime"])
+def test_model_from_c(v2_model, runtime):
+    """From C: MXNet's C predict API with MXLoadLib(libbmxnet_ops.so), and libbmx_runtime's
+    C API, on the files as the fork's converter writes them."""
+    from bmxnet import deploy
+    prefix, x, expected = v2_model
+    try:
+        out = deploy.c_predict(f"{prefix}-symbol.json", f"{prefix}-0000.params", x,
+                               runtime=runtime).outputs
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    _close(out, expected)
 
 
 def test_binary_layers_in_the_runtime_are_exact(runtime_library, tmp_path):
