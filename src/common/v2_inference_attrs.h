@@ -35,7 +35,9 @@ void check_v2_no_bias(const A& a) {
 template <class A>
 ConvAttrs read_v2_inference_conv_attrs(const A& a) {
   const ConvAttrs c = read_conv_attrs(a);
-  if (c.groups != 1) a.fail_attr("num_group", "must be 1: BMXNet v2's packed weights have no groups");
+  if (c.groups != 1) {
+    a.fail_attr("num_group", "must be 1: BMXNet v2's packed weights have no groups");
+  }
   check_v2_no_bias(a);
   return c;
 }

@@ -69,8 +69,9 @@ void check_row(const char* op, const char* what, int64_t n, int word_bits,
 // ---- BinaryInferenceConvolution ----------------------------------------------------------
 
 ConvAttrs parse_conv(const AttrMap& attrs) {
-  return read_v2_inference_conv_attrs(Attrs(kConvOp, attrs, {"kernel", "stride", "dilate", "pad", "num_filter", "num_group",
-                                      "workspace", "no_bias", "layout"}));
+  return read_v2_inference_conv_attrs(
+      Attrs(kConvOp, attrs, {"kernel", "stride", "dilate", "pad", "num_filter", "num_group",
+                             "workspace", "no_bias", "layout"}));
 }
 
 MXReturnValue parse_conv_inputs(const AttrMap& attrs, int* num_in, int* num_out) {
@@ -86,7 +87,9 @@ MXReturnValue infer_conv_type(const AttrMap&, std::vector<int>* in, std::vector<
 }
 
 BConv2DShape conv_shape(const ConvAttrs& c, const std::vector<unsigned int>& data) {
-  if (data.size() != 4) fail(kConvOp, "input 'data' must be 4-D NCHW, got shape " + shape_str(data));
+  if (data.size() != 4) {
+    fail(kConvOp, "input 'data' must be 4-D NCHW, got shape " + shape_str(data));
+  }
   const BConv2DShape s = v2_inference_conv_shape(c, data[0], data[1], data[2], data[3]);
   const std::string problem = s.validate();
   if (!problem.empty()) fail(kConvOp, problem + " (data shape " + shape_str(data) + ")");
@@ -149,7 +152,8 @@ class ConvState : public BinaryOpState<ConvAttrs, &kConvOpName> {
 // ---- BinaryInferenceFullyConnected -------------------------------------------------------
 
 V2InferenceDenseAttrs parse_dense(const AttrMap& attrs) {
-  return read_v2_inference_dense_attrs(Attrs(kDenseOp, attrs, {"num_hidden", "no_bias", "flatten"}));
+  return read_v2_inference_dense_attrs(
+      Attrs(kDenseOp, attrs, {"num_hidden", "no_bias", "flatten"}));
 }
 
 MXReturnValue parse_dense_inputs(const AttrMap& attrs, int* num_in, int* num_out) {

@@ -29,7 +29,9 @@ struct Equivalent {
 // the word size.
 const ParamArray& v2_weight(const PlanContext& ctx, int* word_bits) {
   const ParamArray* p = ctx.params.size() > 1 ? ctx.params[1] : nullptr;
-  if (p == nullptr) ctx.fail("its weight must be a parameter from the params file, not a computed value");
+  if (p == nullptr) {
+    ctx.fail("its weight must be a parameter from the params file, not a computed value");
+  }
   switch (p->dtype) {
     case DType::kFloat32: case DType::kInt32: case DType::kUint32: *word_bits = 32; break;
     case DType::kFloat64: case DType::kInt64: case DType::kUint64: *word_bits = 64; break;
