@@ -147,7 +147,7 @@ def test_refusals_name_the_problem(call, message):
 
 
 # ------------------------------------------------------------------------------------------
-# A model written with v2's names: conv -> BatchNorm -> conv -> relu -> dense
+# A model written with v2's names: conv -> BatchNorm -> conv -> BatchNorm -> dense
 # ------------------------------------------------------------------------------------------
 
 IN_SHAPE = (2, 64, 7, 7)
@@ -161,10 +161,16 @@ def _v2_model(prefix, word_bits):
     w0 = rng.normal(size=(c1, 64, 3, 3)).astype(np.float32)
     w1 = rng.normal(size=(40, c1, 3, 3)).astype(np.float32)
     w2 = rng.normal(size=(13, 40 * 4 * 4)).astype(np.float32)
-    gamma, beta = rng.uniform(0.5, 2, c1), rng.normal(size=c1)
-    mean, var = rng.normal(size=c1) * 20 + 100, rng.uniform(10, 50, c1)
-    bn = {"bn0_gamma": gamma, "bn0_beta": beta, "bn0_moving_mean": mean, "bn0_moving_var": var}
-    bn = {k: v.astype(np.float32) for k, v in bn.items()}
+
+    def batchnorm(name, channels, k):
+        """Statistics that centre the counts (mean K/2, variance about K/4), so that the
+        next layer's input signs are mixed."""
+        stats = {"gamma": rng.uniform(0.5, 2, channels), "beta": rng.normal(size=channels),
+                 "moving_mean": k / 2 + rng.normal(size=channels) * np.sqrt(k) / 4,
+                 "moving_var": k / 4 * rng.uniform(0.5, 2, channels)}
+        return {f"{name}_{key}": v.astype(np.float32) for key, v in stats.items()}
+
+    bn0, bn1 = batchnorm("bn0", c1, 64 * 9), batchnorm("bn1", 40, c1 * 9)
 
     arrays = {"conv0_weight": v2_packed.pack_conv(w0, word_bits),
               "conv1_weight": v2_packed.pack_conv(w1, word_bits),
@@ -174,25 +180,29 @@ def _v2_model(prefix, word_bits):
     data = mx.sym.var("data")
     h = mx.sym.BinaryInferenceConvolution(data, weight["conv0_weight"], kernel=(3, 3),
                                           pad=(1, 1), num_filter=c1, name="conv0")
-    h = mx.sym.BatchNorm(h, *[mx.sym.var(n) for n in bn], fix_gamma=False, name="bn0")
+    h = mx.sym.BatchNorm(h, *[mx.sym.var(n) for n in bn0], fix_gamma=False, name="bn0")
     h = mx.sym.BinaryInferenceConvolution(h, weight["conv1_weight"], kernel=(3, 3),
                                           stride=(2, 2), pad=(1, 1), num_filter=40, name="conv1")
-    h = mx.sym.Activation(h, act_type="relu", name="relu1")
+    h = mx.sym.BatchNorm(h, *[mx.sym.var(n) for n in bn1], fix_gamma=False, name="bn1")
     h = mx.sym.BinaryInferenceFullyConnected(h, weight["dense0_weight"], num_hidden=13,
                                              name="dense0")
     h.save(f"{prefix}-symbol.json")
     arrays = {f"arg:{k}": mx.nd.array(v, dtype=v.dtype) for k, v in arrays.items()}
-    for name, value in bn.items():
+    for name, value in {**bn0, **bn1}.items():
         kind = "aux" if "moving" in name else "arg"
         arrays[f"{kind}:{name}"] = mx.nd.array(value)
     mx.nd.save(f"{prefix}-0000.params", arrays)
 
+    def batchnorm_reference(h, stats):
+        out = mx.nd.BatchNorm(mx.nd.array(h), *[mx.nd.array(v) for v in stats.values()],
+                              fix_gamma=False, use_global_stats=True).asnumpy()
+        assert 0.2 < (out >= 0).mean() < 0.8  # the next layer sees both signs
+        return out
+
     def reference(x):
-        h = conv_reference(x, w0, (3, 3), pad=(1, 1))
-        h = mx.nd.BatchNorm(*[mx.nd.array(a) for a in (h, gamma, beta, mean, var)],
-                            fix_gamma=False, use_global_stats=True).asnumpy()
-        h = np.maximum(conv_reference(h, w1, (3, 3), stride=(2, 2), pad=(1, 1)), 0)
-        return dense_reference(h, w2)
+        h = batchnorm_reference(conv_reference(x, w0, (3, 3), pad=(1, 1)), bn0)
+        h = conv_reference(h, w1, (3, 3), stride=(2, 2), pad=(1, 1))
+        return dense_reference(batchnorm_reference(h, bn1), w2)
 
     return reference
 
@@ -229,7 +239,7 @@ def test_model_after_model_converter(v2_model, tmp_path):
     report = converter.convert(f"{prefix}-symbol.json", f"{prefix}-0000.params",
                                str(tmp_path / "bin" / "model"), verbose=False)
     assert [layer.name for layer in report.converted] == ["conv0", "conv1", "dense0"]
-    assert report.converted[0].folded_batchnorm == "bn0"
+    assert [layer.folded_batchnorm for layer in report.converted] == ["bn0", "bn1", None]
     with open(report.symbol_out) as f:
         ops = [n["op"] for n in json.load(f)["nodes"]]
     assert ops.count("bmx_binary_conv2d") == 2 and ops.count("bmx_binary_dense") == 1
@@ -287,16 +297,19 @@ def test_binary_layers_in_the_runtime_are_exact(runtime_library, tmp_path):
     x = _floats((3, 32, 5, 5), seed=9)
     w0 = _floats((64, 32, 3, 3), seed=10)
     w1 = _floats((7, 64 * 3 * 3), seed=11)
+    counts = conv_reference(x, w0, (3, 3), stride=(2, 2), pad=(1, 1))
+    centre = float(np.median(counts)) + 0.5  # the dense layer sees both signs
+    expected = dense_reference(counts - centre, w1)
     h = mx.sym.BinaryInferenceConvolution(mx.sym.var("data"), mx.sym.var("c_weight"),
                                           kernel=(3, 3), stride=(2, 2), pad=(1, 1),
                                           num_filter=64, name="c")
+    h = mx.sym.broadcast_sub(h, mx.sym.full((1,), centre), name="centre")
     h = mx.sym.BinaryInferenceFullyConnected(h, mx.sym.var("d_weight"), num_hidden=7, name="d")
     prefix = str(tmp_path / "exact")
     h.save(f"{prefix}-symbol.json")
     mx.nd.save(f"{prefix}-0000.params", {
         "arg:c_weight": mx.nd.array(v2_packed.pack_conv(w0)),
         "arg:d_weight": mx.nd.array(v2_packed.pack_dense(w1))})
-    expected = dense_reference(conv_reference(x, w0, (3, 3), stride=(2, 2), pad=(1, 1)), w1)
     report = converter.convert(f"{prefix}-symbol.json", f"{prefix}-0000.params",
                                str(tmp_path / "bin"), verbose=False)
     for files in (prefix, (report.symbol_out, report.params_out)):
