@@ -2,6 +2,8 @@
 runtime without MXNet (libbmx_runtime.so, loaded by bmxnet.runtime through ctypes)."""
 import os
 
+from . import keyword_inputs
+
 _LIB_NAME = "libbmxnet_ops.so"
 _RUNTIME_NAME = "libbmx_runtime.so"
 _RUNTIME_HEADER = "bmx_predict.h"
@@ -62,5 +64,6 @@ def load():
 
         path = library_path()
         mx.library.load(path, verbose=False)
+        keyword_inputs.install()
         _loaded_path = path
     return _loaded_path

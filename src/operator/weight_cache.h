@@ -24,11 +24,14 @@ namespace bmx {
 std::atomic<int64_t>& weight_repack_counter();
 
 // What pack_weights() is given besides the words: the packed layout depends on nothing else.
+// source_layout names the layout the tensor holds: 0 ours (bitpack.h), else one that the
+// caller of WeightCache::get rewrites into ours first (BMXNet v2's, v2_inference_ops.cc).
 struct PackSpec {
   int64_t out_channels = 0, groups = 1, taps = 1, bits = 0;
+  int source_layout = 0;
   bool operator==(const PackSpec& o) const {
     return out_channels == o.out_channels && groups == o.groups && taps == o.taps &&
-           bits == o.bits;
+           bits == o.bits && source_layout == o.source_layout;
   }
 };
 
@@ -83,14 +86,21 @@ class WeightCache {
   // The packed weights for `w`: this state's last packing while `w` is unchanged, else the
   // process-wide cache's, else a new packing (counted in weight_repack_counter()).
   const PackedWeights& get(const mxnet::ext::MXTensor& w, Isa isa, const PackSpec& spec) {
+    return get(w, isa, spec, [&] { return static_cast<const uint32_t*>(w.data_ptr); });
+  }
+
+  // The same for a tensor in another layout (spec.source_layout): `our_words()` returns its
+  // words rewritten into ours, valid until get returns; it is called only to pack anew.
+  template <class OurWords>
+  const PackedWeights& get(const mxnet::ext::MXTensor& w, Isa isa, const PackSpec& spec,
+                           OurWords&& our_words) {
     WeightKey key{w.data_ptr, w.verID, w.shape, fingerprint(w), isa, spec};
     if (packed_ && key == key_) return *packed_;
     SharedWeightCache& shared = SharedWeightCache::instance();
     std::shared_ptr<const PackedWeights> packed = shared.find(key);
     if (!packed) {
       packed = std::make_shared<const PackedWeights>(
-          pack_weights(isa, spec.out_channels, spec.groups, spec.taps, spec.bits,
-                       static_cast<const uint32_t*>(w.data_ptr)));
+          pack_weights(isa, spec.out_channels, spec.groups, spec.taps, spec.bits, our_words()));
       weight_repack_counter().fetch_add(1, std::memory_order_relaxed);
       shared.insert(key, packed);
     }

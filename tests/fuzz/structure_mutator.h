@@ -116,6 +116,7 @@ class StructureMutator {
         "SoftmaxOutput", "softmax", "LeakyReLU", "Pad", "clip", "_mul_scalar",
         "bmx_binary_conv2d", "bmx_binary_dense", "bmx_det_sign", "bmx_approx_sign",
         "QConvolution", "QFullyConnected", "QActivation", "det_sign", "_full", "_zeros",
+        "BinaryInferenceConvolution", "BinaryInferenceFullyConnected",
         "Convolution_v1", "", "bmx-fuzz"};
     if (pick(2) == 0 && nodes.is_array() && !nodes.empty()) {
       const json& other = nodes[pick(static_cast<int>(nodes.size()))];

@@ -3,9 +3,10 @@ against bmxnet.v2: same cases, shapes and assertions. Each gradient is copied be
 backward pass overwrites the buffer, so the "gradients equal" checks compare two computations.
 
 Not replayed: v2's GPU-vs-CPU comparisons of its inference ops (bmxnet's ops run on the CPU).
-v2's two inference-op cases (a 1x1 convolution over 32 channels, a 1024 -> 10 dense layer)
-check here that bmxnet's packed op gives the v2 layer's output (the comparison v2 left
-commented out).
+v2's two inference-op cases (a 1x1 convolution over 32 channels, a 1024 -> 10 dense layer) call
+its packed ops, mx.nd.BinaryInferenceConvolution and BinaryInferenceFullyConnected, twice on
+weights packed as v2's model-converter packs them (v2_packed.py) and also check the comparison
+with the v2 layer that v2 left commented out.
 """
 from functools import reduce
 from operator import mul
@@ -17,9 +18,10 @@ from mxnet import autograd
 from mxnet.test_utils import assert_almost_equal
 
 import bmxnet  # noqa: F401  (registers the ops)
-from bmxnet import converter
 from bmxnet import v2
 from bmxnet.v2 import nn
+
+import v2_packed
 
 
 @pytest.fixture(autouse=True)
@@ -297,46 +299,50 @@ def test_binary_layer_config_scaling():
     assert isinstance(nn.activated_conv(3), nn.BinaryConvolution)
 
 
-def _packed_op_output(layer, x):
-    """bmxnet's packed binary op with the offset folded as scale 1/2 and bias K/2."""
-    w = layer.weight.data().asnumpy()
-    fan_in = reduce(mul, w.shape[1:], 1)
-    scale = mx.nd.full((w.shape[0],), 0.5)
-    bias = mx.nd.full((w.shape[0],), fan_in / 2)
-    if w.ndim == 4:
-        packed = mx.nd.array(converter.pack_conv_weight(w), dtype="int32")
-        return mx.nd.bmx_binary_conv2d(x, packed, scale, bias, kernel=w.shape[2:],
-                                       num_filter=w.shape[0], use_scale=True)
-    packed = mx.nd.array(converter.pack_dense_weight(w), dtype="int32")
-    return mx.nd.bmx_binary_dense(x, packed, scale, bias, num_hidden=w.shape[0],
-                                  use_scale=True)
+def _packed(weight):
+    """v2's packed words of a float weight, as its model-converter writes them (float32)."""
+    w = weight.asnumpy()
+    packed = v2_packed.pack_conv(w) if w.ndim == 4 else v2_packed.pack_dense(w)
+    return mx.nd.array(packed, dtype=packed.dtype)
 
 
 def test_binary_inference_conv():
     input_dim, output_dim, batch_size, kernel_dim = 32, 1, 10, 1
     input_data = mx.nd.random.normal(-1, 1, shape=(batch_size, input_dim, kernel_dim,
                                                    kernel_dim))
-    qconv = nn.QConv2D(output_dim, kernel_dim, bits=1, use_bias=False, in_channels=input_dim,
-                       apply_scaling=False, no_offset=False)
-    qconv.initialize(mx.init.Normal(1.0))
-    qact = nn.QActivation(bits=1)
-    expected = qconv(qact(input_data)).asnumpy()
+    weight = mx.nd.random.normal(-1, 1, shape=(output_dim, input_dim, kernel_dim, kernel_dim))
+    weight_concatenated = _packed(weight)
+    assert weight_concatenated.shape == (output_dim, input_dim // 32, kernel_dim, kernel_dim)
+    binary_infer_result = mx.nd.BinaryInferenceConvolution(
+        data=input_data, weight=weight_concatenated, kernel=(kernel_dim, kernel_dim),
+        num_filter=output_dim)
+    binary_infer_result2 = mx.nd.BinaryInferenceConvolution(
+        data=input_data, weight=weight_concatenated, kernel=(kernel_dim, kernel_dim),
+        num_filter=output_dim)
 
-    result1 = _packed_op_output(qconv, input_data).asnumpy()
-    result2 = _packed_op_output(qconv, input_data).asnumpy()
-    np.testing.assert_equal(result1, result2)
-    np.testing.assert_equal(result1, expected)
+    qconv_layer = nn.QConv2D(output_dim, kernel_dim, bits=1, use_bias=False, in_channels=input_dim,
+                             apply_scaling=False, no_offset=False)
+    qact = nn.QActivation(bits=1)
+    qconv_result = qconv_layer.hybrid_forward(mx.nd, x=qact.forward(input_data), weight=weight)
+
+    np.testing.assert_equal(binary_infer_result.asnumpy(), binary_infer_result2.asnumpy())
+    np.testing.assert_equal(binary_infer_result.asnumpy(), qconv_result.asnumpy())
 
 
 def test_binary_inference_fc():
     batch_size, num_hidden_fc, num_input_features = 1, 10, 1024
     input_data = mx.nd.random.normal(-1, 1, shape=(batch_size, num_input_features))
-    qdense = nn.QDense(num_hidden_fc)
-    qdense.initialize(mx.init.Normal(1.0))
-    qact = nn.QActivation(bits=1)
-    expected = qdense(qact(input_data)).asnumpy()
+    weight = mx.nd.random.normal(-1, 1, shape=(num_hidden_fc, num_input_features))
+    weight_concatenated = _packed(weight)
+    assert weight_concatenated.shape == (num_hidden_fc, num_input_features // 32)
+    binary_infer_result = mx.nd.BinaryInferenceFullyConnected(
+        data=input_data, weight=weight_concatenated, num_hidden=num_hidden_fc)
+    binary_infer_result2 = mx.nd.BinaryInferenceFullyConnected(
+        data=input_data, weight=weight_concatenated, num_hidden=num_hidden_fc)
 
-    result1 = _packed_op_output(qdense, input_data).asnumpy()
-    result2 = _packed_op_output(qdense, input_data).asnumpy()
-    np.testing.assert_equal(result1, result2)
-    np.testing.assert_equal(result1, expected)
+    qdense_layer = nn.QDense(num_hidden_fc)
+    qact = nn.QActivation(bits=1)
+    qdense_result = qdense_layer.hybrid_forward(mx.nd, x=qact.forward(input_data), weight=weight)
+
+    np.testing.assert_equal(binary_infer_result.asnumpy(), binary_infer_result2.asnumpy())
+    np.testing.assert_equal(binary_infer_result.asnumpy(), qdense_result.asnumpy())

@@ -8,6 +8,8 @@ namespace rt {
 
 OpSpec make_binary_conv2d(PlanContext& ctx);       // binary_conv2d.cc
 OpSpec make_binary_dense(PlanContext& ctx);        // binary_dense.cc
+OpSpec make_v2_binary_inference_conv(PlanContext& ctx);   // v2_inference.cc
+OpSpec make_v2_binary_inference_dense(PlanContext& ctx);
 OpSpec make_det_sign(PlanContext& ctx);            // sign.cc
 OpSpec make_approx_sign(PlanContext& ctx);
 OpSpec make_convolution(PlanContext& ctx);         // convolution.cc

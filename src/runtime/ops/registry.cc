@@ -13,6 +13,8 @@ const std::map<std::string, OpFactory>& table() {
   static const std::map<std::string, OpFactory> ops = {
       {"bmx_binary_conv2d", make_binary_conv2d},
       {"bmx_binary_dense", make_binary_dense},
+      {"BinaryInferenceConvolution", make_v2_binary_inference_conv},
+      {"BinaryInferenceFullyConnected", make_v2_binary_inference_dense},
       {"bmx_det_sign", make_det_sign},
       {"bmx_approx_sign", make_approx_sign},
       {"Convolution", make_convolution},

@@ -6,6 +6,7 @@ the passes before it left and adds its own part. A new pass is one entry in `PAS
 """
 
 from ..sign_patterns import normalize_signs
+from ..v2_inference import read_v2_inference_ops
 from ..v2_patterns import normalize_fork_ops
 from .batchnorm import fold_batchnorm
 from .conv1d import wrap_conv1d
@@ -20,6 +21,7 @@ from .scaling import fold_scaling
 PASSES = (
     lambda c: normalize_signs(c.graph),    # the quantizers' stock-op signs, one sign node each
     lambda c: normalize_fork_ops(c.graph),  # BMXNet v2's op names; forward identities bypassed
+    lambda c: read_v2_inference_ops(c.graph, c.params, c.sym_path),  # v2's packed layers, unpacked
     match_layers,           # binary layers found; the others reported float, with why
     fold_scaling,           # XNOR-Net mean(|w|) (and the bias added after it) -> scale, bias
     fold_offset,            # BMXNet v2's (h + K) / 2 -> scale, bias
