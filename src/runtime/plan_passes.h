@@ -55,6 +55,10 @@ int param_value(Planning& p, const ParamArray& param, const SymbolNode& reader);
 // Output e.index of node e.node; refuses an output the runtime does not compute.
 int value_of(const Planning& p, const EntryRef& e, const std::string& what);
 [[noreturn]] void missing_variable(const Planning& p, const EntryRef& e);
+// A pass that changes how values are stored (bit-packed activations between binary layers)
+// runs here, between plan_nodes and assign_memory: it sets the dtype and bytes of the values it
+// changes, whose readers must accept that dtype (OpTraits::input_dtype); plan_memory sizes the
+// buffers from the values' bytes.
 // plan_memory.cc: every arena value's buffer, the buffers' offsets (memory_planner.h), the
 // scratch and the arena's size.
 void assign_memory(Plan& plan);
