@@ -93,6 +93,27 @@ struct OpSpec {
 };
 
 using OpFactory = OpSpec (*)(PlanContext& ctx);
+// What the op table declares of an op beside its factory, for the planner's passes: the planner
+// knows no op by name.
+struct OpTraits {
+  // The factory may apply a relu that is the only reader of the node's output
+  // (PlanContext::may_fuse_relu); the relu node then costs nothing.
+  bool absorbs_relu = false;
+  // Whether a node of this op computes a plain relu of its one input, which a producer that
+  // absorbs relu may apply instead; null: never.
+  bool (*is_relu)(const SymbolNode& node) = nullptr;
+  // The input that is a label (SoftmaxOutput's): read only in training, so it may be a
+  // variable without a value; -1: none.
+  int label_input = -1;
+  // The dtype of the activations it reads (a parameter it reads as an activation is given to
+  // it in this dtype).
+  DType input_dtype = DType::kFloat32;
+};
+struct OpInfo {
+  OpInfo(OpFactory m = nullptr, OpTraits t = {}) : make(m), traits(t) {}  // NOLINT: implicit
+  OpFactory make;
+  OpTraits traits;
+};
 // An op without inputs whose value is known at plan time (_full): its factory reads the node;
 // the planner makes the value once and treats it as a parameter (named after the node), so
 // ops that need a parameter accept it.
@@ -106,8 +127,8 @@ using ConstantFactory = ConstantSpec (*)(PlanContext& ctx);
 // before anything is allocated.
 constexpr int64_t kMaxConstantElements = int64_t{1} << 24;
 
-// The factory for an op name, or null when the runtime does not support it.
-OpFactory find_op(const std::string& op);
+// The factory and traits for an op name, or null when the runtime does not support it.
+const OpInfo* find_op(const std::string& op);
 // The constant factory for an op name, or null when it is not a constant op.
 ConstantFactory find_constant_op(const std::string& op);
 // The op names the runtime supports (computed and constant), sorted.

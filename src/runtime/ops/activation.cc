@@ -57,6 +57,15 @@ OpSpec make_activation(PlanContext& ctx) {
   return activation_by_name(ctx, a.get_string("act_type", ""), "act_type");
 }
 
+bool is_plain_relu(const SymbolNode& node) {
+  if (node.op == "Activation" && !node.attrs.count("act_type")) return false;
+  for (const auto& kv : node.attrs) {
+    if (kv.first.rfind("__", 0) == 0) continue;  // MXNet's own (__shape__, __dtype__, ...)
+    if (kv.first != "act_type" || kv.second != "relu") return false;
+  }
+  return true;
+}
+
 OpSpec make_relu(PlanContext& ctx) {
   Attrs a(ctx.node, {});
   return activation_by_name(ctx, "relu", "op");

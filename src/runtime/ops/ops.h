@@ -21,6 +21,8 @@ OpSpec make_relu(PlanContext& ctx);
 OpSpec make_sigmoid(PlanContext& ctx);
 OpSpec make_tanh(PlanContext& ctx);
 OpSpec make_leaky_relu(PlanContext& ctx);
+// Whether a relu or Activation node is a plain relu (OpTraits::is_relu).
+bool is_plain_relu(const SymbolNode& node);
 OpSpec make_scalar_op(PlanContext& ctx);           // scalar.cc
 OpSpec make_clip(PlanContext& ctx);
 OpSpec make_elementwise(PlanContext& ctx);         // elementwise.cc

@@ -1,5 +1,5 @@
-// MXNet op name -> factory: every op the runtime computes (op.h, find_op), and the ops whose
-// value the planner makes at load (find_constant_op).
+// MXNet op name -> factory and traits: every op the runtime computes (op.h, find_op), and the
+// ops whose value the planner makes at load (find_constant_op).
 #include <algorithm>
 #include <map>
 
@@ -9,20 +9,41 @@ namespace bmx {
 namespace rt {
 namespace {
 
-const std::map<std::string, OpFactory>& table() {
-  static const std::map<std::string, OpFactory> ops = {
+// The layers that apply a relu read only by them (their float kernels fuse it).
+OpInfo absorbs_relu(OpFactory make) {
+  OpInfo info(make);
+  info.traits.absorbs_relu = true;
+  return info;
+}
+
+// The ops whose node may be a plain relu (is_plain_relu, activation.cc).
+OpInfo relu_op(OpFactory make) {
+  OpInfo info(make);
+  info.traits.is_relu = is_plain_relu;
+  return info;
+}
+
+// The ops whose input `label` is a label, absent at inference.
+OpInfo with_label(OpFactory make, int label) {
+  OpInfo info(make);
+  info.traits.label_input = label;
+  return info;
+}
+
+const std::map<std::string, OpInfo>& table() {
+  static const std::map<std::string, OpInfo> ops = {
       {"bmx_binary_conv2d", make_binary_conv2d},
       {"bmx_binary_dense", make_binary_dense},
       {"BinaryInferenceConvolution", make_v2_binary_inference_conv},
       {"BinaryInferenceFullyConnected", make_v2_binary_inference_dense},
       {"bmx_det_sign", make_det_sign},
       {"bmx_approx_sign", make_approx_sign},
-      {"Convolution", make_convolution},
-      {"FullyConnected", make_fully_connected},
+      {"Convolution", absorbs_relu(make_convolution)},
+      {"FullyConnected", absorbs_relu(make_fully_connected)},
       {"Pooling", make_pooling},
       {"BatchNorm", make_batch_norm},
-      {"Activation", make_activation},
-      {"relu", make_relu},
+      {"Activation", relu_op(make_activation)},
+      {"relu", relu_op(make_relu)},
       {"sigmoid", make_sigmoid},
       {"tanh", make_tanh},
       {"LeakyReLU", make_leaky_relu},
@@ -62,7 +83,8 @@ const std::map<std::string, OpFactory>& table() {
       {"BlockGrad", make_identity}, {"stop_gradient", make_identity},
       {"softmax", make_softmax}, {"log_softmax", make_softmax},
       {"SoftmaxActivation", make_softmax_activation},
-      {"SoftmaxOutput", make_softmax_output}, {"Softmax", make_softmax_output},
+      {"SoftmaxOutput", with_label(make_softmax_output, 1)},
+      {"Softmax", with_label(make_softmax_output, 1)},
       {"Pad", make_pad}, {"pad", make_pad},
       {"slice_axis", make_slice_axis}, {"slice", make_slice}, {"crop", make_slice},
   };
@@ -78,9 +100,9 @@ const std::map<std::string, ConstantFactory>& constant_table() {
 
 }  // namespace
 
-OpFactory find_op(const std::string& op) {
+const OpInfo* find_op(const std::string& op) {
   auto it = table().find(op);
-  return it == table().end() ? nullptr : it->second;
+  return it == table().end() ? nullptr : &it->second;
 }
 
 ConstantFactory find_constant_op(const std::string& op) {
