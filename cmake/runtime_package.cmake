@@ -28,7 +28,9 @@ install(FILES "${CMAKE_CURRENT_LIST_DIR}/../src/runtime/include/bmx_predict.h"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" COMPONENT runtime)
 if(TARGET bmx_run)
   file(RELATIVE_PATH _bmx_bin_to_lib "/${CMAKE_INSTALL_BINDIR}" "/${CMAKE_INSTALL_LIBDIR}")
-  string(REGEX REPLACE "^(.)" "/\\1" _bmx_bin_to_lib "${_bmx_bin_to_lib}")  # "" or "/../lib"
+  if(_bmx_bin_to_lib)  # "../lib", or "" where both are the same folder (build/aarch64)
+    string(PREPEND _bmx_bin_to_lib "/")
+  endif()
   set_target_properties(bmx_run PROPERTIES INSTALL_RPATH "$ORIGIN${_bmx_bin_to_lib}")
   install(TARGETS bmx_run RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT runtime)
 endif()

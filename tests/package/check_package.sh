@@ -3,7 +3,8 @@
 # builds tests/package/app.c against the installed folder with find_package(bmx_runtime) and with
 # pkg-config, runs both on a converted golden model and compares the output with the golden one
 # (max |diff| <= 1e-4 * max |expected|); then copies the folder elsewhere, removes the original
-# and does it all again from the copy (nothing in the package may point back to where it was made).
+# and does it all again from the copy (nothing in the package may point back to where it was made);
+# bmx_run from the folder must run without LD_LIBRARY_PATH.
 #   native:  the folder is `cmake --install BUILD_DIR --component runtime` (x86-64, run natively)
 #   aarch64: the folder is made as build/aarch64 is (tools/build_aarch64.sh), the program is built
 #            with aarch64-linux-gnu-gcc (find_package: cmake/toolchains/aarch64-linux-gnu.cmake
@@ -102,6 +103,17 @@ check() {  # check WHERE DIR: both ways of building app against the package in D
   else
     cat "$app.log"; [[ -f "$app.out" ]] && compare "$app.out" || true
     echo "$TARGET package, $where, pkg-config: FAIL"; status=1
+  fi
+  # bmx_run from the folder finds the library through its RPATH (no LD_LIBRARY_PATH).
+  local run
+  run=$(find "$dir" -name bmx_run -type f | head -1)
+  if [[ -n "$run" ]]; then
+    if out=$("${RUN[@]}" "$run" "$GOLDEN/$MODEL" "$GOLDEN/$MODEL.input.f32" \
+               --shape "$(tr -d ' \n' < "$GOLDEN/$MODEL.shape")" 2>&1) && grep -q "top-5" <<< "$out"; then
+      echo "$TARGET package, $where, bmx_run without LD_LIBRARY_PATH: ok"
+    else
+      echo "$out"; echo "$TARGET package, $where, bmx_run without LD_LIBRARY_PATH: FAIL"; status=1
+    fi
   fi
 }
 
