@@ -7,8 +7,10 @@
 #   bmx_float_backend(<target>)  gives a target that compiles src/runtime/float/*.cc what those
 #                                files need: include dir, BMX_HAVE_XNNPACK, the libraries,
 #                                WebAssembly SIMD under Emscripten
-#   bmx_float_layers             static library of src/runtime/float/*.cc with the above, for
-#                                targets that link the float layers rather than compile them
+#   bmx_float_layers             object library of src/runtime/float/*.cc and the thread pool
+#                                they run on, with the above: compiled once, its objects go into
+#                                libbmx_runtime and into whatever links it (test_float_kernels,
+#                                bmx_float_layers_bench, which also link bmx_kernels themselves)
 #
 # Needs the bmx_kernels target (the float layers use its parallel_for).
 
@@ -56,13 +58,18 @@ function(bmx_float_backend target)
   endif()
 endfunction()
 
-file(GLOB BMX_FLOAT_SOURCES CONFIGURE_DEPENDS "${BMX_FLOAT_DIR}/*.cc")
 # The XNNPACK layers run on the calling predictor's thread pool (src/runtime/thread_pool.h).
-add_library(bmx_float_layers STATIC ${BMX_FLOAT_SOURCES} "${BMX_FLOAT_DIR}/../thread_pool.cc")
+file(GLOB BMX_FLOAT_SOURCES CONFIGURE_DEPENDS "${BMX_FLOAT_DIR}/*.cc")
+get_filename_component(_bmx_thread_pool "${BMX_FLOAT_DIR}/../thread_pool.cc" ABSOLUTE)
+list(APPEND BMX_FLOAT_SOURCES "${_bmx_thread_pool}")
+add_library(bmx_float_layers OBJECT ${BMX_FLOAT_SOURCES})
 target_include_directories(bmx_float_layers PUBLIC "${BMX_FLOAT_DIR}" "${BMX_FLOAT_DIR}/..")
 bmx_float_backend(bmx_float_layers)
 target_compile_options(bmx_float_layers PRIVATE -Wall -Wextra)
-# Consumers of the static library need its libraries too.
+# The same symbol visibility as the rest of the runtime, whose shared library holds these objects.
+set_target_properties(bmx_float_layers PROPERTIES
+  CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+# Consumers of the objects need their libraries too.
 target_link_libraries(bmx_float_layers INTERFACE bmx_kernels)
 if(BMX_RUNTIME_XNNPACK)
   target_link_libraries(bmx_float_layers INTERFACE "${BMX_XNNPACK_LIBRARY}"

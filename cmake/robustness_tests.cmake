@@ -21,6 +21,6 @@ if(BMX_BUILD_TESTS AND BMX_BUILD_RUNTIME AND NOT BMX_BUILD_FUZZ AND CMAKE_HOST_U
     add_test(NAME test_runtime_aarch64_qemu
              COMMAND "${_bmx_root}/tests/aarch64/qemu_golden.sh" "${_bmx_root}/build/golden")
     set_tests_properties(test_runtime_aarch64_qemu PROPERTIES ENVIRONMENT "AARCH64_SKIP_STATUS=77"
-                         SKIP_RETURN_CODE 77 TIMEOUT 1800)
+                         SKIP_RETURN_CODE 77 TIMEOUT 1800 RESOURCE_LOCK bmx_aarch64_tree)
   endif()
 endif()

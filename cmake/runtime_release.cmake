@@ -1,13 +1,12 @@
-# Release flags and install rules for libbmx_runtime, included from the top-level CMakeLists.txt
-# after the runtime targets are defined.
+# Release flags for libbmx_runtime, included from the top-level CMakeLists.txt after the runtime
+# targets are defined (its install rules and package files: cmake/runtime_package.cmake).
 #
 # Size: kernels stay at the build type's -O2/-O3; every function and datum gets its own section
 # and the shared library's link drops the unreferenced ones (only the C API is exported, by the
 # version script, so everything unreachable from BMX* goes). The installed copy is stripped:
 #   cmake --install <build> --component runtime --strip --prefix <dir>
-# puts lib/libbmx_runtime.so (stripped), lib/libbmx_runtime.a and include/bmx_predict.h there.
 if(NOT CMAKE_BUILD_TYPE STREQUAL "Debug")
-  foreach(lib bmx_kernels bmx_runtime_objects bmx_runtime_parallel)
+  foreach(lib bmx_kernels bmx_runtime_objects bmx_float_layers bmx_runtime_parallel)
     if(TARGET ${lib})
       target_compile_options(${lib} PRIVATE -ffunction-sections -fdata-sections)
     endif()
@@ -27,10 +26,3 @@ if(BMX_RUNTIME_STATIC_CXX AND CMAKE_SYSTEM_NAME STREQUAL "Linux" AND NOT ANDROID
    AND NOT CMAKE_CXX_FLAGS MATCHES "-fsanitize")
   target_link_options(bmx_runtime PRIVATE -static-libstdc++ -static-libgcc)
 endif()
-
-include(GNUInstallDirs)
-install(TARGETS bmx_runtime bmx_runtime_static
-        LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT runtime
-        ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT runtime)
-install(FILES "${CMAKE_CURRENT_LIST_DIR}/../src/runtime/include/bmx_predict.h"
-        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" COMPONENT runtime)

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # make runtime-aarch64: cross-compiles the runtime for aarch64 (NEON kernels, XNNPACK float
-# layers) with Debian's aarch64-linux-gnu-g++ and gathers a self-contained folder:
+# layers) with Debian's aarch64-linux-gnu-g++ (cmake/toolchains/aarch64-linux-gnu.cmake) and
+# installs it (cmake --install, cmake/runtime_package.cmake) as a self-contained, flat folder:
 #   OUT/libbmx_runtime.so  OUT/libbmx_runtime.a  OUT/bmx_run (when the example is in the tree)
 #   OUT/include/bmx_predict.h
+#   OUT/lib/cmake/bmx_runtime/  find_package(bmx_runtime) with CMAKE_PREFIX_PATH=OUT
+#   OUT/lib/pkgconfig/bmx_runtime.pc
 #   OUT/lib*.so.*          every shared library they need beyond the C and C++ standard
 #                          libraries (XNNPACK, pthreadpool, cpuinfo)
 # The programs and libraries carry RPATH $ORIGIN, so copying OUT to a board is the whole install;
@@ -25,13 +28,20 @@ done
 tools/aarch64_sysroot.sh "$SYSROOT"
 export BMX_AARCH64_SYSROOT=$(cd "$SYSROOT" && pwd)
 
+# A tree configured with another toolchain file (CMake keeps its path) is made afresh.
+if [[ -f "$TREE/CMakeCache.txt" ]] \
+   && ! grep -q "^CMAKE_TOOLCHAIN_FILE:.*=$PWD/cmake/toolchains/aarch64-linux-gnu.cmake$" "$TREE/CMakeCache.txt"; then
+  rm -rf "$TREE"
+fi
 # (These replace the toolchain's *_LINKER_FLAGS_INIT, so the sysroot's -rpath-link is repeated:
 # linking bmx_run against libbmx_runtime.so needs libXNNPACK.so.0's dependencies resolved.)
 link_flags="-Wl,--disable-new-dtags -Wl,-rpath-link,$BMX_AARCH64_SYSROOT/usr/lib/aarch64-linux-gnu"
-cmake -S . -B "$TREE" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake \
+cmake -S . -B "$TREE" -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchains/aarch64-linux-gnu.cmake" \
   -DCMAKE_BUILD_TYPE=Release -DBMX_BUILD_RUNTIME=ON -DBMX_RUNTIME_XNNPACK=ON \
   -DBMX_BUILD_OPS=OFF -DBMX_BUILD_EXAMPLES=OFF -DBMX_BUILD_TESTS=OFF \
   -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON '-DCMAKE_INSTALL_RPATH=$ORIGIN' \
+  -DCMAKE_INSTALL_LIBDIR=. -DCMAKE_INSTALL_BINDIR=. -DCMAKE_INSTALL_INCLUDEDIR=include \
+  -DBMX_INSTALL_CMAKEDIR=lib/cmake/bmx_runtime -DBMX_INSTALL_PKGCONFIGDIR=lib/pkgconfig \
   "-DCMAKE_EXE_LINKER_FLAGS=$link_flags" "-DCMAKE_SHARED_LINKER_FLAGS=$link_flags" \
   > "$TREE.configure.log" 2>&1 \
   || { cat "$TREE.configure.log"; exit 1; }
@@ -42,11 +52,8 @@ targets=(bmx_runtime bmx_runtime_static)
 if cmake --build "$TREE" --target help | grep -w bmx_run > /dev/null; then targets+=(bmx_run); fi
 cmake --build "$TREE" --target "${targets[@]}" -j "${JOBS:-2}"
 
-rm -rf "$OUT" && mkdir -p "$OUT/include"
-find_built() { find "$TREE" -name "$1" -not -path '*/CMakeFiles/*' | head -1; }
-cp "$(find_built libbmx_runtime.so)" "$(find_built libbmx_runtime.a)" "$OUT/"
-cp src/runtime/include/bmx_predict.h "$OUT/include/"
-[[ " ${targets[*]} " == *" bmx_run "* ]] && cp "$(find_built bmx_run)" "$OUT/"
+rm -rf "$OUT"
+cmake --install "$TREE" --component runtime --prefix "$OUT" > /dev/null
 
 # The shared libraries they need, minus the C and C++ standard libraries (on every board).
 standard='^(libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|ld-linux-aarch64)\.so'

@@ -14,7 +14,12 @@ kib() { echo "$(( ($1 + 512) / 1024 ))"; }
 
 build() {  # arch float -> path of the stripped libbmx_runtime.so
   local arch=$1 float=$2 tree="$ROOT/$1-$2" args=()
-  [[ $arch == aarch64 ]] && args+=(-DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake)
+  if [[ $arch == aarch64 ]]; then
+    args+=(-DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchains/aarch64-linux-gnu.cmake")
+    # A tree configured with another toolchain file (CMake keeps its path) is made afresh.
+    grep -qs "^CMAKE_TOOLCHAIN_FILE:.*=$PWD/cmake/toolchains/aarch64-linux-gnu.cmake$" \
+      "$tree/CMakeCache.txt" || rm -rf "$tree"
+  fi
   cmake -S . -B "$tree" -DCMAKE_BUILD_TYPE=Release -DBMX_BUILD_RUNTIME=ON \
     -DBMX_RUNTIME_XNNPACK=$([[ $float == xnnpack ]] && echo ON || echo OFF) \
     -DBMX_BUILD_OPS=OFF -DBMX_BUILD_EXAMPLES=OFF -DBMX_BUILD_TESTS=OFF "${args[@]}" \

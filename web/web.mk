@@ -1,8 +1,9 @@
 # The runtime compiled to WebAssembly with emscripten (make web), and its C++ tests run under
-# Node (make web-test-cpp). Included by the top-level Makefile.
+# Node (make web-test-cpp). Included by the top-level Makefile. Both are the project's CMake
+# build in an emscripten tree (emcmake cmake; cmake/web.cmake has its flags and the module):
 #
 #   build/web/bmxnet.mjs + bmxnet.wasm   ES module (browsers, Node 18+): `import { load }`
-#   build/web/tests/test_*.js            the kernel and runtime C++ tests, run by node
+#   build/web/test_*.js                  the kernel and runtime C++ tests, run by CTest under node
 #
 # No XNNPACK (the portable float path, vectorized by -msimd128), one thread (no pthreads),
 # the WebAssembly SIMD128 xnor tile (xnor_tile_wasm_simd128.cc) picked by isa.cc.
@@ -11,31 +12,6 @@ WEB := build/web
 EMXX ?= em++
 # Debian's emscripten finds acorn (its JS optimizer's parser) only through NODE_PATH.
 EMENV := NODE_PATH=$${NODE_PATH:-/usr/share/nodejs}
-# Node 20's built-in fetch cannot load emscripten 3.1.6's file paths; browsers are unaffected.
-NODE := node --no-experimental-fetch
-
-WEB_SOURCES := $(sort $(wildcard src/kernels/*.cc src/runtime/*.cc src/runtime/ops/*.cc \
-                                 src/runtime/float/*.cc))
-WEB_OBJECTS := $(patsubst %.cc,$(WEB)/obj/%.o,$(WEB_SOURCES))
-WEB_API_OBJECT := $(WEB)/obj/web/heap_in_use.o
-WEB_HEADERS := $(wildcard src/kernels/*.h src/common/*.h src/runtime/*.h src/runtime/*/*.h \
-                          src/runtime/include/*.h)
-# -ffp-contract=off as in the native build: every path rounds as the reference does.
-WEB_CXXFLAGS := -std=c++17 -O3 -DNDEBUG -msimd128 -fwasm-exceptions -ffp-contract=off \
-                -Wall -Wextra -Isrc/kernels -Isrc/common -Isrc/runtime -Isrc/runtime/float \
-                -Isrc/runtime/include -isystem $(WEB)/include
-WEB_LDFLAGS := -O3 -msimd128 -fwasm-exceptions -sALLOW_MEMORY_GROWTH=1 -sTOTAL_STACK=1048576
-WEB_EXPORTED := BMXGetLastError BMXPredCreate BMXPredGetOutputShape BMXPredSetInput \
-                BMXPredForward BMXPredGetOutput BMXPredFree BMXPredSetNumThreads BMXPredGetPlan \
-                bmx_web_heap_in_use malloc free
-WEB_COMMA := ,
-WEB_EXPORTS := $(subst $(eval) ,$(WEB_COMMA),$(strip $(patsubst %,_%,$(WEB_EXPORTED))))
-WEB_TESTS := test_bgemm test_bconv2d test_reference_kernels test_float_kernels \
-             test_runtime_ops_layout test_runtime_ops_conv test_runtime_ops_dense \
-             test_runtime_ops_pooling test_runtime_ops_normalization \
-             test_runtime_ops_elementwise test_runtime_ops_shape test_runtime_ops_reduce \
-             test_runtime_ops_constants test_runtime_ops_graph \
-             test_runtime_binary test_runtime_loader
 
 .PHONY: web web-check web-test-cpp
 
@@ -45,38 +21,18 @@ web-check:
 	@test -f /usr/include/nlohmann/json.hpp || { echo "make web needs nlohmann-json:" \
 	  "apt-get install -y nlohmann-json3-dev"; exit 2; }
 
-# nlohmann/json is header-only; only its directory is put on em++'s include path (not all
-# of /usr/include, whose glibc headers are not emscripten's).
-$(WEB)/include/nlohmann: | web-check
-	mkdir -p $(WEB)/include
-	ln -sfn /usr/include/nlohmann $@
+# The emscripten tree, configured once; cmake --build configures it again when a CMake file changes.
+$(WEB)/CMakeCache.txt: | web-check
+	$(EMENV) emcmake cmake -S . -B $(WEB) -DCMAKE_BUILD_TYPE=Release -DBMX_BUILD_OPS=OFF \
+	  -DBMX_BUILD_EXAMPLES=OFF > /dev/null
 
-$(WEB)/obj/%.o: %.cc $(WEB_HEADERS) | $(WEB)/include/nlohmann
-	@mkdir -p $(dir $@)
-	$(EMENV) $(EMXX) $(WEB_CXXFLAGS) -c $< -o $@
-
-$(WEB_API_OBJECT): web/heap_in_use.c
-	@mkdir -p $(dir $@)
-	$(EMENV) $(EMXX:em++=emcc) -O3 -c $< -o $@
-
-$(WEB)/bmxnet.mjs: $(WEB_OBJECTS) $(WEB_API_OBJECT) web/bmxnet_api.js web/node_env.js
-	$(EMENV) $(EMXX) $(WEB_LDFLAGS) $(WEB_OBJECTS) $(WEB_API_OBJECT) -o $@ \
-	  -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=createBmxnetModule \
-	  -sENVIRONMENT=web,worker,node -sFILESYSTEM=0 \
-	  -sEXPORTED_FUNCTIONS=$(WEB_EXPORTS) \
-	  -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8 \
-	  --extern-pre-js web/node_env.js --extern-post-js web/bmxnet_api.js
-
-web: $(WEB)/bmxnet.mjs
+web: $(WEB)/CMakeCache.txt
+	$(EMENV) cmake --build $(WEB) --target bmxnet_web -j $(JOBS)
 	@echo "built $(WEB)/bmxnet.mjs and $(WEB)/bmxnet.wasm"
 
-$(WEB)/tests/%.js: tests/cpp/%.cc $(WEB_OBJECTS) $(wildcard tests/cpp/*.h)
-	@mkdir -p $(dir $@)
-	$(EMENV) $(EMXX) $(WEB_CXXFLAGS) $(WEB_LDFLAGS) -Itests/cpp $< $(WEB_OBJECTS) -o $@
-
-web-test-cpp: $(patsubst %,$(WEB)/tests/%.js,$(WEB_TESTS))
-	@for t in $(WEB_TESTS); do \
-	  echo "== $$t (WebAssembly, node)"; $(NODE) $(WEB)/tests/$$t.js || exit 1; done
+web-test-cpp: $(WEB)/CMakeCache.txt
+	$(EMENV) cmake --build $(WEB) -j $(JOBS)
+	ctest --test-dir $(WEB) --output-on-failure
 
 # make test: the WebAssembly module and the demo's models when emscripten and node are there;
 # otherwise the web tests report themselves as skipped.

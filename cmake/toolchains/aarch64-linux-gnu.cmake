@@ -1,5 +1,5 @@
 # CMake toolchain for aarch64 Linux with Debian's cross compiler (g++-aarch64-linux-gnu).
-#   cmake -S . -B build/aarch64-cmake -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake
+#   cmake -S . -B build/aarch64-cmake -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake
 # Libraries are found in the cross compiler's root (/usr/aarch64-linux-gnu) and in the private
 # sysroot that tools/aarch64_sysroot.sh unpacks Debian's arm64 XNNPACK, pthreadpool, cpuinfo and
 # nlohmann-json into (build/aarch64-sysroot, or $BMX_AARCH64_SYSROOT). Test programs run
@@ -13,7 +13,7 @@ set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
 if(DEFINED ENV{BMX_AARCH64_SYSROOT})
   get_filename_component(BMX_AARCH64_SYSROOT "$ENV{BMX_AARCH64_SYSROOT}" ABSOLUTE)
 else()
-  get_filename_component(BMX_AARCH64_SYSROOT "${CMAKE_CURRENT_LIST_DIR}/../build/aarch64-sysroot"
+  get_filename_component(BMX_AARCH64_SYSROOT "${CMAKE_CURRENT_LIST_DIR}/../../build/aarch64-sysroot"
                          ABSOLUTE)
 endif()
 set(BMX_AARCH64_CROSS_ROOT /usr/aarch64-linux-gnu)
@@ -22,7 +22,9 @@ set(CMAKE_FIND_ROOT_PATH "${BMX_AARCH64_CROSS_ROOT}" "${BMX_AARCH64_SYSROOT}")
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+# Packages: the roots first, then the host's paths, so that a package installed for aarch64
+# outside them (find_package(bmx_runtime) with CMAKE_PREFIX_PATH=build/aarch64) is found too.
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 
 # Headers of the private sysroot as a fallback after the compiler's own (never the host's
 # /usr/include, whose glibc headers are x86-64's); its libraries' own dependencies
