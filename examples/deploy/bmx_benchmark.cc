@@ -64,9 +64,9 @@ void usage() {
       "                 --runs is given)\n"
       "  --profile      per-layer table: node, op, kernel (binary instruction set or float\n"
       "                 library), output shape, binary and float MACs, median time and share,\n"
-      "                 and totals per kind (binary layers, float layers, data movement); the\n"
-      "                 profiled forwards run after the timed ones, as many, so the latency\n"
-      "                 figures are of forwards that time nothing\n"
+      "                 and totals per kind (binary layers, float layers, data movement) with\n"
+      "                 their MACs per second; the profiled forwards run after the timed\n"
+      "                 ones, as many, so the latency figures are of forwards that time nothing\n"
       "  --trace FILE   write the profiled forwards as a Chrome trace-event file (JSON) that\n"
       "                 Perfetto (ui.perfetto.dev) and chrome://tracing open; implies the\n"
       "                 profiled runs\n"
@@ -220,6 +220,13 @@ std::string count_str(int64_t n) {
   if (n >= 1000000) return fmt("%.2fM", static_cast<double>(n) / 1e6);
   if (n >= 1000) return fmt("%.1fK", static_cast<double>(n) / 1e3);
   return std::to_string(n);
+}
+
+// A kind's multiply-accumulates per second (binary and float apart: a kind holds one of them);
+// 0 without MACs or time.
+double macs_per_second(const StepTotals& k) {
+  const int64_t macs = k.binary_macs + k.float_macs;
+  return macs > 0 && k.seconds > 0 ? static_cast<double>(macs) / k.seconds : 0.0;
 }
 
 }  // namespace
@@ -466,7 +473,8 @@ int main(int argc, char** argv) {
         const StepTotals& k = by_kind[kind];
         totals[kind] = {{"layers", layers_of_kind[kind]}, {"binary_macs", k.binary_macs},
                         {"float_macs", k.float_macs}, {"seconds", k.seconds},
-                        {"share", step_sum > 0 ? k.seconds / step_sum : 0.0}};
+                        {"share", step_sum > 0 ? k.seconds / step_sum : 0.0},
+                        {"macs_per_second", macs_per_second(k)}};
       }
       report["profile"] = {{"runs", profiled_forwards.size()},
                            {"forward_seconds_median", profiled_median},
@@ -507,10 +515,12 @@ int main(int argc, char** argv) {
       std::printf("\ntotals per kind:\n");
       for (const char* kind : kKinds) {
         const StepTotals& k = by_kind[kind];
-        std::printf("  %-14s %4d layers %10s bin MACs %10s float MACs %10.4f ms %5.1f%%\n",
+        const double rate = macs_per_second(k);
+        std::printf("  %-14s %4d layers %10s bin MACs %10s float MACs %10.4f ms %5.1f%%%s\n",
                     kind_label(kind), layers_of_kind[kind], count_str(k.binary_macs).c_str(),
                     count_str(k.float_macs).c_str(), k.seconds * 1e3,
-                    step_sum > 0 ? 100.0 * k.seconds / step_sum : 0.0);
+                    step_sum > 0 ? 100.0 * k.seconds / step_sum : 0.0,
+                    rate > 0 ? fmt(" %8.1f GMAC/s", rate / 1e9).c_str() : "");
       }
       std::printf("  layers sum     %.4f ms = %.1f%% of the median forward (%.4f ms profiled, "
                   "%.4f ms unprofiled)\n",

@@ -109,10 +109,12 @@ def _profile(pred, x, count: int) -> dict:
     for kind in _KINDS:
         of_kind = [r for r in rows if r["kind"] == kind]
         seconds = sum(r["seconds"] for r in of_kind)
+        macs = sum(r["binary_macs"] + r["float_macs"] for r in of_kind)
         totals[kind] = dict(layers=len(of_kind), seconds=seconds,
                             binary_macs=sum(r["binary_macs"] for r in of_kind),
                             float_macs=sum(r["float_macs"] for r in of_kind),
-                            share=seconds / total if total else 0.0)
+                            share=seconds / total if total else 0.0,
+                            macs_per_second=macs / seconds if macs and seconds else 0.0)
     for row in rows:
         row["share"] = row["seconds"] / total if total else 0.0
     return dict(runs=count, forward_seconds_median=_stats(forwards)["median"],
@@ -254,7 +256,9 @@ def format_report(report: dict) -> str:
             lines.append(f"  {_KIND_LABELS[kind]:<14} {t['layers']:4d} layers "
                          f"{_count(t['binary_macs']):>9} bin MACs "
                          f"{_count(t['float_macs']):>9} float MACs "
-                         f"{t['seconds'] * 1e3:9.4f} ms {100 * t['share']:5.1f}%")
+                         f"{t['seconds'] * 1e3:9.4f} ms {100 * t['share']:5.1f}%"
+                         + (f" {t['macs_per_second'] / 1e9:8.1f} GMAC/s"
+                            if t["macs_per_second"] else ""))
         median = report["sides"]["runtime"]["latency_seconds"]["median"]
         lines.append(f"  layers sum     {prof['steps_seconds_sum'] * 1e3:.4f} ms = "
                      f"{100 * prof['steps_seconds_sum'] / median:.1f}% of the median predict "

@@ -101,6 +101,8 @@ def test_json_report(exe, models, name):
         of_kind = [row for row in steps if row["kind"] == kind]
         assert t["binary_macs"] == sum(row["binary_macs"] for row in of_kind)
         assert t["float_macs"] == sum(row["float_macs"] for row in of_kind)
+        macs = t["binary_macs"] + t["float_macs"]
+        assert t["macs_per_second"] == (pytest.approx(macs / t["seconds"]) if macs else 0)
     # The zoo models' first convolution and last dense layer stay float (DESIGN.md).
     assert totals["binary"]["binary_macs"] > 0 and totals["float"]["float_macs"] > 0
 

@@ -59,6 +59,8 @@ def test_runtime_report_without_mxnet(lenet):
     kinds = {row["kind"] for row in prof["steps"]}
     assert {"binary", "float"} <= kinds
     assert sum(t["layers"] for t in prof["totals"].values()) == len(prof["steps"])
+    binary = prof["totals"]["binary"]
+    assert binary["macs_per_second"] == pytest.approx(binary["binary_macs"] / binary["seconds"])
     # The steps lie inside one predict call (input and output copies besides).
     assert 0 < prof["steps_seconds_sum"] <= lat["median"] * 1.05
 
