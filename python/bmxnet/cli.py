@@ -333,7 +333,9 @@ def main(argv=None):
     p.add_argument("--mxnet", action="store_true",
                    help="also time the same files through MXNet + the op library")
     p.add_argument("--float", metavar="FLOAT_MODEL", default=None,
-                   help="also time this float model (e.g. the unconverted export) through MXNet")
+                   help="also time this float model through MXNet: a float network of the same "
+                        "shape, or the unconverted export (a training graph, which MXNet runs "
+                        "far slower than a float network)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("launch", add_help=False,
