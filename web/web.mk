@@ -26,7 +26,8 @@ WEB_CXXFLAGS := -std=c++17 -O3 -DNDEBUG -msimd128 -fwasm-exceptions -ffp-contrac
                 -Isrc/runtime/include -isystem $(WEB)/include
 WEB_LDFLAGS := -O3 -msimd128 -fwasm-exceptions -sALLOW_MEMORY_GROWTH=1 -sTOTAL_STACK=1048576
 WEB_EXPORTED := BMXGetLastError BMXPredCreate BMXPredGetOutputShape BMXPredSetInput \
-                BMXPredForward BMXPredGetOutput BMXPredFree BMXPredSetNumThreads BMXPredGetPlan \
+                BMXPredForward BMXPredForwardProfiled BMXPredGetOutput BMXPredFree \
+                BMXPredSetNumThreads BMXPredGetPlan \
                 bmx_web_heap_in_use malloc free
 WEB_COMMA := ,
 WEB_EXPORTS := $(subst $(eval) ,$(WEB_COMMA),$(strip $(patsubst %,_%,$(WEB_EXPORTED))))

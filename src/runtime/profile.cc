@@ -1,11 +1,18 @@
 #include "profile.h"
 
 #include <chrono>
+#include <cstddef>
 
 #include "predictor.h"
 
 namespace bmx {
 namespace rt {
+
+// web/bmxnet_api.js reads the rows from WebAssembly memory at these offsets (wasm32).
+static_assert(sizeof(void*) != 4 || (sizeof(BMXStepProfile) == 56 &&
+                                     offsetof(BMXStepProfile, binary_macs) == 24 &&
+                                     offsetof(BMXStepProfile, seconds) == 48),
+              "BMXStepProfile's wasm32 layout is what bmxnet_api.js reads");
 
 const char* step_kind(const Op& op) {
   if (op.kernel.compare(0, 7, "binary-") == 0) return "binary";
