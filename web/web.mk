@@ -3,6 +3,7 @@
 #
 #   build/web/bmxnet.mjs + bmxnet.wasm   ES module (browsers, Node 18+): `import { load }`
 #   build/web/tests/test_*.js            the kernel and runtime C++ tests, run by node
+#   build/web/bmx_benchmark.js + .wasm   bmx_benchmark (examples/deploy) for Node
 #
 # No XNNPACK (the portable float path, vectorized by -msimd128), one thread (no pthreads),
 # the WebAssembly SIMD128 xnor tile (xnor_tile_wasm_simd128.cc) picked by isa.cc.
@@ -68,8 +69,14 @@ $(WEB)/bmxnet.mjs: $(WEB_OBJECTS) $(WEB_API_OBJECT) web/bmxnet_api.js web/node_e
 	  -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8 \
 	  --extern-pre-js web/node_env.js --extern-post-js web/bmxnet_api.js
 
-web: $(WEB)/bmxnet.mjs
-	@echo "built $(WEB)/bmxnet.mjs and $(WEB)/bmxnet.wasm"
+# bmx_benchmark for Node: node --no-experimental-fetch build/web/bmx_benchmark.js MODEL ...
+# (it reads the model and writes the trace straight from and to the disk: NODERAWFS).
+$(WEB)/bmx_benchmark.js: examples/deploy/bmx_benchmark.cc $(WEB_OBJECTS) | $(WEB)/include/nlohmann
+	$(EMENV) $(EMXX) $(WEB_CXXFLAGS) $(WEB_LDFLAGS) $< $(WEB_OBJECTS) -o $@ \
+	  -sNODERAWFS=1 -sENVIRONMENT=node
+
+web: $(WEB)/bmxnet.mjs $(WEB)/bmx_benchmark.js
+	@echo "built $(WEB)/bmxnet.mjs, $(WEB)/bmxnet.wasm and $(WEB)/bmx_benchmark.js"
 
 $(WEB)/tests/%.js: tests/cpp/%.cc $(WEB_OBJECTS) $(wildcard tests/cpp/*.h)
 	@mkdir -p $(dir $@)

@@ -1,7 +1,7 @@
 """model.profile(input) of the WebAssembly runtime's JS API (build/web/bmxnet.mjs) under Node:
 one row per planned step with the native runtime's node, op, kind, shape and MACs, times that
 add up to the forward, the same output as predict(), and the runtime's sentence for a wrong
-input."""
+input; and bmx_benchmark built for Node (build/web/bmx_benchmark.js)."""
 import json
 import os
 import shutil
@@ -61,3 +61,29 @@ def test_profile_rows(tmp_path):
     for forward, total in zip(r["forwards"], r["sums"]):
         assert 0 < total <= forward
     assert max(total / forward for forward, total in zip(r["forwards"], r["sums"])) >= 0.95
+
+
+def test_bmx_benchmark_under_node(tmp_path):
+    exe = os.path.join(ROOT, "build", "web", "bmx_benchmark.js")
+    if not os.path.exists(exe):
+        pytest.fail("build/web/bmx_benchmark.js is missing: run `make web` (make test does)")
+    case = runtime_golden.prepare("binary_lenet", str(tmp_path))
+    prefix = case.symbol_file[:-len("-symbol.json")]
+    shape = ",".join(map(str, case.x.shape))
+    trace = tmp_path / "trace.json"
+    node = ["node", "--no-experimental-fetch", exe, prefix, "--shape", shape]
+    proc = subprocess.run(node + ["--profile", "--json", "--runs", "5", "--warmup", "2",
+                                  "--trace", str(trace)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    assert report["isa"] == "wasm_simd128" and report["runs"] == 5
+    assert report["peak_rss_bytes"] > report["arena_bytes"] > 0  # the WebAssembly memory
+    steps = report["profile"]["steps"]
+    assert {"binary", "float"} <= {row["kind"] for row in steps}
+    events = json.loads(trace.read_text())["traceEvents"]
+    assert sum(e.get("cat") == "forward" for e in events) == 5
+    proc = subprocess.run(node + ["--runs", "0"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("bmx_benchmark: error: bad --runs"), lines
