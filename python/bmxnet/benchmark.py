@@ -209,6 +209,11 @@ def _count(n: int) -> str:
     return str(n)
 
 
+def _ratio_words(ratio: float) -> str:
+    """A side's median over the runtime's, in words: "2.10x slower" or "1.50x faster"."""
+    return f"{ratio:.2f}x slower" if ratio >= 1 else f"{1 / ratio:.2f}x faster"
+
+
 def format_report(report: dict) -> str:
     """The report as text: the sides side by side, the ratios, then the profile."""
     shape = ",".join(str(d) for d in report["input_shape"])
@@ -229,7 +234,7 @@ def format_report(report: dict) -> str:
     rows.append(["runs"] + [str(report["sides"][n]["latency_seconds"]["runs"]) for n in names])
     if report["ratios"]:
         rows.append(["vs runtime"] + ["1.00x" if n == "runtime" else
-                                      f"{report['ratios'][n + '/runtime']:.2f}x slower"
+                                      _ratio_words(report["ratios"][n + "/runtime"])
                                       for n in names])
     widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
     lines.append("")

@@ -93,7 +93,14 @@ def test_side_by_side_with_mxnet_and_the_float_model(lenet):
         assert ratio > 0
     proc, _ = _bmxnet("benchmark", converted, "--mxnet", "--runs", "5", "--min-seconds", "0")
     assert proc.returncode == 0, proc.stderr
-    assert "MXNet + bmx_ ops" in proc.stdout and "x slower" in proc.stdout
+    assert "MXNet + bmx_ ops" in proc.stdout
+    assert "x slower" in proc.stdout or "x faster" in proc.stdout
+
+
+def test_ratio_words():
+    from bmxnet.benchmark import _ratio_words
+
+    assert _ratio_words(2.1) == "2.10x slower" and _ratio_words(0.4) == "2.50x faster"
 
 
 def test_a_model_that_is_not_converted_runs_through_mxnet(lenet):
