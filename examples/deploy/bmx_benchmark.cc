@@ -79,7 +79,8 @@ void usage() {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // MODEL -> its symbol and params paths, as bmx_run resolves it.
@@ -288,7 +289,9 @@ int main(int argc, char** argv) {
   resolve_model(positional[0], &symbol_path, &params_path);
   const std::string symbol_json = read_file(symbol_path, "symbol");
   const std::string params = read_file(params_path, "params");
-  if (params.size() > 0x7fffffffu) fail(kExitUsage, "params file " + params_path + " is over 2 GiB");
+  if (params.size() > 0x7fffffffu) {
+    fail(kExitUsage, "params file " + params_path + " is over 2 GiB");
+  }
   std::vector<uint32_t> shape;
   if (!shape_text.empty()) {
     shape = parse_dims(shape_text);
@@ -305,7 +308,9 @@ int main(int argc, char** argv) {
   uint64_t count = 1;
   for (uint32_t d : shape) {
     count *= d;
-    if (count > 0x3fffffffu) fail(kExitUsage, "input shape " + dims_str(shape.data(), shape.size()) + " is too large");
+    if (count > 0x3fffffffu) {
+      fail(kExitUsage, "input shape " + dims_str(shape.data(), shape.size()) + " is too large");
+    }
   }
   std::vector<float> input(count);
   std::string input_desc;
@@ -332,7 +337,9 @@ int main(int argc, char** argv) {
     fail(kExitUsage, "loading " + symbol_path + " with input shape " +
                          dims_str(shape.data(), shape.size()) + " failed: " + BMXGetLastError());
   }
-  if (threads > 0) check(BMXPredSetNumThreads(pred, static_cast<int>(threads)), "setting --threads");
+  if (threads > 0) {
+    check(BMXPredSetNumThreads(pred, static_cast<int>(threads)), "setting --threads");
+  }
   const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
   check(BMXPredSetInput(pred, "data", input.data(), static_cast<uint32_t>(count)),
         "setting the input", kExitUsage);
@@ -349,7 +356,8 @@ int main(int argc, char** argv) {
     const Clock::time_point end = Clock::now();
     latencies.push_back(std::chrono::duration<double>(end - start).count());
     if (static_cast<long>(latencies.size()) >= runs &&
-        (min_seconds < 0 || std::chrono::duration<double>(end - timed_start).count() >= min_seconds)) {
+        (min_seconds < 0 ||
+         std::chrono::duration<double>(end - timed_start).count() >= min_seconds)) {
       break;
     }
   }
