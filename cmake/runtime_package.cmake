@@ -5,7 +5,7 @@
 #
 # puts into <dir>:
 #   <libdir>/libbmx_runtime.so, libbmx_runtime.a   <includedir>/bmx_predict.h
-#   <bindir>/bmx_run                               (its RPATH finds <libdir> from <bindir>)
+#   <bindir>/bmx_run, bmx_benchmark                (their RPATH finds <libdir> from <bindir>)
 #   BMX_INSTALL_CMAKEDIR/bmx_runtime-config.cmake  find_package(bmx_runtime): the imported target
 #                                                  bmx_runtime::bmx_runtime
 #   BMX_INSTALL_PKGCONFIGDIR/bmx_runtime.pc        pkg-config --cflags --libs bmx_runtime
@@ -26,14 +26,16 @@ install(TARGETS bmx_runtime_static
         ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT runtime)
 install(FILES "${CMAKE_CURRENT_LIST_DIR}/../src/runtime/include/bmx_predict.h"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" COMPONENT runtime)
-if(TARGET bmx_run)
-  file(RELATIVE_PATH _bmx_bin_to_lib "/${CMAKE_INSTALL_BINDIR}" "/${CMAKE_INSTALL_LIBDIR}")
-  if(_bmx_bin_to_lib)  # "../lib", or "" where both are the same folder (build/aarch64)
-    string(PREPEND _bmx_bin_to_lib "/")
-  endif()
-  set_target_properties(bmx_run PROPERTIES INSTALL_RPATH "$ORIGIN${_bmx_bin_to_lib}")
-  install(TARGETS bmx_run RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT runtime)
+file(RELATIVE_PATH _bmx_bin_to_lib "/${CMAKE_INSTALL_BINDIR}" "/${CMAKE_INSTALL_LIBDIR}")
+if(_bmx_bin_to_lib)  # "../lib", or "" where both are the same folder (build/aarch64)
+  string(PREPEND _bmx_bin_to_lib "/")
 endif()
+foreach(_bmx_program bmx_run bmx_benchmark)
+  if(TARGET ${_bmx_program})
+    set_target_properties(${_bmx_program} PROPERTIES INSTALL_RPATH "$ORIGIN${_bmx_bin_to_lib}")
+    install(TARGETS ${_bmx_program} RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT runtime)
+  endif()
+endforeach()
 
 include(CMakePackageConfigHelpers)
 set(_bmx_pkg "${CMAKE_BINARY_DIR}/package")

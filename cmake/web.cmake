@@ -9,7 +9,11 @@
 #   - the C++ tests run under Node (CMAKE_CROSSCOMPILING_EMULATOR), so CTest in this tree runs
 #     them; those that need threads or replace malloc stay out (BMX_WEB_SKIPPED_TESTS)
 #   bmx_add_web_module()  the target bmxnet_web: build/web/bmxnet.mjs + bmxnet.wasm, an ES module
-#                         (browsers, Node 18+) exporting the C API that bmx_predict.h declares
+#                         (browsers, Node 18+) exporting the C API that bmx_predict.h declares;
+#                         and bmx_benchmark_web: build/web/bmx_benchmark.js, bmx_benchmark for
+#                         Node (`node --no-experimental-fetch build/web/bmx_benchmark.js MODEL`),
+#                         reading the model and writing its trace straight from and to the disk
+#                         (NODERAWFS)
 add_compile_options(-msimd128 -fwasm-exceptions)
 set(CMAKE_POSITION_INDEPENDENT_CODE OFF)  # one module, no dynamic linking
 add_link_options(-msimd128 -fwasm-exceptions -sALLOW_MEMORY_GROWTH=1 -sTOTAL_STACK=1048576
@@ -58,4 +62,12 @@ function(bmx_add_web_module)
     "-sEXPORTED_FUNCTIONS=${exports}"
     -sEXPORTED_RUNTIME_METHODS=UTF8ToString,stringToUTF8,lengthBytesUTF8
     "SHELL:--extern-pre-js ${web}/node_env.js" "SHELL:--extern-post-js ${web}/bmxnet_api.js")
+  add_executable(bmx_benchmark_web "${CMAKE_CURRENT_SOURCE_DIR}/examples/deploy/bmx_benchmark.cc"
+                 ${BMX_RUNTIME_OBJECTS})
+  target_link_libraries(bmx_benchmark_web PRIVATE nlohmann_json::nlohmann_json)
+  target_include_directories(bmx_benchmark_web PRIVATE
+                             "${CMAKE_CURRENT_SOURCE_DIR}/src/runtime/include")
+  set_target_properties(bmx_benchmark_web PROPERTIES OUTPUT_NAME bmx_benchmark SUFFIX .js
+    RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}")
+  target_link_options(bmx_benchmark_web PRIVATE -sNODERAWFS=1 -sENVIRONMENT=node)
 endfunction()

@@ -2,7 +2,8 @@
 # make runtime-aarch64: cross-compiles the runtime for aarch64 (NEON kernels, XNNPACK float
 # layers) with Debian's aarch64-linux-gnu-g++ (cmake/toolchains/aarch64-linux-gnu.cmake) and
 # installs it (cmake --install, cmake/runtime_package.cmake) as a self-contained, flat folder:
-#   OUT/libbmx_runtime.so  OUT/libbmx_runtime.a  OUT/bmx_run (when the example is in the tree)
+#   OUT/libbmx_runtime.so  OUT/libbmx_runtime.a  OUT/bmx_run  OUT/bmx_benchmark (the programs,
+#                          when the examples are in the tree)
 #   OUT/include/bmx_predict.h
 #   OUT/lib/cmake/bmx_runtime/  find_package(bmx_runtime) with CMAKE_PREFIX_PATH=OUT
 #   OUT/lib/pkgconfig/bmx_runtime.pc
@@ -49,7 +50,9 @@ cmake -S . -B "$TREE" -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchains/aarch64-linu
 # dependencies, e.g. libXNNPACK.so.0 -> libpthreadpool.so.0 beside it.)
 targets=(bmx_runtime bmx_runtime_static)
 # (grep reads all of it: with -q it could stop early and fail the pipe under pipefail)
-if cmake --build "$TREE" --target help | grep -w bmx_run > /dev/null; then targets+=(bmx_run); fi
+for program in bmx_run bmx_benchmark; do
+  if cmake --build "$TREE" --target help | grep -w "$program" > /dev/null; then targets+=("$program"); fi
+done
 cmake --build "$TREE" --target "${targets[@]}" -j "${JOBS:-2}"
 
 rm -rf "$OUT"
@@ -57,8 +60,11 @@ cmake --install "$TREE" --component runtime --prefix "$OUT" > /dev/null
 
 # The shared libraries they need, minus the C and C++ standard libraries (on every board).
 standard='^(libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s|ld-linux-aarch64)\.so'
-todo=("$OUT/libbmx_runtime.so")
-[[ -f "$OUT/bmx_run" ]] && todo+=("$OUT/bmx_run")
+programs=()
+for program in bmx_run bmx_benchmark; do
+  [[ -f "$OUT/$program" ]] && programs+=("$OUT/$program")
+done
+todo=("$OUT/libbmx_runtime.so" "${programs[@]}")
 while (( ${#todo[@]} )); do
   obj=${todo[0]}; todo=("${todo[@]:1}")
   for lib in $(aarch64-linux-gnu-readelf -d "$obj" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
@@ -76,6 +82,6 @@ while (( ${#todo[@]} )); do
   done
 done
 aarch64-linux-gnu-strip --strip-unneeded "$OUT"/*.so*
-[[ -f "$OUT/bmx_run" ]] && aarch64-linux-gnu-strip "$OUT/bmx_run"
+(( ${#programs[@]} )) && aarch64-linux-gnu-strip "${programs[@]}"
 echo "runtime for aarch64 in $OUT:"
 ls -l "$OUT" | sed 1d

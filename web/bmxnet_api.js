@@ -5,6 +5,7 @@
 //   const model = await load(symbolJsonText, paramsBytes, [1, 1, 28, 28]);
 //   const out = model.predict(input);   // Float32Array in (NCHW), Float32Array out
 //   model.outputShape;                  // e.g. [1, 10]
+//   const { rows, forwardSeconds } = model.profile(input);   // per-layer times
 //   model.dispose();
 //
 // Every failure (bad files, a wrong input length, an unsupported op) is an Error carrying the
@@ -67,22 +68,60 @@ class BmxnetModel {
     M.stringToUTF8("data", this._key, 5);
   }
 
-  // Runs the model on one input (NCHW floats, exactly inputSize of them); returns a new
-  // Float32Array of outputSize floats.
-  predict(input) {
+  // Checks one input (NCHW floats, exactly inputSize of them) and sets it.
+  _setInput(input) {
     const M = this._M;
     if (this._handle === 0) throw new Error("bmxnet: this model was disposed; load it again.");
     if (!(input instanceof Float32Array)) {
-      throw new Error("bmxnet: predict() takes a Float32Array (NCHW).");
+      throw new Error("bmxnet: predict() and profile() take a Float32Array (NCHW).");
     }
     if (input.length !== this.inputSize) {
       throw new Error(`bmxnet: the input has ${input.length} floats but the shape [${this.inputShape}] needs ${this.inputSize}.`);
     }
     M.HEAPF32.set(input, this._in >> 2);
     bmxCheck(M, M._BMXPredSetInput(this._handle, this._key, this._in, this.inputSize));
+  }
+
+  // Runs the model on one input (NCHW floats, exactly inputSize of them); returns a new
+  // Float32Array of outputSize floats.
+  predict(input) {
+    const M = this._M;
+    this._setInput(input);
     bmxCheck(M, M._BMXPredForward(this._handle));
     bmxCheck(M, M._BMXPredGetOutput(this._handle, 0, this._out, this.outputSize));
     return M.HEAPF32.slice(this._out >> 2, (this._out >> 2) + this.outputSize);
+  }
+
+  // Runs the model on one input as predict() does, timing every step (BMXPredForwardProfiled):
+  // { output, forwardSeconds, rows }, one row per step in run order: { node, op, kernel, kind
+  // ("binary", "float" or "data"), outputShape, binaryMacs, floatMacs, seconds }.
+  profile(input) {
+    const M = this._M;
+    this._setInput(input);
+    const cell = M._malloc(16);  // the rows' address, their count, the forward's seconds
+    try {
+      bmxCheck(M, M._BMXPredForwardProfiled(this._handle, cell, cell + 4, cell + 8));
+      const base = M.HEAPU32[cell >> 2], count = M.HEAPU32[(cell + 4) >> 2];
+      const forwardSeconds = M.HEAPF64[(cell + 8) >> 3];
+      const rows = [];
+      for (let i = 0; i < count; ++i) {
+        const r = base + 56 * i;  // sizeof(BMXStepProfile) in wasm32 (profile.cc checks it)
+        const u32 = (offset) => M.HEAPU32[(r + offset) >> 2];
+        const i64 = (offset) => u32(offset) + u32(offset + 4) * 2 ** 32;
+        const shape = u32(16), ndim = u32(20);
+        rows.push({
+          node: M.UTF8ToString(u32(0)), op: M.UTF8ToString(u32(4)),
+          kernel: M.UTF8ToString(u32(8)), kind: M.UTF8ToString(u32(12)),
+          outputShape: Array.from(M.HEAPU32.subarray(shape >> 2, (shape >> 2) + ndim)),
+          binaryMacs: i64(24), floatMacs: i64(32), seconds: M.HEAPF64[(r + 48) >> 3],
+        });
+      }
+      bmxCheck(M, M._BMXPredGetOutput(this._handle, 0, this._out, this.outputSize));
+      const output = M.HEAPF32.slice(this._out >> 2, (this._out >> 2) + this.outputSize);
+      return { output, forwardSeconds, rows };
+    } finally {
+      M._free(cell);
+    }
   }
 
   // Frees the model's WebAssembly memory; calling it again does nothing.

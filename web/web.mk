@@ -27,8 +27,8 @@ $(WEB)/CMakeCache.txt: | web-check
 	  -DBMX_BUILD_EXAMPLES=OFF > /dev/null
 
 web: $(WEB)/CMakeCache.txt
-	$(EMENV) cmake --build $(WEB) --target bmxnet_web -j $(JOBS)
-	@echo "built $(WEB)/bmxnet.mjs and $(WEB)/bmxnet.wasm"
+	$(EMENV) cmake --build $(WEB) --target bmxnet_web bmx_benchmark_web -j $(JOBS)
+	@echo "built $(WEB)/bmxnet.mjs, $(WEB)/bmxnet.wasm and $(WEB)/bmx_benchmark.js"
 
 web-test-cpp: $(WEB)/CMakeCache.txt
 	$(EMENV) cmake --build $(WEB) -j $(JOBS)

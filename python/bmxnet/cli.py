@@ -2,6 +2,7 @@
 
     bmxnet summary PREFIX [--input-shape 1,3,224,224] [--epoch N] [--json] [--runtime]
     bmxnet predict PREFIX IMAGE... [--input-shape ...] [--top 5] [--labels FILE] [--runtime]
+    bmxnet benchmark PREFIX [--threads N] [--runs N] [--profile] [--mxnet] [--float FLOAT] [--json]
     bmxnet launch -n 2 -s 1 --launcher local python examples/mnist/train.py --kvstore dist_sync
 
 PREFIX is an exported or converted model: ``PREFIX-symbol.json`` + ``PREFIX-NNNN.params``
@@ -10,6 +11,10 @@ PREFIX is an exported or converted model: ``PREFIX-symbol.json`` + ``PREFIX-NNNN
 --runtime runs a converted model through libbmx_runtime instead of MXNet (predict), or shows
 the plan the runtime makes for it (summary): ops, kernels, output shapes, arena and weight
 bytes, instruction set and float backend. Neither imports MXNet.
+
+benchmark times a converted model through libbmx_runtime (without MXNet) and says where the
+time goes (--profile); --mxnet also times it through MXNet + the op library, --float a float
+model (e.g. the export before conversion), side by side with the ratios.
 """
 import argparse
 import json
@@ -166,6 +171,29 @@ def _mxnet_outputs(sym_file, params_file, batch):
     return (out[0] if isinstance(out, (list, tuple)) else out).asnumpy()
 
 
+def _cmd_benchmark(args):
+    """`bmxnet benchmark`: bad input (a missing or unreadable model, a shape it does not
+    take) is one line and status 2."""
+    from .benchmark import benchmark, format_report
+    from .runtime import BMXRuntimeError
+
+    expected = (FileNotFoundError, ValueError, OSError, BMXRuntimeError)
+    try:
+        report = benchmark(args.prefix, input_shape=args.input_shape, threads=args.threads,
+                           warmup=args.warmup, runs=args.runs, min_seconds=args.min_seconds,
+                           profile=args.profile, mxnet=args.mxnet, float_model=args.float,
+                           epoch=args.epoch)
+    except Exception as e:
+        mxnet_base = sys.modules.get("mxnet.base")
+        if not isinstance(e, expected + ((mxnet_base.MXNetError,) if mxnet_base else ())):
+            raise
+        first_line = (str(e).strip().splitlines() or [repr(e)])[0]  # MXNet's run to pages
+        print(f"bmxnet benchmark: error: {first_line}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=1) if args.json else format_report(report))
+    return 0
+
+
 def _cmd_launch(args, rest):
     from .launch import launch
 
@@ -177,7 +205,7 @@ def main(argv=None):
     # The docstring is reStructuredText; the terminal shows `x`, not ``x``.
     parser = argparse.ArgumentParser(prog="bmxnet", description=__doc__.replace("``", "`"),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="{summary,predict,launch}")
+    sub = parser.add_subparsers(dest="command", metavar="{summary,predict,benchmark,launch}")
 
     p = sub.add_parser("summary", help="per-layer parameters, memory and MACs of a model",
                        description="Per-layer parameters (binary / float), memory and MACs.",
@@ -215,6 +243,34 @@ def main(argv=None):
     p.add_argument("--threads", type=int_range(1), default=None,
                    help="with --runtime: kernel threads (default: OMP_NUM_THREADS, else all)")
 
+    p = sub.add_parser("benchmark", help="how fast a model runs here, and where the time goes",
+                       description="Times a model on this machine: a converted model through "
+                                   "libbmx_runtime (without MXNet); with --mxnet also through "
+                                   "MXNet + the op library, with --float a float model through "
+                                   "MXNet, side by side with the ratios. A model that is not "
+                                   "converted runs through MXNet only.",
+                       epilog=_BENCHMARK_EXAMPLES, formatter_class=_RAW)
+    p.add_argument("prefix", help="model prefix (or its -symbol.json / -NNNN.params)")
+    p.add_argument("--input-shape", type=shape, default=None,
+                   help="N,C,H,W (default: the shape recorded at export or conversion)")
+    p.add_argument("--epoch", type=int_range(0, 9999), default=None)
+    p.add_argument("--threads", type=int_range(1), default=None,
+                   help="kernel threads (default: OMP_NUM_THREADS, else all hardware threads)")
+    p.add_argument("--warmup", type=int_range(0), default=3, help="untimed calls first")
+    p.add_argument("--runs", type=int_range(1), default=10,
+                   help="timed calls per side, at least (default 10)")
+    p.add_argument("--min-seconds", type=_nonnegative, default=1.0,
+                   help="keep timing until this many seconds have passed (default 1)")
+    p.add_argument("--profile", action="store_true",
+                   help="the runtime's per-layer table and totals per kind")
+    p.add_argument("--mxnet", action="store_true",
+                   help="also time the same files through MXNet + the op library")
+    p.add_argument("--float", metavar="FLOAT_MODEL", default=None,
+                   help="also time this float model through MXNet: a float network of the same "
+                        "shape, or the unconverted export (a training graph, which MXNet runs "
+                        "far slower than a float network)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
     sub.add_parser("launch", add_help=False,
                    help="distributed training with MXNet's parameter server; see "
                         "`bmxnet launch --help`")
@@ -226,6 +282,8 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "benchmark":
+        return _cmd_benchmark(args)
     if args.command == "predict" and args.threads is not None and not args.runtime:
         parser.error("--threads applies to --runtime only (MXNet reads OMP_NUM_THREADS)")
     if args.command == "predict" and args.input_shape is not None and len(args.input_shape) != 4:
@@ -256,7 +314,22 @@ def main(argv=None):
         return 1
 
 
+def _nonnegative(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, 0 or more, got {text!r}")
+    return value
+
+
 _RAW = argparse.RawDescriptionHelpFormatter
+_BENCHMARK_EXAMPLES = """examples:
+  bmxnet benchmark out/mnist/binarized_binary_lenet --profile
+  bmxnet benchmark out/imagenet/binarized_resnet18 --threads 1 --mxnet --float out/imagenet/resnet18
+  bmxnet benchmark model --input-shape 1,3,224,224 --json
+"""
 _SUMMARY_EXAMPLES = """examples:
   bmxnet summary out/mnist/binarized_binary_lenet
   bmxnet summary out/cifar10/binary_resnet18_cifar --json

@@ -28,11 +28,12 @@ _CLASS_RE = re.compile(r"(\d+)\(([^)]*)\)")
 
 
 def find_exe(name: str) -> str:
-    """Path of the example program `name` (bmx_predict, bmx_predict_runtime, bmx_run).
+    """Path of the example program `name` (bmx_predict, bmx_predict_runtime, bmx_run,
+    bmx_benchmark).
 
-    $<NAME>_EXE if set (BMX_PREDICT_EXE, BMX_PREDICT_RUNTIME_EXE, BMX_RUN_EXE), else
-    ``build/cmake/<name>`` of the source checkout this package lives in (or, for an installed
-    package, of the current directory).
+    $<NAME>_EXE if set (BMX_PREDICT_EXE, BMX_PREDICT_RUNTIME_EXE, BMX_RUN_EXE,
+    BMX_BENCHMARK_EXE), else ``build/cmake/<name>`` of the source checkout this package lives in
+    (or, for an installed package, of the current directory).
     """
     variable = f"{name.upper()}_EXE"
     env = os.environ.get(variable)

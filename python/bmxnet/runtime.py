@@ -29,6 +29,15 @@ _lib = None
 _lib_lock = threading.Lock()
 
 
+class _StepProfile(ctypes.Structure):
+    """BMXStepProfile (bmx_predict.h): one step of a profiled forward."""
+    _fields_ = [("node", ctypes.c_char_p), ("op", ctypes.c_char_p), ("kernel", ctypes.c_char_p),
+                ("kind", ctypes.c_char_p), ("output_shape", ctypes.POINTER(ctypes.c_uint32)),
+                ("output_ndim", ctypes.c_uint32), ("binary_macs", ctypes.c_int64),
+                ("float_macs", ctypes.c_int64), ("start_seconds", ctypes.c_double),
+                ("seconds", ctypes.c_double)]
+
+
 class BMXRuntimeError(RuntimeError):
     """A call into libbmx_runtime failed; the message is the runtime's (BMXGetLastError)."""
 
@@ -84,6 +93,9 @@ def library() -> ctypes.CDLL:
                 "BMXInputGetData": (ctypes.c_int, [
                     handle, ctypes.POINTER(floatp), u32p]),
                 "BMXInputFree": (ctypes.c_int, [handle]),
+                "BMXPredForwardProfiled": (ctypes.c_int, [
+                    handle, ctypes.POINTER(ctypes.POINTER(_StepProfile)), u32p,
+                    ctypes.POINTER(ctypes.c_double)]),
             }
             for name, (restype, argtypes) in signatures.items():
                 fn = getattr(lib, name)
@@ -269,9 +281,9 @@ class Predictor:
         twin._handle, twin._lock, twin._plan = out, threading.Lock(), None
         return twin
 
-    def forward(self, x) -> List[np.ndarray]:
-        """Every output of the model for input `x` (float32-convertible, exactly .input_shape)."""
-        handle = self._live_handle()
+    def _input(self, x) -> np.ndarray:
+        """`x` as float32, checked against .input_shape."""
+        self._live_handle()
         x = _float32_input(x)
         if x.shape != self.input_shape:
             if x.size == self._input_size:  # the right values without the batch or channel axes
@@ -282,6 +294,11 @@ class Predictor:
                 fix = f"give it {len(self.input_shape)} axes, batch first"
             raise ValueError(f"input has shape {x.shape}, but this Predictor was created for "
                              f"{self.input_shape}; {fix}")
+        return x
+
+    def forward(self, x) -> List[np.ndarray]:
+        """Every output of the model for input `x` (float32-convertible, exactly .input_shape)."""
+        x = self._input(x)
         lib = library()
         outputs = [np.empty(shape, dtype=np.float32) for shape in self.output_shapes]
         with self._lock:
@@ -293,6 +310,31 @@ class Predictor:
                 _check(lib.BMXPredGetOutput(handle, index, out.ctypes.data, out.size),
                        f"reading output {index}")
         return outputs
+
+    def profile(self, x) -> Tuple[List[dict], float]:
+        """One forward on `x` with every step timed (BMXPredForwardProfiled): the steps in run
+        order, each a dict of node, op, kernel, kind ("binary", "float" or "data"),
+        output_shape, binary_macs, float_macs, start_seconds and seconds; and the forward's
+        seconds. Forwards through forward() and predict() time nothing."""
+        x = self._input(x)
+        lib = library()
+        rows, count, total = ctypes.POINTER(_StepProfile)(), ctypes.c_uint32(), ctypes.c_double()
+        with self._lock:
+            handle = self._live_handle()
+            _check(lib.BMXPredSetInput(handle, _INPUT_KEY, x.ctypes.data, x.size),
+                   "setting the input")
+            _check(lib.BMXPredForwardProfiled(handle, ctypes.byref(rows), ctypes.byref(count),
+                                              ctypes.byref(total)), "running the model")
+            steps = []
+            for i in range(count.value):
+                r = rows[i]
+                steps.append(dict(
+                    node=r.node.decode(), op=r.op.decode(), kernel=r.kernel.decode(),
+                    kind=r.kind.decode(),
+                    output_shape=[int(r.output_shape[d]) for d in range(r.output_ndim)],
+                    binary_macs=int(r.binary_macs), float_macs=int(r.float_macs),
+                    start_seconds=float(r.start_seconds), seconds=float(r.seconds)))
+        return steps, float(total.value)
 
     def predict(self, x) -> np.ndarray:
         """The model's (first) output for input `x`, a numpy array of .output_shape."""

@@ -13,6 +13,7 @@
 #include "input_file.h"
 #include "memory_limit.h"
 #include "predictor.h"
+#include "profile.h"
 
 namespace {
 
@@ -202,6 +203,24 @@ int BMXPredForward(BMXPredictorHandle handle) {
     bmx::rt::Predictor* p = predictor(handle);
     InUse in_use(p);
     p->forward();
+  });
+}
+
+int BMXPredForwardProfiled(BMXPredictorHandle handle, const BMXStepProfile** steps,
+                           uint32_t* num_steps, double* forward_seconds) {
+  return guarded([&] {
+    if (steps == nullptr || num_steps == nullptr) {
+      bmx::rt::fail("steps and num_steps must not be null.");
+    }
+    *steps = nullptr;
+    *num_steps = 0;
+    bmx::rt::Predictor* p = predictor(handle);
+    InUse in_use(p);
+    bmx::rt::Profile& profile = p->profile();
+    profile.forward(*p);
+    *steps = profile.steps().data();
+    *num_steps = static_cast<uint32_t>(profile.steps().size());
+    if (forward_seconds != nullptr) *forward_seconds = profile.forward_seconds();
   });
 }
 

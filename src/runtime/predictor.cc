@@ -12,6 +12,7 @@
 #include "layout.h"
 #include "pairing.h"
 #include "memory_limit.h"
+#include "profile.h"
 #include "float/float_kernels.h"
 
 namespace bmx {
@@ -156,7 +157,7 @@ void Predictor::set_input(const std::string& key, const float* data, size_t size
   fail("input key '" + key + "' is not an input of this predictor (its inputs: " + keys + ").");
 }
 
-void Predictor::forward(std::vector<double>* step_seconds) {
+void Predictor::forward(std::vector<double>* step_seconds, std::vector<double>* step_starts) {
   for (size_t i = 0; i < input_set_.size(); ++i) {
     if (!input_set_[i]) {
       fail("input '" + plan_->inputs[i].name + "' has not been set: call BMXPredSetInput for "
@@ -165,10 +166,12 @@ void Predictor::forward(std::vector<double>* step_seconds) {
   }
   has_run_ = true;
   PoolScope scope(&pool_, threads_);
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point first = step_seconds ? Clock::now() : Clock::time_point();
   if (step_seconds) step_seconds->assign(plan_->steps.size(), 0.0);
+  if (step_starts) step_starts->assign(plan_->steps.size(), 0.0);
   for (size_t s = 0; s < plan_->steps.size(); ++s) {
-    const auto start = step_seconds ? std::chrono::steady_clock::now()
-                                    : std::chrono::steady_clock::time_point();
+    const Clock::time_point start = step_seconds ? Clock::now() : Clock::time_point();
     const PlannedStep& step = plan_->steps[s];
     Op& op = *step.op;
     if (op.alias_input >= 0) {
@@ -177,14 +180,19 @@ void Predictor::forward(std::vector<double>* step_seconds) {
       if (in != out) {
         std::memcpy(out, in, sizeof(float) * plan_->values[step.outputs[0]].elems);
       }
-      continue;
+    } else {
+      op.run(step_context(s));
     }
-    op.run(step_context(s));
     if (step_seconds) {
-      (*step_seconds)[s] =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      (*step_seconds)[s] = std::chrono::duration<double>(Clock::now() - start).count();
+      if (step_starts) (*step_starts)[s] = std::chrono::duration<double>(start - first).count();
     }
   }
+}
+
+Profile& Predictor::profile() {
+  if (!profile_) profile_.reset(new Profile(*plan_));
+  return *profile_;
 }
 
 const std::vector<uint32_t>& Predictor::output_shape(size_t index) const {

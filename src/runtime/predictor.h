@@ -19,6 +19,8 @@
 namespace bmx {
 namespace rt {
 
+class Profile;
+
 // What a predictor was made from, kept (read-only, shared by its clones) so that a clone can
 // be planned without the caller's buffers.
 struct Model {
@@ -49,8 +51,12 @@ class Predictor {
   std::atomic<bool>& in_use() { return in_use_; }
 
   void set_input(const std::string& key, const float* data, size_t size);
-  // Runs every step; with step_seconds, also records each step's wall time (profiling).
-  void forward(std::vector<double>* step_seconds = nullptr);
+  // Runs every step; with step_seconds, also records each step's wall time (profiling), and
+  // with step_starts each step's start in seconds from the first step's.
+  void forward(std::vector<double>* step_seconds = nullptr,
+               std::vector<double>* step_starts = nullptr);
+  // The per-step profile of this predictor's profiled forwards (profile.h), made at first use.
+  Profile& profile();
   size_t num_outputs() const { return plan_->output_values.size(); }
   const std::vector<uint32_t>& output_shape(size_t index) const;
   void get_output(size_t index, float* data, size_t size) const;
@@ -91,6 +97,7 @@ class Predictor {
   std::vector<bool> input_set_;
   bool has_run_ = false;
   std::string plan_json_;
+  std::unique_ptr<Profile> profile_;
 };
 
 }  // namespace rt

@@ -5,7 +5,8 @@
 # would (no rpath: LD_LIBRARY_PATH=build/aarch64 is all it gets) and runs it on every model.
 # Passes when every output matches (max |diff| <= 1e-4 * max |expected|, same argmax) with the
 # float layers on XNNPACK and again on the portable GEMM, the binary layers ran the NEON kernels,
-# and bmx_run from the folder runs without LD_LIBRARY_PATH (its RPATH finds the libraries beside it). Says plainly and exits 0 (or $AARCH64_SKIP_STATUS) when
+# and bmx_run and bmx_benchmark from the folder run without LD_LIBRARY_PATH (their RPATH finds the
+# libraries beside them). Says plainly and exits 0 (or $AARCH64_SKIP_STATUS) when
 # the cross compiler or qemu-aarch64 is missing.
 # Usage: tests/aarch64/qemu_golden.sh [GOLDEN_DIR]   (default build/golden)
 set -euo pipefail
@@ -64,6 +65,18 @@ if [[ -x "$OUT/bmx_run" ]]; then
   else
     echo "$out"
     echo "bmx_run (aarch64, no LD_LIBRARY_PATH): FAIL"
+    status=1
+  fi
+fi
+if [[ -x "$OUT/bmx_benchmark" ]]; then
+  prefix=${models[0]%.shape}
+  if out=$(env QEMU_LD_PREFIX="$CROSS_ROOT" qemu-aarch64 "$OUT/bmx_benchmark" "$prefix" \
+             --shape "$(tr -d ' \n' < "${models[0]}")" --profile --runs 3 --warmup 1 2>&1) \
+     && grep -q "binary neon" <<< "$out" && grep -q "layers sum" <<< "$out"; then
+    echo "bmx_benchmark (aarch64, no LD_LIBRARY_PATH): ok: $(grep -m1 latency <<< "$out")"
+  else
+    echo "$out"
+    echo "bmx_benchmark (aarch64, no LD_LIBRARY_PATH): FAIL"
     status=1
   fi
 fi

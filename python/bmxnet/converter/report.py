@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 from .attrs import format_shape
+from .expectations import below_best
 
 
 @dataclass
@@ -55,7 +56,7 @@ class ConversionReport:
                     notes.append(f"pad_value={layer.pad_value}")
                 if layer.folded_batchnorm:
                     notes.append(f"folded {layer.folded_batchnorm}")
-                notes += layer.notes
+                notes += layer.notes + below_best(layer)
                 rows.append((layer.name, layer.kind, format_shape(layer.weight_shape),
                              format_shape(layer.packed_shape), f"{layer.float_bytes:,}",
                              f"{layer.packed_bytes:,}",

@@ -151,6 +151,35 @@ BMX_DLL int BMXPredClone(BMXPredictorHandle src, BMXPredictorHandle* out);
  *  that shows). */
 BMX_DLL int BMXPredGetPlan(BMXPredictorHandle handle, const char** json);
 
+/* One step of a profiled forward (BMXPredForwardProfiled): a node of the plan, in run order. */
+typedef struct {
+  const char* node;               /* the graph node's name */
+  const char* op;                 /* its op, e.g. "bmx_binary_conv2d", "Convolution" */
+  const char* kernel;             /* what computes it: "binary-avx2" (the binary kernels'
+                                     instruction set), "float-xnnpack" or "float-portable" (the
+                                     float library), "portable", or "none"/"fused" (no work: an
+                                     alias of its input, a relu its producer applies) */
+  const char* kind;               /* "binary" (a binary kernel), "float" (a float layer: it
+                                     multiplies) or "data" (data movement: copies, reshapes,
+                                     element-wise ops, signs, without multiply-accumulates) */
+  const uint32_t* output_shape;   /* its first output's shape, NCHW */
+  uint32_t output_ndim;
+  int64_t binary_macs;            /* multiply-accumulates per forward of a binary kernel (each
+                                     one bit: an XNOR and a popcount), else 0 */
+  int64_t float_macs;             /* float multiply-accumulates per forward, else 0 */
+  double start_seconds;           /* when it started, from the first step's start */
+  double seconds;                 /* its wall time */
+} BMXStepProfile;
+
+/*
+ * As BMXPredForward, timing every step: *steps points to *num_steps rows, in run order, valid
+ * until the next BMXPredForwardProfiled on this handle or BMXPredFree (the strings and shapes
+ * until BMXPredFree). *forward_seconds (may be null) is the forward's wall time, steps and the
+ * gaps between them. BMXPredForward times nothing, so unprofiled forwards cost no clock reads.
+ */
+BMX_DLL int BMXPredForwardProfiled(BMXPredictorHandle handle, const BMXStepProfile** steps,
+                                   uint32_t* num_steps, double* forward_seconds);
+
 /*
  * The memory limit of the predictors created (or cloned) from now on, process-wide: the most
  * bytes one predictor's plan may take beside its weights (the activation arena and the float
