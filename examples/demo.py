@@ -74,7 +74,8 @@ def main(argv=None):
     converted_prefix = os.path.join(args.out, "binarized_binary_lenet")
     float_bytes = sum(layer.float_bytes for layer in report.converted)
     packed_bytes = sum(layer.packed_bytes for layer in report.converted)
-    step(2, f"converted it: {len(report.converted)} binary layers packed {float_bytes / max(packed_bytes, 1):.0f}x "
+    ratio = float_bytes / max(packed_bytes, 1)
+    step(2, f"converted it: {len(report.converted)} binary layers packed {ratio:.0f}x "
             f"({float_bytes:,} -> {packed_bytes:,} weight bytes); files {mib(report.size_before)} -> "
             f"{mib(report.size_after)} as {converted_prefix}-*")
 
