@@ -1,6 +1,8 @@
 # make demo / make test / make bench: everything from a fresh clone with Python 3.11,
 # a C/C++ compiler and CMake. Creates .venv, installs pinned dependencies, builds, runs.
 SHELL := /bin/bash
+# No "make[N]: Entering directory" lines, from this make's sub-makes or from CMake's.
+MAKEFLAGS += --no-print-directory
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -23,28 +25,35 @@ include web/web.mk
 
 $(VENV)/.deps: requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 8), "need Python >= 3.8 (3.11 recommended)"'
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade "pip<25"
-	$(PY) -m pip install -q -c constraints.txt -r requirements.txt
-	touch $@
+	@echo "deps: $(VENV) with the packages of requirements.txt, versions from constraints.txt (PyPI)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade "pip<25"
+	@$(PY) -m pip install -q -c constraints.txt -r requirements.txt
+	@touch $@
 
-# The package and its op library, built by CMake through pip.
-$(VENV)/.bmxnet: $(VENV)/.deps $(SOURCES) | sysdeps
-	$(PY) -m pip install -q --no-build-isolation --no-deps --force-reinstall .
-	touch $@
+# The package, with the op library and libbmx_runtime that `make build` compiled in $(BUILD)
+# (setup.py copies them from BMXNET_BUILT_TREE): the C++ is compiled once, for both.
+$(VENV)/.bmxnet: $(VENV)/.deps $(SOURCES) | build
+	@echo "install: bmxnet into $(VENV), with the libraries of $(BUILD)"
+	@BMXNET_BUILT_TREE=$(abspath $(BUILD)) $(PY) -m pip install -q --no-build-isolation --no-deps \
+	  --force-reinstall .
+	@touch $@
 
-install: $(VENV)/.bmxnet
+install: build $(VENV)/.bmxnet
 
 # System packages (tools/system-packages.txt): installed when run as root; otherwise one line
 # says what to install.
 sysdeps:
 	@tools/sysdeps.sh
 
-# Kernel tests, the op library and the C predict example, in one CMake tree.
+# Kernel tests, the op library, the runtime and the C programs, in one CMake tree (the package
+# ships its libraries: make install). CMake's percent lines show the compile; its "Built target"
+# lines, one per target even when nothing is compiled, are left out.
 build: sysdeps $(VENV)/.deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DBMX_BUILD_BENCHES=$(BENCHES) \
+	@echo "build: C++ in $(BUILD) (op library, runtime, C programs, tests), $(JOBS) jobs"
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DBMX_BUILD_BENCHES=$(BENCHES) \
 	  -DPython3_EXECUTABLE=$(abspath $(PY)) > /dev/null
-	cmake --build $(BUILD) -j $(JOBS)
+	@set -o pipefail; cmake --build $(BUILD) -j $(JOBS) | { grep --line-buffered -v '] Built target' || true; }
 
 # Golden inputs and outputs of the x86-64 MXNet path (every zoo model and the MNIST example,
 # converted) for the runtime's equivalence tests, here and under qemu on aarch64.
@@ -146,7 +155,8 @@ test-tsan: sysdeps
 	  ctest --test-dir build/tsan --output-on-failure -R '^($(subst $() ,|,$(TSAN_TESTS)))$$'
 
 demo: sysdeps install build
-	BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) examples/demo.py --out out/demo
+	@echo "demo: examples/demo.py --out out/demo"
+	@BMX_PREDICT_EXE=$(abspath $(BUILD))/bmx_predict $(PY) examples/demo.py --out out/demo
 
 clean:
 	rm -rf build out $(VENV)
