@@ -129,10 +129,11 @@ class Expectation:
     def format(self) -> str:
         return (f"Binary MACs: {100 * self.binary_mac_share:.1f}% of "
                 f"{(self.binary_macs + self.float_macs) / 1e6:,.1f}M MACs\n"
-                f"Expected speed-up over the float twin (the same network with every binary "
-                f"layer in float32, run by the same runtime): {self.speedup:.1f}x "
+                f"Expected speed-up over the float twin: {self.speedup:.1f}x "
                 f"({self.twin_seconds * 1e3:.3f} ms -> {self.binary_seconds * 1e3:.3f} ms "
-                f"predicted at batch 1; throughputs: {self.source})")
+                f"predicted at batch 1; throughputs: {self.source})\n"
+                f"  (the float twin: the same network with every binary layer in float32, "
+                f"run by the same runtime)")
 
     __str__ = format
 
