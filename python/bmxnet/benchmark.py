@@ -189,6 +189,11 @@ def benchmark(model, input_shape: Optional[Sequence[int]] = None, threads: Optio
             report["float_model"] = float_symbol
         if float_twin is not None:
             twin_symbol, twin_params = model_files(float_twin)
+            with open(twin_symbol) as f:
+                if is_converted(json.load(f)):
+                    raise ValueError(
+                        f"{twin_symbol} has binary layers, so it is no float twin; build the "
+                        f"same model with bits=32, bits_a=32, export and convert it")
             start = time.perf_counter()
             twin = runtime.Predictor((twin_symbol, twin_params), shape, threads=threads)
             loads["float_twin"] = time.perf_counter() - start

@@ -153,6 +153,16 @@ def test_benchmark_twin_of_an_unconverted_model_is_one_line(lenet_pair, tmp_path
     assert proc.stderr.strip().count("\n") == 0 and "not converted" in proc.stderr
 
 
+def test_benchmark_twin_with_binary_layers_is_one_line(lenet_pair):
+    """The user's mistake: the converted model given as its own float twin."""
+    binary, _, _ = lenet_pair
+    proc = subprocess.run(
+        [sys.executable, "-m", "bmxnet.cli", "benchmark", binary, "--float-twin", binary],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "no float twin" in proc.stderr
+
+
 def _converter(*args):
     return subprocess.run([sys.executable, "-m", "bmxnet.converter", *args],
                           capture_output=True, text=True, timeout=300)
