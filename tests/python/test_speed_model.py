@@ -144,7 +144,7 @@ def test_benchmark_sets_predicted_beside_measured(lenet_pair):
     assert f"predicted {s['predicted']:.1f}, measured {s['measured']:.1f}" in text
 
 
-def test_benchmark_twin_of_an_unconverted_model_is_one_line(lenet_pair, tmp_path):
+def test_benchmark_twin_of_an_unconverted_model_is_one_line(lenet_pair):
     _, twin, work = lenet_pair
     proc = subprocess.run(
         [sys.executable, "-m", "bmxnet.cli", "benchmark", os.path.join(work, "lenet"),
