@@ -4,6 +4,10 @@ A converted model runs through libbmx_runtime (numpy only: MXNet is not imported
 ``mxnet=True`` the same files also run through MXNet + the bmx_ op library, and with
 ``float_model`` a float model (for example the export before conversion) runs through MXNet,
 so one report answers "what does the runtime gain here" and "what does binarizing gain here".
+With ``float_twin`` (the same network with every binary layer in float32: the zoo model built
+with ``bits=32, bits_a=32``, exported and converted) the twin runs through the runtime too, and
+the report sets the measured speed-up (twin over converted model) beside the one
+bmxnet.speed_model predicts from the converted model's layers.
 A model that is not converted runs through MXNet alone.
 
 Every side is timed as ``smd_hpi/runtime_bench.py`` (``make bench-runtime``) times it, so that
@@ -124,13 +128,16 @@ def _profile(pred, x, count: int) -> dict:
 def benchmark(model, input_shape: Optional[Sequence[int]] = None, threads: Optional[int] = None,
               warmup: int = 3, runs: int = 10, min_seconds: float = 1.0,
               profile: bool = False, mxnet: bool = False, float_model=None,
-              epoch: Optional[int] = None) -> dict:
+              epoch: Optional[int] = None, float_twin=None, calibrate: bool = True) -> dict:
     """Times `model` (a prefix or either file) and returns the report as a dict: the model,
     its input shape, per side ("runtime", "mxnet", "float") its load seconds and latency
     (min, median, p90, max, mean, runs), the ratios of each MXNet side's median to the
     runtime's, the process's peak memory, and with `profile` the runtime's per-step profile.
     `threads` sets the runtime's threads and, when MXNet is not imported yet, its
-    OMP_NUM_THREADS. Raises ValueError (bad input), FileNotFoundError, BMXRuntimeError."""
+    OMP_NUM_THREADS. With `float_twin` (a converted model's float twin) the side "float_twin"
+    runs through the runtime and "speedup" holds the predicted and measured speed-ups, the
+    throughputs calibrated on this machine, or the stated table when `calibrate` is False.
+    Raises ValueError (bad input), FileNotFoundError, BMXRuntimeError."""
     from .input_shape import model_input_shape
 
     if runs < 1 or warmup < 0 or min_seconds < 0:
@@ -139,6 +146,9 @@ def benchmark(model, input_shape: Optional[Sequence[int]] = None, threads: Optio
     with open(symbol_file) as f:
         graph = json.load(f)
     converted = is_converted(graph)
+    if float_twin is not None and not converted:
+        raise ValueError(f"--float-twin compares a converted model with its float twin, but "
+                         f"{symbol_file} is not converted; convert it with model-converter")
     if input_shape is None:
         input_shape, guessed = model_input_shape(symbol_file, params_file, graph)
         if guessed:
@@ -160,7 +170,7 @@ def benchmark(model, input_shape: Optional[Sequence[int]] = None, threads: Optio
 
     report = dict(model=symbol_file, params=params_file, converted=converted,
                   input_shape=list(shape), threads=threads, sides={}, ratios={})
-    calls, loads, pred = {}, {}, None
+    calls, loads, pred, twin = {}, {}, None, None
     try:
         if converted:
             from . import runtime
@@ -177,6 +187,18 @@ def benchmark(model, input_shape: Optional[Sequence[int]] = None, threads: Optio
             float_symbol, float_params = model_files(float_model)
             calls["float"], loads["float"] = _mxnet_side(float_symbol, float_params, x)
             report["float_model"] = float_symbol
+        if float_twin is not None:
+            twin_symbol, twin_params = model_files(float_twin)
+            with open(twin_symbol) as f:
+                if is_converted(json.load(f)):
+                    raise ValueError(
+                        f"{twin_symbol} has binary layers, so it is no float twin; build the "
+                        f"same model with bits=32, bits_a=32, export and convert it")
+            start = time.perf_counter()
+            twin = runtime.Predictor((twin_symbol, twin_params), shape, threads=threads)
+            loads["float_twin"] = time.perf_counter() - start
+            calls["float_twin"] = lambda: twin.predict(x)
+            report["float_twin"] = twin_symbol
         times = _measure(calls, warmup, runs, min_seconds)
         for name in calls:
             report["sides"][name] = dict(load_seconds=loads[name], latency_seconds=_stats(
@@ -189,15 +211,26 @@ def benchmark(model, input_shape: Optional[Sequence[int]] = None, threads: Optio
                         report["sides"][name]["latency_seconds"]["median"] / base)
             if profile:
                 report["profile"] = _profile(pred, x, len(times["runtime"]))
+        if twin is not None:
+            from . import speed_model
+
+            tp = speed_model.calibrate(threads or 1) if calibrate else speed_model.STATED
+            expected = speed_model.expect_model((symbol_file, params_file), shape, tp)
+            measured = report["ratios"]["float_twin/runtime"]
+            report["speedup"] = dict(predicted=expected.speedup, measured=measured,
+                                     off=expected.speedup / measured - 1,
+                                     binary_mac_share=expected.binary_mac_share,
+                                     throughputs=expected.source)
     finally:
-        if pred is not None:
-            pred.close()
+        for p in (pred, twin):
+            if p is not None:
+                p.close()
     report["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return report
 
 
 _SIDE_LABELS = {"runtime": "libbmx_runtime", "mxnet": "MXNet + bmx_ ops",
-                "float": "float model, MXNet"}
+                "float": "float model, MXNet", "float_twin": "float twin, runtime"}
 
 
 def _count(n: int) -> str:
@@ -222,6 +255,8 @@ def format_report(report: dict) -> str:
              f"input:        data {shape} (random)"]
     if "float_model" in report:
         lines.append(f"float model:  {report['float_model']}")
+    if "float_twin" in report:
+        lines.append(f"float twin:   {report['float_twin']}")
     if "isa" in report:
         lines.append(f"kernels:      binary {report['isa']}, float {report['float_backend']}, "
                      f"threads {report['threads'] or 'default'}")
@@ -242,6 +277,12 @@ def format_report(report: dict) -> str:
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(r, widths))).rstrip())
     lines.append("")
+    if "speedup" in report:
+        s = report["speedup"]
+        lines.append(f"speed-up over the float twin: predicted {s['predicted']:.1f}, measured "
+                     f"{s['measured']:.1f} ({100 * abs(s['off']):.0f}% "
+                     f"{'over' if s['off'] > 0 else 'under'}; binary MACs "
+                     f"{100 * s['binary_mac_share']:.1f}%; {s['throughputs']})")
     lines.append(f"peak memory:  {report['peak_rss_bytes'] / 2 ** 20:.1f} MiB (this process's "
                  f"maximum resident set)")
     prof = report.get("profile")

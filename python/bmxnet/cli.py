@@ -2,7 +2,8 @@
 
     bmxnet summary PREFIX [--input-shape 1,3,224,224] [--epoch N] [--json] [--runtime]
     bmxnet predict PREFIX IMAGE... [--input-shape ...] [--top 5] [--labels FILE] [--runtime]
-    bmxnet benchmark PREFIX [--threads N] [--runs N] [--profile] [--mxnet] [--float FLOAT] [--json]
+    bmxnet benchmark PREFIX [--threads N] [--runs N] [--profile] [--mxnet] [--float FLOAT]
+                     [--float-twin TWIN [--no-calibrate]] [--json]
     bmxnet launch -n 2 -s 1 --launcher local python examples/mnist/train.py --kvstore dist_sync
 
 PREFIX is an exported or converted model: ``PREFIX-symbol.json`` + ``PREFIX-NNNN.params``
@@ -14,7 +15,8 @@ bytes, instruction set and float backend. Neither imports MXNet.
 
 benchmark times a converted model through libbmx_runtime (without MXNet) and says where the
 time goes (--profile); --mxnet also times it through MXNet + the op library, --float a float
-model (e.g. the export before conversion), side by side with the ratios.
+model (e.g. the export before conversion), side by side with the ratios; --float-twin the
+converted model's float twin through the runtime, with the predicted and measured speed-up.
 """
 import argparse
 import json
@@ -182,7 +184,8 @@ def _cmd_benchmark(args):
         report = benchmark(args.prefix, input_shape=args.input_shape, threads=args.threads,
                            warmup=args.warmup, runs=args.runs, min_seconds=args.min_seconds,
                            profile=args.profile, mxnet=args.mxnet, float_model=args.float,
-                           epoch=args.epoch)
+                           epoch=args.epoch, float_twin=args.float_twin,
+                           calibrate=args.calibrate)
     except Exception as e:
         mxnet_base = sys.modules.get("mxnet.base")
         if not isinstance(e, expected + ((mxnet_base.MXNetError,) if mxnet_base else ())):
@@ -269,6 +272,13 @@ def main(argv=None):
                    help="also time this float model through MXNet: a float network of the same "
                         "shape, or the unconverted export (a training graph, which MXNet runs "
                         "far slower than a float network)")
+    p.add_argument("--float-twin", metavar="TWIN", default=None,
+                   help="also time the float twin through the runtime: the same network with "
+                        "every binary layer in float32 (built with bits=32, bits_a=32, "
+                        "exported, converted), and print the predicted and measured speed-up")
+    p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                   help="with --float-twin: predict from the stated throughput table instead "
+                        "of a one-second calibration on this machine")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("launch", add_help=False,
@@ -329,6 +339,7 @@ _BENCHMARK_EXAMPLES = """examples:
   bmxnet benchmark out/mnist/binarized_binary_lenet --profile
   bmxnet benchmark out/imagenet/binarized_resnet18 --threads 1 --mxnet --float out/imagenet/resnet18
   bmxnet benchmark model --input-shape 1,3,224,224 --json
+  bmxnet benchmark out/binarized_resnet18 --threads 1 --float-twin out/binarized_resnet18_float
 """
 _SUMMARY_EXAMPLES = """examples:
   bmxnet summary out/mnist/binarized_binary_lenet

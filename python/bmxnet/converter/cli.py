@@ -26,6 +26,9 @@ examples:
       writes deploy/lenet-symbol.json + deploy/lenet-0003.params (deploy/ is created)
   model-converter old-0000.params --input-shape 1,3,32,32
       also records the input shape, for a model exported without it
+  model-converter model-0000.params --expect-speedup --calibrate
+      also prints the share of binary MACs and the speed-up expected over the float twin
+      (the same network with every binary layer in float32), measured per-op throughput
 
 Load the result with `import bmxnet` and mx.gluon.SymbolBlock.imports, or from C with
 MXLoadLib(libbmxnet_ops.so) and the predict API. Exit status: 0 on success, 1 on bad input."""
@@ -48,6 +51,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--input-shape", type=shape, default=None, metavar="N,C,H,W",
                         help="record this input shape in the converted symbol (default: the "
                              "one recorded at export, if any)")
+    parser.add_argument("--expect-speedup", action="store_true",
+                        help="print the binary MACs' share and the speed-up expected over the "
+                             "float twin (the same network with every binary layer in float32, "
+                             "run by libbmx_runtime), from a stated throughput table")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="with --expect-speedup: measure the throughputs on this machine "
+                             "first (about a second) instead of the stated table")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print nothing on success")
     args = parser.parse_args(argv)
@@ -55,10 +65,34 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("expected PREFIX-NNNN.params, or PREFIX-symbol.json PREFIX-NNNN.params")
     try:
         symbol_path, params_path = input_paths(args.files)
-        convert(symbol_path, params_path, out_prefix=args.output, verbose=not args.quiet,
-                fold_batchnorm=args.fold_bn, input_shape=args.input_shape)
+        report = convert(symbol_path, params_path, out_prefix=args.output,
+                         verbose=not args.quiet, fold_batchnorm=args.fold_bn,
+                         input_shape=args.input_shape)
     except ConversionError as e:
         print(f"model-converter: error: {e}", file=sys.stderr)
+        return 1
+    if args.expect_speedup or args.calibrate:
+        return _print_expectation(report, args.calibrate)
+    return 0
+
+
+def _print_expectation(report, calibrate: bool) -> int:
+    """The speed model's prediction for the converted model (bmxnet.speed_model); a model
+    without a recorded input shape, or no runtime library here, is one line and status 1."""
+    from .. import speed_model
+    from ..runtime import BMXRuntimeError
+
+    if report.input_shape is None:
+        print("model-converter: error: --expect-speedup needs the input shape; pass "
+              "--input-shape N,C,H,W", file=sys.stderr)
+        return 1
+    try:
+        tp = speed_model.calibrate() if calibrate else speed_model.STATED
+        print(speed_model.expect_model((report.symbol_out, report.params_out),
+                                       report.input_shape, tp).format())
+    except (BMXRuntimeError, OSError) as e:
+        print(f"model-converter: error: --expect-speedup needs libbmx_runtime: {e}",
+              file=sys.stderr)
         return 1
     return 0
 
