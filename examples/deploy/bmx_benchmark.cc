@@ -2,7 +2,12 @@
 // where the time goes, layer by layer (no MXNet, no Python).
 //
 //   bmx_benchmark MODEL [INPUT] [--shape N,C,H,W] [--threads N] [--warmup N] [--runs N]
-//                 [--min-seconds S] [--profile] [--trace OUT.json] [--json]
+//                 [--min-seconds S] [--profile] [--trace OUT.json] [--json] [--top K]
+//                 [--mean M,...] [--std S,...]
+//
+// INPUT is any file bmx_run takes, made the model's input tensor by the same rules
+// (BMXInputFromFile / BMXInputFromPixels in bmx_predict.h): a .npy array, a PGM/PPM image, a PNG
+// image when built with libpng, or raw little-endian float32; without it, random values.
 //
 // Exit status: 0 on success, 2 on bad input (options, a missing or unconverted model, a shape
 // the model does not take, an input file of the wrong size), 1 on any other failure; errors
@@ -28,6 +33,13 @@
 #include <bmx_predict.h>
 #include <nlohmann/json.hpp>
 
+#ifdef BMX_RUN_HAVE_PNG
+#include "png_pixels.h"
+#define IMAGE_FORMATS "PGM/PPM/PNG"
+#else
+#define IMAGE_FORMATS "PGM/PPM"
+#endif
+
 namespace {
 
 using json = nlohmann::json;
@@ -43,20 +55,33 @@ constexpr int kExitUsage = 2;
   std::exit(status);
 }
 
+// A refused input file: the runtime's sentence names the file, what it holds and the shape the
+// model takes, so it stands alone (no pointer to --help); a usage error all the same.
+[[noreturn]] void input_error() {
+  const char* msg = BMXGetLastError();
+  std::fprintf(stderr, "%s: error: %s\n", kProg,
+               msg && *msg ? msg : "the input does not fit the model");
+  std::exit(kExitUsage);
+}
+
 void usage() {
   std::printf(
       "usage: %s MODEL [INPUT] [--shape N,C,H,W] [--threads N] [--warmup N] [--runs N]\n"
       "                     [--min-seconds S] [--profile] [--trace OUT.json] [--json]\n"
+      "                     [--top K] [--mean M,...] [--std S,...]\n"
       "\n"
       "Times a converted model's forward pass through libbmx_runtime and says where the time\n"
       "goes.\n"
       "\n"
       "  MODEL          model prefix (PREFIX-symbol.json + highest PREFIX-NNNN.params), or the\n"
       "                 path of either file; convert a trained model with model-converter first\n"
-      "  INPUT          raw little-endian float32 of the input shape (default: random values in\n"
-      "                 [-1, 1] of that shape)\n"
+      "  INPUT          the input, as bmx_run reads it: a .npy array, a " IMAGE_FORMATS " image\n"
+      "                 (pixels scaled to [0, 1], resized to the input shape), or raw\n"
+      "                 little-endian float32 (default: random values in [-1, 1])\n"
       "  --shape        input shape, batch first (default: the shape recorded at export or\n"
       "                 conversion)\n"
+      "  --mean         per-channel mean subtracted from image pixels scaled to [0, 1]\n"
+      "  --std          per-channel standard deviation the pixels are divided by\n"
       "  --threads      kernel threads (default: OMP_NUM_THREADS, else all hardware threads)\n"
       "  --warmup       untimed forwards first (default 3)\n"
       "  --runs         timed forwards (default 10; with --min-seconds: at least this many)\n"
@@ -71,9 +96,12 @@ void usage() {
       "                 Perfetto (ui.perfetto.dev) and chrome://tracing open; implies the\n"
       "                 profiled runs\n"
       "  --json         print one JSON object instead of the text report\n"
+      "  --top          classes reported per sample of the output (default 5)\n"
       "\n"
-      "Reports load time (reading the files and planning), latency (min, median, p90, max) and\n"
-      "peak memory (the process's maximum resident set; under Node, the WebAssembly memory).\n"
+      "Reports load time (reading the files and planning), latency (min, median, p90, max),\n"
+      "peak memory (the process's maximum resident set; under Node, the WebAssembly memory) and\n"
+      "the output: its shape and, per sample, its top-K classes with their scores, as bmx_run\n"
+      "prints them.\n"
       "Exit status: 0 on success, 2 on bad input, 1 on any other failure.\n",
       kProg);
 }
@@ -230,12 +258,105 @@ double macs_per_second(const StepTotals& k) {
   return macs > 0 && k.seconds > 0 ? static_cast<double>(macs) / k.seconds : 0.0;
 }
 
+// "M,..." -> 1 to 8 finite floats (--mean, --std).
+std::vector<float> parse_floats(const std::string& text, const std::string& option) {
+  std::vector<float> values;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(part.c_str(), &end);
+    if (part.empty() || end == part.c_str() || *end != '\0' || errno != 0 || !std::isfinite(v) ||
+        values.size() == 8) {
+      fail(kExitUsage, "bad " + option + " '" + text + "': expected 1 to 8 numbers separated by "
+                       "commas");
+    }
+    values.push_back(static_cast<float>(v));
+  }
+  if (values.empty() || text.back() == ',') {
+    fail(kExitUsage, "bad " + option + " '" + text + "': expected 1 to 8 numbers separated by "
+                     "commas");
+  }
+  return values;
+}
+
+// INPUT as the model's input tensor, by the rules bmx_run and `bmxnet predict` share
+// (BMXInputFromFile / BMXInputFromPixels). shape: --shape, else the recorded one (empty: neither).
+BMXInputHandle load_input(const std::string& path, const std::string& bytes,
+                          const std::vector<uint32_t>& shape, const std::vector<float>& mean,
+                          const std::vector<float>& std_dev) {
+  BMXInputHandle in = nullptr;
+  const char* format = "";
+  int needs_decoding = 0;
+  check(BMXInputFormat(bytes.data(), bytes.size(), &format, &needs_decoding),
+        "reading the input");
+  const uint32_t ndim = static_cast<uint32_t>(shape.size());
+  const uint32_t n_mean = static_cast<uint32_t>(mean.size());
+  const uint32_t n_std = static_cast<uint32_t>(std_dev.size());
+  if (needs_decoding) {
+#ifdef BMX_RUN_HAVE_PNG
+    if (std::strcmp(format, "png") == 0) {
+      unsigned char* pixels = nullptr;
+      uint32_t height = 0, width = 0, channels = 0;
+      char reason[128];
+      const bmx_png_status status =
+          bmx_png_pixels(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                         &pixels, &height, &width, &channels, reason, sizeof reason);
+      if (status == BMX_PNG_OUT_OF_MEMORY) fail(kExitFailure, "out of memory for the image");
+      if (status != BMX_PNG_OK) {
+        fail(kExitUsage, path + " is not a readable PNG image (" + reason + ")");
+      }
+      const int rc = BMXInputFromPixels(path.c_str(), pixels, height, width, channels,
+                                        shape.data(), ndim, mean.data(), n_mean, std_dev.data(),
+                                        n_std, &in);
+      std::free(pixels);
+      if (rc != 0) input_error();
+      return in;
+    }
+#endif
+    fail(kExitUsage, path + " is a " + format + " image, which this bmx_benchmark does not "
+                     "decode; convert it to " IMAGE_FORMATS " or to .npy");
+  }
+  if (std::strcmp(format, "raw") == 0 && shape.empty()) {
+    fail(kExitUsage, path + " is not a .npy array or a " IMAGE_FORMATS " image, so it is read "
+                     "as raw float32, and the model records no input shape: give it with "
+                     "--shape");
+  }
+  if (BMXInputFromFile(path.c_str(), bytes.data(), bytes.size(), shape.data(), ndim, mean.data(),
+                       n_mean, std_dev.data(), n_std, &in) != 0) {
+    input_error();
+  }
+  return in;
+}
+
+// The k best classes of each sample of an output (batch first): (class, score) pairs, best
+// first; ties keep the lower class first, as bmx_run's list does.
+std::vector<std::vector<std::pair<uint32_t, float>>> top_classes(const std::vector<float>& out,
+                                                                 uint32_t batch, long k) {
+  std::vector<std::vector<std::pair<uint32_t, float>>> tops;
+  const size_t classes = batch ? out.size() / batch : 0;
+  if (classes == 0) return tops;
+  for (uint32_t s = 0; s < batch; ++s) {
+    std::vector<uint32_t> order(classes);
+    for (uint32_t i = 0; i < classes; ++i) order[i] = i;
+    const float* row = out.data() + s * classes;
+    const size_t n = std::min<size_t>(static_cast<size_t>(k), classes);
+    std::stable_sort(order.begin(), order.end(),
+                     [row](uint32_t a, uint32_t b) { return row[a] > row[b]; });
+    tops.emplace_back();
+    for (size_t j = 0; j < n; ++j) tops.back().emplace_back(order[j], row[order[j]]);
+  }
+  return tops;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> positional;
   std::string shape_text, trace_path;
-  long threads = 0, warmup = 3, runs = -1;
+  std::vector<float> mean_values, std_values;
+  long threads = 0, warmup = 3, runs = -1, top = 5;
   double min_seconds = -1.0;
   bool profile = false, as_json = false;
 
@@ -256,7 +377,8 @@ int main(int argc, char** argv) {
     if (arg.size() > 1 && arg[0] == '-') {
       // The name first: a misspelt option at the end is unknown, not missing its value.
       if (arg != "--shape" && arg != "--threads" && arg != "--warmup" && arg != "--runs" &&
-          arg != "--min-seconds" && arg != "--trace") {
+          arg != "--min-seconds" && arg != "--trace" && arg != "--top" && arg != "--mean" &&
+          arg != "--std") {
         fail(kExitUsage, "unknown option '" + arg + "'");
       }
       if (i + 1 >= argc) fail(kExitUsage, arg + " needs a value");
@@ -266,6 +388,9 @@ int main(int argc, char** argv) {
       else if (arg == "--warmup") warmup = parse_count(value, arg, 0);
       else if (arg == "--runs") runs = parse_count(value, arg, 1);
       else if (arg == "--trace") trace_path = value;
+      else if (arg == "--top") top = parse_count(value, arg, 1);
+      else if (arg == "--mean") mean_values = parse_floats(value, arg);
+      else if (arg == "--std") std_values = parse_floats(value, arg);
       else {
         char* end = nullptr;
         min_seconds = std::strtod(value.c_str(), &end);
@@ -301,29 +426,35 @@ int main(int argc, char** argv) {
     }
   } else {
     shape = recorded_shape(symbol_json, symbol_path);
-    if (shape.empty()) {
+    if (shape.empty() && positional.size() < 2) {
       fail(kExitUsage, symbol_path + " records no input shape; give it with --shape N,C,H,W");
     }
   }
-  uint64_t count = 1;
-  for (uint32_t d : shape) {
-    count *= d;
-    if (count > 0x3fffffffu) {
-      fail(kExitUsage, "input shape " + dims_str(shape.data(), shape.size()) + " is too large");
-    }
-  }
-  std::vector<float> input(count);
+  std::vector<float> input;
   std::string input_desc;
   if (positional.size() == 2) {
+    // The file's tensor sets the shape: a .npy may hold a batch, an image keeps its own size
+    // when the model records none.
     const std::string bytes = read_file(positional[1], "input");
-    if (bytes.size() != count * sizeof(float)) {
-      fail(kExitUsage, "input file " + positional[1] + " has " + std::to_string(bytes.size()) +
-                       " bytes, but shape " + dims_str(shape.data(), shape.size()) + " needs " +
-                       std::to_string(count * sizeof(float)) + " (raw little-endian float32)");
-    }
-    std::memcpy(input.data(), bytes.data(), bytes.size());
+    BMXInputHandle in = load_input(positional[1], bytes, shape, mean_values, std_values);
+    const uint32_t* dims = nullptr;
+    uint32_t ndim = 0, size = 0;
+    const float* data = nullptr;
+    check(BMXInputGetShape(in, &dims, &ndim), "reading the input shape");
+    check(BMXInputGetData(in, &data, &size), "reading the input");
+    shape.assign(dims, dims + ndim);
+    input.assign(data, data + size);
+    BMXInputFree(in);
     input_desc = positional[1];
   } else {
+    uint64_t count = 1;
+    for (uint32_t d : shape) {
+      count *= d;
+      if (count > 0x3fffffffu) {
+        fail(kExitUsage, "input shape " + dims_str(shape.data(), shape.size()) + " is too large");
+      }
+    }
+    input.resize(count);
     std::mt19937 rng(0);
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
     for (float& v : input) v = uniform(rng);
@@ -341,7 +472,7 @@ int main(int argc, char** argv) {
     check(BMXPredSetNumThreads(pred, static_cast<int>(threads)), "setting --threads");
   }
   const double load_seconds = std::chrono::duration<double>(Clock::now() - load_start).count();
-  check(BMXPredSetInput(pred, "data", input.data(), static_cast<uint32_t>(count)),
+  check(BMXPredSetInput(pred, "data", input.data(), static_cast<uint32_t>(input.size())),
         "setting the input", kExitUsage);
   const char* plan_text = nullptr;
   check(BMXPredGetPlan(pred, &plan_text), "reading the plan");
@@ -414,6 +545,19 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The output of the last forward, as bmx_run reports it: its shape and each sample's best
+  // classes.
+  uint32_t* out_dims = nullptr;
+  uint32_t out_ndim = 0;
+  check(BMXPredGetOutputShape(pred, 0, &out_dims, &out_ndim), "reading the output shape");
+  const std::vector<uint32_t> out_shape(out_dims, out_dims + out_ndim);
+  uint64_t out_count = 1;
+  for (uint32_t d : out_shape) out_count *= d;
+  std::vector<float> output(out_count);
+  check(BMXPredGetOutput(pred, 0, output.data(), static_cast<uint32_t>(out_count)),
+        "reading the output");
+  const auto tops = top_classes(output, out_ndim ? out_shape[0] : 0, top);
+
   long peak_kib = 0;
 #ifdef __EMSCRIPTEN__
   // The WebAssembly memory: it grows when the heap needs more and never shrinks.
@@ -473,6 +617,13 @@ int main(int argc, char** argv) {
         {"peak_rss_bytes", static_cast<int64_t>(peak_kib) * 1024},
         {"arena_bytes", plan.value("arena_bytes", 0)},
         {"weight_bytes", plan.value("weight_bytes", 0)}};
+    json samples = json::array();
+    for (const auto& sample : tops) {
+      json best = json::array();
+      for (const auto& c : sample) best.push_back({{"class", c.first}, {"score", c.second}});
+      samples.push_back(best);
+    }
+    report["output"] = {{"shape", out_shape}, {"top", samples}};
     if (profiled) {
       json rows = json::array();
       for (const StepTotals& s : steps) {
@@ -517,6 +668,12 @@ int main(int argc, char** argv) {
 #endif
                 plan.value("arena_bytes", 0.0) / 1048576.0,
                 plan.value("weight_bytes", 0.0) / 1048576.0);
+    std::printf("output:       %s\n", dims_str(out_shape.data(), out_shape.size()).c_str());
+    for (size_t s = 0; s < tops.size(); ++s) {
+      std::printf("  sample %zu: top-%zu classes", s, tops[s].size());
+      for (const auto& c : tops[s]) std::printf(" %u(%.6g)", c.first, c.second);
+      std::printf("\n");
+    }
     if (profile) {
       size_t w = 4;
       for (const StepTotals& s : steps) w = std::max(w, s.node.size());

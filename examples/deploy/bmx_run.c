@@ -39,7 +39,7 @@
 #include <bmx_predict.h>
 
 #ifdef BMX_RUN_HAVE_PNG
-#include <png.h>
+#include "png_pixels.h"
 #endif
 
 #define DEV_CPU 1
@@ -179,21 +179,14 @@ static void input_error(void) {
 /* A PNG's 8-bit pixels, interleaved, its own channels (gray or RGB, with alpha if it has it). */
 static unsigned char *decode_png(const char *path, const unsigned char *bytes, size_t size,
                                  uint32_t *height, uint32_t *width, uint32_t *channels) {
-  png_image image;
   unsigned char *pixels;
-  memset(&image, 0, sizeof image);
-  image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_memory(&image, bytes, size))
-    usage_error("%s is not a readable PNG image (%s)", path, image.message);
-  image.format &= PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA;  /* 8-bit, sRGB */
-  *channels = PNG_IMAGE_PIXEL_CHANNELS(image.format);
-  pixels = malloc(PNG_IMAGE_SIZE(image));
-  if (pixels == NULL) die("out of memory for the image");
-  if (!png_image_finish_read(&image, NULL, pixels, 0, NULL))
-    usage_error("%s is not a readable PNG image (%s)", path, image.message);
-  *height = image.height;
-  *width = image.width;
-  return pixels;
+  char reason[128];
+  switch (bmx_png_pixels(bytes, size, &pixels, height, width, channels, reason, sizeof reason)) {
+    case BMX_PNG_OK: return pixels;
+    case BMX_PNG_OUT_OF_MEMORY: die("out of memory for the image");
+    default: usage_error("%s is not a readable PNG image (%s)", path, reason);
+  }
+  return NULL;
 }
 #endif
 

@@ -1,7 +1,8 @@
 """bmx_benchmark on the converted zoo LeNet and ResNet-18: its per-layer times add up to the
-measured forward, its trace is a valid Chrome trace-event file, --json parses, and bad input
-(a missing model, --runs 0, a wrong shape, a wrong input file, an unconverted model) gets one
-line and exit status 2."""
+measured forward, its trace is a valid Chrome trace-event file, --json parses, an input file
+(.npy, PGM, PNG, raw float32) becomes the tensor bmx_run makes of it (the same output), and bad
+input (a missing model, --runs 0, a wrong shape, a wrong input file, an unconverted model) gets
+one line and exit status 2."""
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ import runtime_golden  # noqa: E402  (tests/runtime_golden.py)
 
 sys.path.pop(0)
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"),
               pytest.mark.usefixtures("runtime_library")]
 
@@ -183,6 +185,76 @@ def test_text_report_and_input_file(exe, models, tmp_path):
         assert words in out, out
 
 
+@pytest.fixture(scope="module")
+def bmx_run():
+    try:
+        return deploy.find_exe("bmx_run")
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+
+
+def _digit_files(tmp_path):
+    """The MNIST digit of examples/mnist as the files a user gives bmx_run: the 28 x 28 PNG, a
+    (28, 28) .npy of it, a binary PGM and raw float32 (no shape: the model's recorded one)."""
+    Image = pytest.importorskip("PIL.Image")
+    png = os.path.join(ROOT, "examples", "mnist", "digit.png")
+    digit = np.asarray(Image.open(png).convert("L"))
+    x = digit.astype(np.float32) / np.float32(255)
+    np.save(tmp_path / "digit.npy", x)
+    (tmp_path / "digit.pgm").write_bytes(b"P5\n28 28\n255\n" + digit.tobytes())
+    x.astype("<f4").tofile(tmp_path / "digit.f32")
+    return {"digit.png": png, "digit.npy": str(tmp_path / "digit.npy"),
+            "digit.pgm": str(tmp_path / "digit.pgm"), "digit.f32": str(tmp_path / "digit.f32")}
+
+
+@pytest.mark.parametrize("name", ["digit.png", "digit.npy", "digit.pgm", "digit.f32"])
+def test_input_files_are_read_as_bmx_run_reads_them(exe, bmx_run, models, tmp_path, name):
+    """One file, given to bmx_run and to bmx_benchmark: the same input tensor, so the same
+    output: bmx_benchmark's top-10 (--json) is bmx_run's output file, class by class, bit for
+    bit, and its text report prints bmx_run's top-5 line."""
+    path = _digit_files(tmp_path)[name]
+    if name.endswith(".png") and "PNG" not in _run(exe, "--help").stdout:
+        pytest.skip("bmx_benchmark is built without libpng (apt-get install libpng-dev)")
+    prefix = models["binary_lenet"][1]
+    out = tmp_path / "out.f32"
+    ran = _run(bmx_run, prefix, path, "--threads", "1", "--output", out)
+    assert ran.returncode == 0, ran.stderr
+    expected = np.fromfile(out, "<f4")
+    assert expected.shape == (10,) and np.abs(expected).max() > 0
+
+    report = _report(exe, prefix, path, "--top", "10", "--runs", "2", "--warmup", "0",
+                     "--threads", "1")
+    assert report["input"] == path and report["input_shape"] == [1, 1, 28, 28]
+    assert report["output"]["shape"] == [1, 10]
+    (top,) = report["output"]["top"]
+    assert sorted(c["class"] for c in top) == list(range(10))
+    for c in top:
+        assert np.float32(c["score"]) == expected[c["class"]], (c, expected)
+    assert [c["class"] for c in top] == sorted(range(10), key=lambda k: -expected[k])
+
+    text = _run(exe, prefix, path, "--runs", "1", "--warmup", "0", "--threads", "1")
+    assert text.returncode == 0, text.stderr
+    top5 = [line for line in ran.stdout.splitlines() if line.startswith("sample 0:")]
+    assert top5 and "  " + top5[0] in text.stdout.splitlines(), (ran.stdout, text.stdout)
+    assert "output:       1,10" in text.stdout
+
+
+def test_an_image_follows_mean_std_and_resizing_as_in_bmx_run(exe, bmx_run, models, tmp_path):
+    """A PGM of another size with --mean and --std: resized and normalized by the same rules."""
+    rng = np.random.RandomState(1)
+    pgm = tmp_path / "noise.pgm"
+    pgm.write_bytes(b"P5\n40 33\n255\n" + rng.randint(0, 256, (33, 40), np.uint8).tobytes())
+    prefix = models["binary_lenet"][1]
+    out = tmp_path / "out.f32"
+    flags = ["--mean", "0.1307", "--std", "0.3081", "--threads", "1"]
+    ran = _run(bmx_run, prefix, pgm, "--output", out, *flags)
+    assert ran.returncode == 0, ran.stderr
+    expected = np.fromfile(out, "<f4")
+    report = _report(exe, prefix, pgm, "--top", "10", "--runs", "1", "--warmup", "0", *flags)
+    for c in report["output"]["top"][0]:
+        assert np.float32(c["score"]) == expected[c["class"]], (c, expected)
+
+
 def test_help(exe):
     proc = _run(exe, "--help")
     assert proc.returncode == 0
@@ -196,7 +268,12 @@ def test_help(exe):
     (["{lenet}", "--runs", "0"], ["--runs", "at least 1"]),
     (["{lenet}", "--shape", "1,3,32,32"], ["input shape 1,3,32,32", "failed"]),
     (["{lenet}", "--shape", "1,x"], ["bad --shape"]),
-    (["{lenet}", "{short}"], ["has 12 bytes", "needs 3136"]),
+    (["{lenet}", "{short}"], ["short.f32 holds 12 bytes", "3136 bytes each"]),
+    (["{lenet}", "{small_npy}"], ["small.npy", "(5, 5)", "(1, 1, 28, 28)"]),
+    (["{lenet}", "{jpeg}"], ["jpeg.jpg is a jpeg image", "does not decode", ".npy"]),
+    (["{trained}", "{short}"], ["read as raw float32", "records no input shape", "--shape"]),
+    (["{lenet}", "--top", "0"], ["--top", "at least 1"]),
+    (["{lenet}", "--mean", "x"], ["bad --mean"]),
     (["{trained}", "--shape", "1,1,28,28"], ["has not been converted", "model-converter"]),
     (["{trained}"], ["records no input shape", "--shape"]),
     (["{lenet}", "--bogus"], ["unknown option '--bogus'"]),
@@ -205,8 +282,11 @@ def test_help(exe):
 def test_bad_input_gets_one_line_and_status_2(exe, models, tmp_path, case, words):
     short = tmp_path / "short.f32"
     short.write_bytes(b"\0" * 12)
+    np.save(tmp_path / "small.npy", np.zeros((5, 5), np.float32))
+    (tmp_path / "jpeg.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 60)
     names = {"missing": tmp_path / "nothing", "lenet": models["binary_lenet"][1],
-             "trained": models["binary_lenet"][0], "short": short}
+             "trained": models["binary_lenet"][0], "short": short,
+             "small_npy": tmp_path / "small.npy", "jpeg": tmp_path / "jpeg.jpg"}
     proc = _run(exe, *[a.format(**names) for a in case])
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]

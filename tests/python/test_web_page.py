@@ -3,11 +3,14 @@
 The page is served from 127.0.0.1; twenty digits of the bundled MNIST sample are drawn into
 the pad with pointer events (Selenium actions: press, move, release), and the prediction the
 page shows must be the x86-64 runtime's prediction of the 28 x 28 input the page made from
-the pad. A screenshot of what the user sees goes to out/web/demo.png. A wrong model file chosen
-on the page must show its error on the page.
+the pad. A screenshot of what the user sees goes to out/web/demo.png. After the binary ResNet-18
+has run on a picked image, its per-layer profile is a collapsible table with one row per step of
+the runtime's plan (the x86-64 runtime's steps on the same files) and shares that sum to 100%.
+A wrong model file chosen on the page must show its error on the page.
 """
 import gzip
 import importlib.util
+import json
 import os
 import shutil
 
@@ -138,13 +141,22 @@ def test_drawn_digits_are_classified_as_the_runtime_does(page):
     print(f"\n{correct} of {DIGITS} drawn MNIST digits classified as their label")
 
     # What a user sees: the last digit and the ResNet-18 panel after picking an image.
+    _pick_image(page)
+    os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
+    page.save_screenshot(SCREENSHOT)
+
+
+def _pick_image(page):
+    """Picks a picture for the ResNet-18 panel, once, and waits for the binary model's time."""
+    from selenium.webdriver.common.by import By
+
+    if page.execute_script("return document.getElementById('rn-time').textContent !== '–'"):
+        return
     image_path = os.path.join(ROOT, "out", "web", "picked.png")
     _write_picture(image_path)
     page.find_element(By.ID, "image").send_keys(image_path)
     _wait(page, "return document.getElementById('rn-time').textContent !== '–' || "
                 "!document.getElementById('resnet-error').hidden", 120)
-    os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
-    page.save_screenshot(SCREENSHOT)
 
 
 def _write_picture(path):
@@ -187,3 +199,63 @@ def test_a_wrong_model_file_shows_its_error(page, tmp_path):
     text = page.find_element(By.ID, "digit-error").text
     assert text.startswith("bmxnet: "), text
     assert "heads" in text or "params" in text, text
+
+
+def test_the_resnet_profile_table(page):
+    """The binary ResNet-18's profile on the page: collapsed until opened, one row per step of
+    the plan (the x86-64 runtime profiles the same files into the same steps, in the same
+    order, with the same ops and output shapes), shares that sum to ~100%, and totals per kind
+    (binary, float, data movement) that add up to the rows."""
+    from selenium.webdriver.common.by import By
+
+    _pick_image(page)
+    assert page.find_element(By.ID, "resnet-error").get_attribute("hidden") is not None, \
+        page.find_element(By.ID, "resnet-error").text
+    details = page.find_element(By.ID, "rn-profile")
+    assert details.tag_name == "details" and details.is_displayed()
+    assert details.get_attribute("open") is None  # collapsed until the user opens it
+    rows_el = page.find_element(By.ID, "rn-profile-rows")
+    assert not rows_el.is_displayed()
+    page.find_element(By.CSS_SELECTOR, "#rn-profile summary").click()
+    assert rows_el.is_displayed()
+
+    table = page.execute_script(
+        "return Array.from(document.querySelectorAll('#rn-profile-rows tr'), "
+        "(tr) => Array.from(tr.cells, (td) => td.textContent))")
+    totals = page.execute_script(
+        "return Array.from(document.querySelectorAll('#rn-profile-totals tr'), "
+        "(tr) => Array.from(tr.cells, (td) => td.textContent))")
+    with open(os.path.join(MODELS, "models.json")) as f:
+        shape = tuple(json.load(f)["resnet18"]["input_shape"])
+    predictor = runtime.Predictor((os.path.join(MODELS, "resnet18-symbol.json"),
+                                   os.path.join(MODELS, "resnet18.params")), shape, threads=1)
+    with predictor:
+        steps, _ = predictor.profile(np.zeros(shape, np.float32))
+    assert len(table) == len(steps) > 20
+    prefix = page.execute_script("return document.getElementById('rn-profile-rows').dataset.prefix")
+    for i, (cells, step) in enumerate(zip(table, steps)):
+        number, node, op, kernel, output, macs, time, share = cells
+        assert (int(number), prefix + node, op) == (i + 1, step["node"], step["op"]), \
+            (cells, step)
+        assert output == ",".join(str(d) for d in step["output_shape"]), (cells, step)
+        assert macs.endswith(" binary") == (step["binary_macs"] > 0), (cells, step)
+        assert macs.endswith(" float") == (step["binary_macs"] == 0 < step["float_macs"]), \
+            (cells, step)
+        assert (macs == "–") == (step["binary_macs"] == step["float_macs"] == 0), (cells, step)
+        if step["kind"] == "binary":
+            assert kernel.startswith("binary-"), cells
+        assert time.endswith(" ms") and share.endswith("%"), cells
+    shown = [float(cells[-1].rstrip("%")) for cells in table]
+    assert abs(sum(shown) - 100) <= 0.05 * len(shown) + 1e-6, sum(shown)  # each rounded to 0.1
+    state = page.execute_script("return window.bmxDemo.profile")
+    assert abs(sum(row["share"] for row in state["rows"]) - 1) < 1e-9
+
+    assert [cells[0] for cells in totals] == ["binary layers", "float layers", "data movement"]
+    kinds = ("binary", "float", "data")
+    for cells, kind in zip(totals, kinds):
+        assert int(cells[1]) == sum(step["kind"] == kind for step in steps), (cells, kind)
+    assert sum(int(cells[1]) for cells in totals) == len(table)
+    assert abs(sum(float(cells[-1].rstrip("%")) for cells in totals) - 100) <= 0.2
+    summary = page.find_element(By.CSS_SELECTOR, "#rn-profile summary").text
+    assert f"{len(steps)} steps" in summary, summary
+    page.find_element(By.CSS_SELECTOR, "#rn-profile summary").click()  # closed again
