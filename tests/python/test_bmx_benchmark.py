@@ -11,10 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from bmxnet import deploy
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import runtime_golden  # noqa: E402  (tests/runtime_golden.py)
+from tool_files import built_program  # noqa: E402
 
 sys.path.pop(0)
 
@@ -27,10 +26,7 @@ SHAPES = {"binary_lenet": (1, 1, 28, 28), "binary_resnet18_v1": (1, 3, 64, 64)}
 
 @pytest.fixture(scope="module")
 def exe():
-    try:
-        return deploy.find_exe("bmx_benchmark")
-    except FileNotFoundError as e:
-        pytest.skip(str(e))
+    return built_program("bmx_benchmark")
 
 
 @pytest.fixture(scope="module")
@@ -187,10 +183,7 @@ def test_text_report_and_input_file(exe, models, tmp_path):
 
 @pytest.fixture(scope="module")
 def bmx_run():
-    try:
-        return deploy.find_exe("bmx_run")
-    except FileNotFoundError as e:
-        pytest.skip(str(e))
+    return built_program("bmx_run")
 
 
 def _digit_files(tmp_path):

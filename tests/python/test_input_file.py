@@ -6,16 +6,16 @@ model expects (libbmx_runtime's BMXInputFromFile / BMXInputFromPixels, bmxnet.in
 import os
 import subprocess
 import sys
-import zlib
 
 import numpy as np
 import pytest
 
-from bmxnet import cli, deploy, input_file, runtime
+from bmxnet import cli, input_file, runtime
 from bmxnet.export import record_input_shape_file
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import runtime_golden  # noqa: E402  (tests/runtime_golden.py)
+from tool_files import built_program, write_png  # noqa: E402
 
 sys.path.pop(0)
 
@@ -26,18 +26,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SHAPE = (1, 1, 28, 28)
 
 
-def _png(path, pixels):
-    """An 8-bit PNG (gray or RGB) written with zlib alone."""
-    h, w = pixels.shape[:2]
-    color = 2 if pixels.ndim == 3 else 0
-    raw = b"".join(b"\0" + pixels[y].tobytes() for y in range(h))
-
-    def chunk(kind, data):
-        body = kind + data
-        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
-    ihdr = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, color, 0, 0, 0])
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +39,9 @@ def lenet(tmp_path_factory):
     digit = np.asarray(Image.open(os.path.join(ROOT, "examples", "mnist", "digit.png")))
     assert digit.shape == (28, 28)
     rows = np.arange(64) * 28 // 64                             # nearest neighbour, 28 -> 64
-    _png(work / "digit64.png", digit[rows][:, rows])
+    write_png(work / "digit64.png", digit[rows][:, rows])
     rgb = np.stack([digit, digit // 2, 255 - digit], axis=2).astype(np.uint8)
-    _png(work / "rgb.png", rgb)
+    write_png(work / "rgb.png", rgb)
     x = digit.astype(np.float32) / np.float32(255)
     np.save(work / "digit.npy", x)                              # (28, 28): no batch or channel
     x.astype("<f4").tofile(work / "digit.f32")                  # 784 floats, no shape
@@ -66,10 +54,7 @@ def lenet(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bmx_run():
-    try:
-        exe = deploy.find_exe("bmx_run")
-    except FileNotFoundError as e:
-        pytest.skip(str(e))
+    exe = built_program("bmx_run")
     if "PNG" not in subprocess.run([exe, "--help"], capture_output=True, text=True).stdout:
         pytest.skip("bmx_run is built without libpng (apt-get install libpng-dev)")
     return exe

@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import zlib
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ from bmxnet import cli, deploy, runtime
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import runtime_golden  # noqa: E402  (tests/runtime_golden.py)
+from tool_files import built_program, write_png  # noqa: E402
 
 sys.path.pop(0)
 
@@ -30,10 +30,7 @@ def lenet(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bmx_run():
-    try:
-        return deploy.find_exe("bmx_run")
-    except FileNotFoundError as e:
-        pytest.skip(str(e))
+    return built_program("bmx_run")
 
 
 def _run(*args, env=None):
@@ -196,18 +193,6 @@ def test_cli_runtime_errors_are_messages(lenet, tmp_path, capsys):
 
 # ---- bmx_run -------------------------------------------------------------------------------
 
-def _png(path, pixels):
-    """A minimal 8-bit PNG (gray or RGB) written with zlib alone."""
-    h, w = pixels.shape[:2]
-    color = 2 if pixels.ndim == 3 else 0
-    raw = b"".join(b"\0" + pixels[y].tobytes() for y in range(h))
-
-    def chunk(kind, data):
-        body = kind + data
-        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
-    ihdr = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, color, 0, 0, 0])
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def _top(stdout):
@@ -238,7 +223,7 @@ def test_bmx_run_inputs(lenet, bmx_run, tmp_path):
             (["x.ppm", "--shape", "1,1,28,28"], want_pixels),
             (["big.pgm", "--shape", "1,1,28,28"], None)]
     if "PNG" in _run(bmx_run, "--help").stdout:
-        _png(tmp_path / "x.png", pixels)
+        write_png(tmp_path / "x.png", pixels)
         runs.append((["x.png"], want_pixels))
     for args, want in runs:
         out = tmp_path / "out.f32"
