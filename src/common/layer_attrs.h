@@ -109,14 +109,21 @@ struct BinaryDenseAttrs {
   int bias_index() const { return 2 + use_scale; }
 };
 
+// A dense layer's num_hidden, checked: 1..kMaxHidden.
+template <class A>
+int64_t read_num_hidden(const A& a) {
+  const int64_t num_hidden = a.get_int("num_hidden");
+  if (num_hidden < 1 || num_hidden > kMaxHidden) {
+    a.fail_attr("num_hidden", "must be positive and at most " + std::to_string(kMaxHidden) +
+                                  ", got " + std::to_string(num_hidden));
+  }
+  return num_hidden;
+}
+
 template <class A>
 BinaryDenseAttrs read_binary_dense_attrs(const A& a) {
   BinaryDenseAttrs p;
-  p.num_hidden = a.get_int("num_hidden");
-  if (p.num_hidden < 1 || p.num_hidden > kMaxHidden) {
-    a.fail_attr("num_hidden", "must be positive and at most " + std::to_string(kMaxHidden) +
-                                  ", got " + std::to_string(p.num_hidden));
-  }
+  p.num_hidden = read_num_hidden(a);
   p.use_scale = a.get_bool("use_scale", false);
   p.no_bias = a.get_bool("no_bias", false);
   p.flatten = a.get_bool("flatten", true);

@@ -50,11 +50,7 @@ struct V2InferenceDenseAttrs {
 template <class A>
 V2InferenceDenseAttrs read_v2_inference_dense_attrs(const A& a) {
   V2InferenceDenseAttrs p;
-  p.num_hidden = a.get_int("num_hidden");
-  if (p.num_hidden < 1 || p.num_hidden > kMaxHidden) {
-    a.fail_attr("num_hidden", "must be positive and at most " + std::to_string(kMaxHidden) +
-                                  ", got " + std::to_string(p.num_hidden));
-  }
+  p.num_hidden = read_num_hidden(a);
   p.flatten = a.get_bool("flatten", true);
   check_v2_no_bias(a);
   return p;
