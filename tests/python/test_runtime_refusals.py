@@ -3,25 +3,17 @@ input dimensions, inputs that do not convert to float32 without loss, a 0-d inpu
 an output read out of order (C API), NaN or infinite weights, a negative batch norm variance or
 eps."""
 import ctypes
-import json
-import os
 import re
 
 import numpy as np
 import pytest
 
-from bmxnet import params_io, runtime
+from bmxnet import runtime
+from tool_files import symbol_node as _node, write_model
 
 pytestmark = pytest.mark.usefixtures("runtime_library")
 
 SHAPE = (1, 1, 6, 6)
-
-
-def _node(op, name, inputs=(), attrs=None):
-    node = {"op": op, "name": name, "inputs": [[i, 0, 0] for i in inputs]}
-    if attrs:
-        node["attrs"] = attrs
-    return node
 
 
 def _params():
@@ -47,14 +39,7 @@ def _write(directory, params, eps="0.001"):
              _node("BatchNorm", "bn", [3, 4, 5, 6, 7], {"eps": eps, "fix_gamma": "False"}),
              _node("null", "fc_weight"), _node("null", "fc_bias"),
              _node("FullyConnected", "fc", [8, 9, 10], {"num_hidden": "3"})]
-    graph = {"nodes": nodes, "arg_nodes": [0, 1, 2, 4, 5, 6, 7, 9, 10], "heads": [[11, 0, 0]],
-             "attrs": {"mxnet_version": ["int", 10901]}}
-    symbol_file = os.path.join(directory, "net-symbol.json")
-    params_file = os.path.join(directory, "net-0000.params")
-    with open(symbol_file, "w") as f:
-        json.dump(graph, f)
-    params_io.save(params_file, params)
-    return symbol_file, params_file
+    return write_model(directory, nodes, params)
 
 
 @pytest.fixture(scope="module")

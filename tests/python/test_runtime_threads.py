@@ -3,26 +3,19 @@ thread gets the output of its own input; clone() gives a Predictor that runs in 
 the same outputs; thread counts above the runtime's limit are clamped without starting threads
 without bound; predictors with their own settings (isa, float_backend, threads) share a
 process."""
-import json
 import os
 import threading
 
 import numpy as np
 import pytest
 
-from bmxnet import params_io, runtime
+from bmxnet import runtime
+from tool_files import symbol_node as _node, write_model
 
 pytestmark = pytest.mark.usefixtures("runtime_library")
 
 THREADS = 4
 SHAPE = (1, 3, 12, 12)
-
-
-def _node(op, name, inputs=(), attrs=None):
-    node = {"op": op, "name": name, "inputs": [[i, 0, 0] for i in inputs]}
-    if attrs:
-        node["attrs"] = attrs
-    return node
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +30,6 @@ def model(tmp_path_factory):
                    {"kernel": "(3, 3)", "pad": "(1, 1)", "num_filter": "32", "no_bias": "True"}),
              _node("null", "fc_weight"), _node("null", "fc_bias"),
              _node("FullyConnected", "fc", [5, 6, 7], {"num_hidden": "10"})]
-    graph = {"nodes": nodes, "arg_nodes": [0, 1, 2, 4, 6, 7], "heads": [[8, 0, 0]],
-             "attrs": {"mxnet_version": ["int", 10901]}}
     params = {
         "arg:c0_weight": rng.uniform(-1, 1, (32, 3, 3, 3)).astype(np.float32),
         "arg:c0_bias": rng.uniform(-1, 1, (32,)).astype(np.float32),
@@ -46,13 +37,7 @@ def model(tmp_path_factory):
         "arg:fc_weight": rng.uniform(-0.1, 0.1, (10, 32 * 12 * 12)).astype(np.float32),
         "arg:fc_bias": rng.uniform(-1, 1, (10,)).astype(np.float32),
     }
-    directory = tmp_path_factory.mktemp("threads")
-    symbol_file = os.path.join(directory, "net-symbol.json")
-    params_file = os.path.join(directory, "net-0000.params")
-    with open(symbol_file, "w") as f:
-        json.dump(graph, f)
-    params_io.save(params_file, params)
-    return symbol_file, params_file
+    return write_model(str(tmp_path_factory.mktemp("threads")), nodes, params)
 
 
 def _inputs(count):

@@ -1,10 +1,13 @@
-"""Files the tests feed the tools: a PNG written with zlib alone, and the built C programs."""
+"""Files the tests feed the tools: a PNG written with zlib alone, a hand-made model (symbol JSON
+and params), and the built C programs."""
 
+import json
+import os
 import zlib
 
 import pytest
 
-from bmxnet import deploy
+from bmxnet import deploy, params_io
 
 
 def write_png(path, pixels):
@@ -28,3 +31,25 @@ def built_program(name):
         return deploy.find_exe(name)
     except FileNotFoundError as e:
         pytest.skip(str(e))
+
+
+def symbol_node(op, name, inputs=(), attrs=None):
+    """One node of an MXNet symbol JSON; `inputs` are node indices (output 0 of each)."""
+    node = {"op": op, "name": name, "inputs": [[i, 0, 0] for i in inputs]}
+    if attrs:
+        node["attrs"] = attrs
+    return node
+
+
+def write_model(directory, nodes, params):
+    """net-symbol.json (the last node its head, every "null" node an argument) and
+    net-0000.params in `directory`; returns (symbol file, params file)."""
+    graph = {"nodes": nodes,
+             "arg_nodes": [i for i, node in enumerate(nodes) if node["op"] == "null"],
+             "heads": [[len(nodes) - 1, 0, 0]], "attrs": {"mxnet_version": ["int", 10901]}}
+    symbol_file = os.path.join(directory, "net-symbol.json")
+    params_file = os.path.join(directory, "net-0000.params")
+    with open(symbol_file, "w") as f:
+        json.dump(graph, f)
+    params_io.save(params_file, params)
+    return symbol_file, params_file
