@@ -24,12 +24,10 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .model_files import model_files
+from .model_files import PACKED_OPS, model_files
 
 __all__ = ["benchmark", "format_report", "is_converted"]
 
-# What the converter writes for binary layers: a model with them is converted.
-_PACKED_OPS = ("bmx_binary_conv2d", "bmx_binary_dense")
 _KINDS = ("binary", "float", "data")
 _KIND_LABELS = {"binary": "binary layers", "float": "float layers", "data": "data movement"}
 _RUN = 5  # calls per side in a row (runtime_bench.py's _interleaved)
@@ -37,7 +35,7 @@ _RUN = 5  # calls per side in a row (runtime_bench.py's _interleaved)
 
 def is_converted(graph: dict) -> bool:
     """True when the symbol graph (parsed JSON) holds the converter's packed binary layers."""
-    return any(node.get("op") in _PACKED_OPS for node in graph.get("nodes", []))
+    return any(node.get("op") in PACKED_OPS for node in graph.get("nodes", []))
 
 
 def _stats(times: List[float]) -> dict:
@@ -215,7 +213,7 @@ def benchmark(model, input_shape: Optional[Sequence[int]] = None, threads: Optio
             from . import speed_model
 
             tp = speed_model.calibrate(threads or 1) if calibrate else speed_model.STATED
-            expected = speed_model.expect_model((symbol_file, params_file), shape, tp)
+            expected = speed_model.expect(speed_model.plan_steps(pred.plan, graph), tp)
             measured = report["ratios"]["float_twin/runtime"]
             report["speedup"] = dict(predicted=expected.speedup, measured=measured,
                                      off=expected.speedup / measured - 1,

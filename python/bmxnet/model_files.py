@@ -13,6 +13,8 @@ from typing import Optional, Sequence, Tuple, Union
 __all__ = ["model_files", "require_file", "ModelFilesError", "EPOCH_RE"]
 
 SYMBOL_SUFFIX = "-symbol.json"
+# The ops the converter writes for binary layers: a symbol holding one of them is converted.
+PACKED_OPS = ("bmx_binary_conv2d", "bmx_binary_dense")
 # PREFIX-NNNN.params: the epoch is the digits after the last dash.
 EPOCH_RE = re.compile(r"^(?P<prefix>.*)-(?P<epoch>\d+)\.params$")
 _FORMS = ("give a model prefix, its -symbol.json or its -NNNN.params (HybridBlock.export "

@@ -84,18 +84,20 @@ def plan_steps(plan: dict, graph: dict) -> List[Step]:
     return steps
 
 
-def float_twin_steps(steps: Sequence[Step]) -> List[Step]:
-    """The float twin's steps: each binary layer as a float layer of the same MACs, a fused
-    residual add as an add step of the output's elements."""
-    twin = []
-    for s in steps:
-        if s.kind != "binary":
-            twin.append(s)
-            continue
-        twin.append(Step(s.name, "float", s.cls, s.macs, s.elements))
-        if s.residual:
-            twin.append(Step(s.name + "/add", "other", "", 0, s.elements))
+def _twin_of(s: Step) -> List[Step]:
+    """The float twin's steps for one step: a binary layer as a float layer of the same MACs,
+    and its fused residual add as an add step of the output's elements; any other step as is."""
+    if s.kind != "binary":
+        return [s]
+    twin = [Step(s.name, "float", s.cls, s.macs, s.elements)]
+    if s.residual:
+        twin.append(Step(s.name + "/add", "other", "", 0, s.elements))
     return twin
+
+
+def float_twin_steps(steps: Sequence[Step]) -> List[Step]:
+    """The float twin's steps (_twin_of each step, in order)."""
+    return [t for s in steps for t in _twin_of(s)]
 
 
 def step_seconds(step: Step, tp: Throughputs) -> float:
@@ -140,11 +142,8 @@ class Expectation:
 
 def expect(steps: Sequence[Step], tp: Throughputs = STATED) -> Expectation:
     """The prediction for a converted model's steps (plan_steps)."""
-    twin_of = {}
-    for t in float_twin_steps(steps):
-        twin_of[t.name.split("/")[0]] = twin_of.get(t.name.split("/")[0], 0.0) + step_seconds(
-            t, tp)
-    layers = [(s.name, step_seconds(s, tp), twin_of[s.name]) for s in steps]
+    layers = [(s.name, step_seconds(s, tp), sum(step_seconds(t, tp) for t in _twin_of(s)))
+              for s in steps]
     return Expectation(
         binary_macs=sum(s.macs for s in steps if s.kind == "binary"),
         float_macs=sum(s.macs for s in steps if s.kind == "float"),

@@ -4,6 +4,7 @@ import json
 import os
 
 from .. import pairing, params_io
+from ..model_files import PACKED_OPS
 from ..export import record_input_shape, recorded_input_shape
 from .conversion import Conversion
 from .errors import ConversionError
@@ -14,7 +15,6 @@ from .passes import PASSES
 from .report import ConversionReport
 
 
-PACKED_OPS = ("bmx_binary_conv2d", "bmx_binary_dense")
 
 
 def convert(symbol_path, params_path, out_prefix=None, verbose=True,
