@@ -27,9 +27,14 @@ class Node:
     def is_var(self) -> bool:
         return self.op == "null"
 
+    def hidden_attrs(self) -> dict:
+        """Its ``__hidden__`` attributes (``__shape__``, ``__dtype__``, ...), which MXNet keeps
+        with a node whatever its op."""
+        return {k: v for k, v in self.attrs.items() if k.startswith("__") and k.endswith("__")}
+
     def set_op(self, op: str, attrs: dict):
         """Makes this node `op` with `attrs`, keeping its ``__hidden__`` attributes."""
-        keep = {k: v for k, v in self.attrs.items() if k.startswith("__") and k.endswith("__")}
+        keep = self.hidden_attrs()
         for key in ("attr", "param"):
             self.raw.pop(key, None)
         self.op = self.raw["op"] = op

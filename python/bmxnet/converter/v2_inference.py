@@ -103,8 +103,7 @@ def _count(graph_nodes: List[Node], node: Node, layer: Node, k: int):
     plus = new_node("_plus_scalar", f"{node.name}_plus_k", {"scalar": str(float(k))},
                     [(layer, 0)])
     graph_nodes.append(plus)
-    hidden = {k_: v for k_, v in node.attrs.items() if k_.startswith("__") and k_.endswith("__")}
-    node.set_op("_div_scalar", {**hidden, "scalar": "2.0"})
+    node.set_op("_div_scalar", {"scalar": "2.0"})  # (set_op keeps its __hidden__ attributes)
     node.name = node.raw["name"] = f"{node.name}_count"
     node.inputs = [(plus, 0, 0)]
 

@@ -13,7 +13,7 @@ OPS = {"conv": "bmx_binary_conv2d", "dense": "bmx_binary_dense"}
 def _inputs_and_attrs(c: Conversion, layer: Layer):
     m, node = layer.match, layer.node
     inputs = [m.data_in, (layer.packed_var, 0)]
-    attrs = {k: v for k, v in node.attrs.items() if k.startswith("__") and k.endswith("__")}
+    attrs = node.hidden_attrs()
     attrs.update(m.attrs)
     if layer.scale is not None:
         inputs.append((c.new_var(f"{node.name}_scale", layer.scale.astype(np.float32)), 0))
