@@ -5,7 +5,6 @@ input (a missing model, --runs 0, a wrong shape, a wrong input file, an unconver
 one line and exit status 2."""
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import runtime_golden  # noqa: E402  (tests/runtime_golden.py)
-from tool_files import built_program  # noqa: E402
+from tool_files import built_program, run_tool  # noqa: E402
 
 sys.path.pop(0)
 
@@ -44,12 +43,8 @@ def models(tmp_path_factory):
     return out
 
 
-def _run(*args):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300)
-
-
 def _report(exe, prefix, *args):
-    proc = _run(exe, prefix, "--json", *args)
+    proc = run_tool(exe, prefix, "--json", *args)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     return json.loads(proc.stdout)
@@ -142,7 +137,7 @@ def _check_trace_events(trace):
 
 def test_trace_file(exe, models, tmp_path):
     path = tmp_path / "trace.json"
-    proc = _run(exe, models["binary_resnet18_v1"][1], "--trace", path, "--runs", "4",
+    proc = run_tool(exe, models["binary_resnet18_v1"][1], "--trace", path, "--runs", "4",
                 "--warmup", "1", "--threads", "1")
     assert proc.returncode == 0, proc.stderr
     assert f"trace:        {path}" in proc.stdout and "per layer" not in proc.stdout
@@ -172,7 +167,7 @@ def test_text_report_and_input_file(exe, models, tmp_path):
     x = np.random.RandomState(0).uniform(-1, 1, SHAPES["binary_lenet"]).astype("<f4")
     raw = tmp_path / "x.f32"
     x.tofile(raw)
-    proc = _run(exe, models["binary_lenet"][1], raw, "--profile", "--runs", "2", "--warmup", "0")
+    proc = run_tool(exe, models["binary_lenet"][1], raw, "--profile", "--runs", "2", "--warmup", "0")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     for words in ("input:        data 1,1,28,28 (" + str(raw) + ")", "load:", "latency:",
@@ -206,11 +201,11 @@ def test_input_files_are_read_as_bmx_run_reads_them(exe, bmx_run, models, tmp_pa
     output: bmx_benchmark's top-10 (--json) is bmx_run's output file, class by class, bit for
     bit, and its text report prints bmx_run's top-5 line."""
     path = _digit_files(tmp_path)[name]
-    if name.endswith(".png") and "PNG" not in _run(exe, "--help").stdout:
+    if name.endswith(".png") and "PNG" not in run_tool(exe, "--help").stdout:
         pytest.skip("bmx_benchmark is built without libpng (apt-get install libpng-dev)")
     prefix = models["binary_lenet"][1]
     out = tmp_path / "out.f32"
-    ran = _run(bmx_run, prefix, path, "--threads", "1", "--output", out)
+    ran = run_tool(bmx_run, prefix, path, "--threads", "1", "--output", out)
     assert ran.returncode == 0, ran.stderr
     expected = np.fromfile(out, "<f4")
     assert expected.shape == (10,) and np.abs(expected).max() > 0
@@ -225,7 +220,7 @@ def test_input_files_are_read_as_bmx_run_reads_them(exe, bmx_run, models, tmp_pa
         assert np.float32(c["score"]) == expected[c["class"]], (c, expected)
     assert [c["class"] for c in top] == sorted(range(10), key=lambda k: -expected[k])
 
-    text = _run(exe, prefix, path, "--runs", "1", "--warmup", "0", "--threads", "1")
+    text = run_tool(exe, prefix, path, "--runs", "1", "--warmup", "0", "--threads", "1")
     assert text.returncode == 0, text.stderr
     top5 = [line for line in ran.stdout.splitlines() if line.startswith("sample 0:")]
     assert top5 and "  " + top5[0] in text.stdout.splitlines(), (ran.stdout, text.stdout)
@@ -240,7 +235,7 @@ def test_an_image_follows_mean_std_and_resizing_as_in_bmx_run(exe, bmx_run, mode
     prefix = models["binary_lenet"][1]
     out = tmp_path / "out.f32"
     flags = ["--mean", "0.1307", "--std", "0.3081", "--threads", "1"]
-    ran = _run(bmx_run, prefix, pgm, "--output", out, *flags)
+    ran = run_tool(bmx_run, prefix, pgm, "--output", out, *flags)
     assert ran.returncode == 0, ran.stderr
     expected = np.fromfile(out, "<f4")
     report = _report(exe, prefix, pgm, "--top", "10", "--runs", "1", "--warmup", "0", *flags)
@@ -249,7 +244,7 @@ def test_an_image_follows_mean_std_and_resizing_as_in_bmx_run(exe, bmx_run, mode
 
 
 def test_help(exe):
-    proc = _run(exe, "--help")
+    proc = run_tool(exe, "--help")
     assert proc.returncode == 0
     for option in ("--threads", "--warmup", "--runs", "--min-seconds", "--profile", "--trace",
                    "--json", "--shape"):
@@ -280,7 +275,7 @@ def test_bad_input_gets_one_line_and_status_2(exe, models, tmp_path, case, words
     names = {"missing": tmp_path / "nothing", "lenet": models["binary_lenet"][1],
              "trained": models["binary_lenet"][0], "short": short,
              "small_npy": tmp_path / "small.npy", "jpeg": tmp_path / "jpeg.jpg"}
-    proc = _run(exe, *[a.format(**names) for a in case])
+    proc = run_tool(exe, *[a.format(**names) for a in case])
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("bmx_benchmark: error:"), proc.stderr

@@ -3,16 +3,16 @@ do: bmx_run's misspelt option and raw input, bmx_predict without --lib, `bmxnet 
 model that does not record its input shape, `bmxnet predict --input-shape 28,28`, and
 `bmxnet --help`."""
 import os
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from bmxnet import cli, deploy
+from bmxnet import cli
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import runtime_golden  # noqa: E402  (tests/runtime_golden.py)
+from tool_files import built_program, run_tool  # noqa: E402
 
 sys.path.pop(0)
 
@@ -28,17 +28,6 @@ def lenet(tmp_path_factory):
     return case, case.symbol_file[:-len("-symbol.json")], str(work / "x.f32")
 
 
-def _exe(name):
-    try:
-        return deploy.find_exe(name)
-    except FileNotFoundError as e:
-        pytest.skip(str(e))
-
-
-def _run(*args):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300)
-
-
 def _one_line(proc):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
@@ -47,7 +36,7 @@ def _one_line(proc):
 
 def test_bmx_run_misspelt_last_option_is_unknown(lenet):
     _, prefix, raw = lenet
-    proc = _run(_exe("bmx_run"), prefix, raw, "--shape", "1,1,28,28", "--bogus")
+    proc = run_tool(built_program("bmx_run"), prefix, raw, "--shape", "1,1,28,28", "--bogus")
     assert proc.returncode == 2
     line = _one_line(proc)
     assert "unknown option '--bogus'" in line and "needs a value" not in line
@@ -55,19 +44,19 @@ def test_bmx_run_misspelt_last_option_is_unknown(lenet):
 
 def test_bmx_run_raw_input_error_names_every_image_format(lenet):
     _, prefix, raw = lenet
-    exe = _exe("bmx_run")
-    proc = _run(exe, prefix, raw)
+    exe = built_program("bmx_run")
+    proc = run_tool(exe, prefix, raw)
     assert proc.returncode == 2
     line = _one_line(proc)
     assert "--shape" in line
-    if "PNG" in _run(exe, "--help").stdout:  # built with libpng
+    if "PNG" in run_tool(exe, "--help").stdout:  # built with libpng
         assert "PGM/PPM/PNG" in line
 
 
 def test_bmx_predict_without_lib_says_pass_lib(lenet):
     case, _, raw = lenet
-    exe = _exe("bmx_predict")
-    proc = _run(exe, "--symbol", case.symbol_file, "--params", case.params_file, "--input", raw,
+    exe = built_program("bmx_predict")
+    proc = run_tool(exe, "--symbol", case.symbol_file, "--params", case.params_file, "--input", raw,
                 "--shape", "1,1,28,28")
     assert proc.returncode == 2  # a usage error: the option is missing
     line = _one_line(proc)

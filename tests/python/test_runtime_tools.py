@@ -2,7 +2,6 @@
 --runtime`, and the bmx_run program: their answers, and one clear message for bad input."""
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -13,7 +12,7 @@ from bmxnet import cli, deploy, runtime
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import runtime_golden  # noqa: E402  (tests/runtime_golden.py)
-from tool_files import built_program, write_png  # noqa: E402
+from tool_files import built_program, run_tool, write_png  # noqa: E402
 
 sys.path.pop(0)
 
@@ -31,11 +30,6 @@ def lenet(tmp_path_factory):
 @pytest.fixture(scope="module")
 def bmx_run():
     return built_program("bmx_run")
-
-
-def _run(*args, env=None):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300,
-                          env=env)
 
 
 def _one_error_line(proc, *words):
@@ -143,7 +137,7 @@ def test_runtime_imports_without_mxnet(lenet):
         "print(int(y.argmax()))\n"
         "assert not [m for m in sys.modules if m.startswith('mxnet') and sys.modules[m]]\n")
     case.x.astype("<f4").tofile(case.symbol_file[:-12] + ".x")
-    proc = _run(sys.executable, "-c", code)
+    proc = run_tool(sys.executable, "-c", code)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout.strip()) == int(case.expected.argmax())
 
@@ -222,12 +216,12 @@ def test_bmx_run_inputs(lenet, bmx_run, tmp_path):
             (["x64.npy"], want_x), (["x.pgm"], want_pixels),
             (["x.ppm", "--shape", "1,1,28,28"], want_pixels),
             (["big.pgm", "--shape", "1,1,28,28"], None)]
-    if "PNG" in _run(bmx_run, "--help").stdout:
+    if "PNG" in run_tool(bmx_run, "--help").stdout:
         write_png(tmp_path / "x.png", pixels)
         runs.append((["x.png"], want_pixels))
     for args, want in runs:
         out = tmp_path / "out.f32"
-        proc = _run(bmx_run, prefix, tmp_path / args[0], *args[1:], "--threads", "1",
+        proc = run_tool(bmx_run, prefix, tmp_path / args[0], *args[1:], "--threads", "1",
                     "--output", out)
         assert proc.returncode == 0, (args, proc.stderr)
         assert proc.stdout.splitlines()[0] == "output shape: 1,10"
@@ -260,7 +254,7 @@ def test_bmx_run_errors(lenet, bmx_run, tmp_path, args, status, words):
     (tmp_path / "short.pgm").write_bytes(b"P5 28 28 255\n" + b"\0" * 100)
     names = {"prefix": prefix, "raw": raw, "missing": tmp_path / "missing",
              "npy_complex": tmp_path / "complex.npy", "pgm_short": tmp_path / "short.pgm"}
-    proc = _run(bmx_run, *[a.format(**names) for a in args])
+    proc = run_tool(bmx_run, *[a.format(**names) for a in args])
     assert proc.returncode == status, proc.stderr
     _one_error_line(proc, "bmx_run: error:", *words)
     assert proc.stdout == ""
@@ -273,7 +267,7 @@ def test_bmx_predict_runtime_refuses_lib(lenet, tmp_path):
     except FileNotFoundError as e:
         pytest.skip(str(e))
     case.x.astype("<f4").tofile(tmp_path / "x.f32")
-    proc = _run(exe, "--lib", "libbmxnet_ops.so", "--symbol", case.symbol_file, "--params",
+    proc = run_tool(exe, "--lib", "libbmxnet_ops.so", "--symbol", case.symbol_file, "--params",
                 case.params_file, "--input", tmp_path / "x.f32", "--shape", "1,1,28,28")
     assert proc.returncode == 2  # a usage error
     _one_error_line(proc, "--lib")

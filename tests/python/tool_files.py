@@ -3,6 +3,7 @@ and params), and the built C programs."""
 
 import json
 import os
+import subprocess
 import zlib
 
 import pytest
@@ -31,6 +32,12 @@ def built_program(name):
         return deploy.find_exe(name)
     except FileNotFoundError as e:
         pytest.skip(str(e))
+
+
+def run_tool(*args, env=None):
+    """Runs a program (arguments made strings) and returns its CompletedProcess, output as text."""
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300,
+                          env=env)
 
 
 def symbol_node(op, name, inputs=(), attrs=None):
