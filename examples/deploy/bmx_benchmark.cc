@@ -167,29 +167,15 @@ std::vector<uint32_t> parse_dims(const std::string& text) {
   return dims;
 }
 
-// The shape recorded in the symbol ("bmx_input_shape": "(1, 3, 224, 224)" on the data node,
-// as bmxnet.export writes it); empty when none is recorded.
+// The shape recorded in the symbol (bmx_input_shape on its data node, as bmxnet.export writes
+// it; read by the runtime, as bmx_run reads it); empty when none is recorded.
 std::vector<uint32_t> recorded_shape(const std::string& symbol_json, const std::string& path) {
-  json graph = json::parse(symbol_json, nullptr, false);
-  if (graph.is_discarded() || !graph.is_object() || !graph.contains("nodes") ||
-      !graph["nodes"].is_array()) {
-    fail(kExitUsage, path + " is not a symbol file (JSON with a \"nodes\" list)");
+  uint32_t dims[32];
+  uint32_t ndim = 0;
+  if (BMXSymbolInputShape(symbol_json.c_str(), dims, 32, &ndim) != 0) {
+    fail(kExitUsage, path + ": " + BMXGetLastError());
   }
-  for (const auto& node : graph["nodes"]) {
-    if (!node.is_object() || node.value("name", "") != "data" || node.value("op", "") != "null") {
-      continue;
-    }
-    if (!node.contains("attrs") || !node["attrs"].is_object()) return {};
-    const json& attrs = node["attrs"];
-    if (!attrs.contains("bmx_input_shape") || !attrs["bmx_input_shape"].is_string()) return {};
-    std::string text = attrs["bmx_input_shape"].get<std::string>();
-    text.erase(std::remove_if(text.begin(), text.end(),
-                              [](char c) { return c == '(' || c == ')' || c == ' '; }),
-               text.end());
-    if (!text.empty() && text.back() == ',') text.pop_back();
-    return parse_dims(text);
-  }
-  return {};
+  return std::vector<uint32_t>(dims, dims + ndim);
 }
 
 std::string dims_str(const uint32_t* dims, size_t n) {

@@ -37,6 +37,14 @@ std::string shape_text(const std::vector<uint32_t>& shape) {
   return out + (shape.size() == 1 ? ",)" : ")");
 }
 
+// True on a little-endian host (the order of .npy "<" data and of raw float32 files).
+bool host_is_little_endian() {
+  const uint16_t one = 1;
+  uint8_t low;
+  std::memcpy(&low, &one, 1);
+  return low == 1;
+}
+
 uint64_t element_count(const std::vector<uint32_t>& shape) {
   uint64_t n = 1;
   for (uint32_t d : shape) {
@@ -370,9 +378,7 @@ InputTensor read_npy(const std::string& name, const uint8_t* bytes, size_t size,
          " bytes, its shape " + shape_field + " needs " +
          std::to_string(count * static_cast<size_t>(width)) + ".");
   }
-  uint16_t one = 1;
-  uint8_t host_little;
-  std::memcpy(&host_little, &one, 1);
+  const bool host_little = host_is_little_endian();
   const bool swap = (order == '<' && !host_little) || (order == '>' && host_little);
   std::vector<float> values(static_cast<size_t>(count));
   for (size_t i = 0; i < values.size(); ++i) {
@@ -414,10 +420,7 @@ InputTensor read_raw(const std::string& name, const uint8_t* bytes, size_t size,
   InputTensor out;
   out.values.resize(size / sizeof(float));
   std::memcpy(out.values.data(), bytes, size);
-  uint16_t one = 1;
-  uint8_t host_little;
-  std::memcpy(&host_little, &one, 1);
-  if (!host_little) {
+  if (!host_is_little_endian()) {
     for (float& v : out.values) {
       uint8_t* b = reinterpret_cast<uint8_t*>(&v);
       std::reverse(b, b + sizeof(float));

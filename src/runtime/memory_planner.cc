@@ -89,7 +89,6 @@ MemoryPlanner::Layout MemoryPlanner::reuse_slots() const {
 
 MemoryPlanner::Layout MemoryPlanner::plan() const {
   std::vector<int> order(buffers_.size());
-  std::iota(order.begin(), order.end(), 0);
   const std::vector<bool (*)(const Buffer&, const Buffer&)> rules = {
       [](const Buffer& a, const Buffer& b) { return a.bytes > b.bytes; },
       [](const Buffer& a, const Buffer& b) { return a.first < b.first; },

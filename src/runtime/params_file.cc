@@ -14,7 +14,7 @@ constexpr uint64_t kListMagic = 0x112;
 constexpr uint32_t kV1Magic = 0xF993FAC8, kV2Magic = 0xF993FAC9, kV3Magic = 0xF993FACA;
 constexpr int32_t kMaxNdim = 32;
 
-size_t dtype_size(int32_t flag) {
+size_t flag_size(int32_t flag) {
   switch (flag) {
     case 0: case 4: case 10: return 4;
     case 1: case 6: case 11: return 8;
@@ -107,7 +107,7 @@ bool read_array(Reader& r, size_t index, ParamArray* out) {
   if (dev_type != 1 && dev_type != 2 && dev_type != 3 && dev_type != 5) {
     r.bad(what + " has an unknown device type " + std::to_string(dev_type));
   }
-  const size_t item = dtype_size(flag);
+  const size_t item = flag_size(flag);
   if (item == 0) r.bad(what + " has an unknown dtype flag " + std::to_string(flag));
   const int64_t n = checked_elements(shape);
   if (n < 0 || static_cast<uint64_t>(n) > r.remaining() / item) {
@@ -128,6 +128,8 @@ bool read_array(Reader& r, size_t index, ParamArray* out) {
 }
 
 }  // namespace
+
+size_t dtype_size(DType t) { return flag_size(static_cast<int32_t>(t)); }
 
 const char* dtype_name(DType t) {
   static const char* const names[] = {"float32", "float64", "float16", "uint8", "int32", "int8",

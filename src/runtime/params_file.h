@@ -17,6 +17,8 @@ enum class DType : int32_t { kFloat32 = 0, kFloat64 = 1, kFloat16 = 2, kUint8 = 
                              kInt8 = 5, kInt64 = 6, kBool = 7, kInt16 = 8, kUint16 = 9,
                              kUint32 = 10, kUint64 = 11 };
 const char* dtype_name(DType t);
+// Bytes of one element; 0 for a flag that is no DType.
+size_t dtype_size(DType t);
 
 // One array of the file. Its data is read in place, inside the bytes given to parse_params
 // (which must outlive it: the planner copies or repacks what it keeps), unless they are not

@@ -12,23 +12,13 @@ namespace bmx {
 namespace rt {
 namespace {
 
-size_t dtype_bytes(DType t) {
-  switch (t) {
-    case DType::kFloat64: case DType::kInt64: case DType::kUint64: return 8;
-    case DType::kFloat32: case DType::kInt32: case DType::kUint32: return 4;
-    case DType::kFloat16: case DType::kInt16: case DType::kUint16: return 2;
-    case DType::kUint8: case DType::kInt8: case DType::kBool: return 1;
-  }
-  return 4;
-}
-
 int new_value(Plan& plan, ValueKind kind, DType dtype, const Shape& shape) {
   PlannedValue v;
   v.kind = kind;
   v.dtype = dtype;
   v.shape = shape;
   v.elems = elements(shape);
-  v.bytes = static_cast<size_t>(v.elems) * dtype_bytes(dtype);
+  v.bytes = static_cast<size_t>(v.elems) * dtype_size(dtype);
   plan.values.push_back(v);
   return static_cast<int>(plan.values.size()) - 1;
 }

@@ -4,18 +4,14 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "attr_text.h"
 #include "error.h"
 
 namespace bmx {
 namespace rt {
 namespace {
 
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
+using attr_text::trim;
 
 void apply(Settings* s, const std::string& key, const std::string& value) {
   if (key == "isa") {
