@@ -36,7 +36,6 @@ if(BMX_HOST_NLOHMANN_DIR)
   add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
   target_include_directories(nlohmann_json::nlohmann_json SYSTEM INTERFACE
                              "${CMAKE_BINARY_DIR}/include")
-  set(nlohmann_json_FOUND ON)
 endif()
 
 function(bmx_add_web_module)
