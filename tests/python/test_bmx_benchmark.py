@@ -5,6 +5,7 @@ input (a missing model, --runs 0, a wrong shape, a wrong input file, an unconver
 one line and exit status 2."""
 import json
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -266,15 +267,27 @@ def test_help(exe):
     (["{trained}"], ["records no input shape", "--shape"]),
     (["{lenet}", "--bogus"], ["unknown option '--bogus'"]),
     (["{lenet}", "--min-seconds", "-1"], ["bad --min-seconds"]),
+    (["{not_json}"], ["bad-symbol.json", "not valid JSON"]),
+    (["{bad_shape}"], ["badshape-symbol.json", "bmx_input_shape '(1, x, 28)'", "not a shape"]),
 ])
 def test_bad_input_gets_one_line_and_status_2(exe, models, tmp_path, case, words):
     short = tmp_path / "short.f32"
     short.write_bytes(b"\0" * 12)
     np.save(tmp_path / "small.npy", np.zeros((5, 5), np.float32))
     (tmp_path / "jpeg.jpg").write_bytes(b"\xff\xd8\xff\xe0" + b"\0" * 60)
-    names = {"missing": tmp_path / "nothing", "lenet": models["binary_lenet"][1],
+    lenet = models["binary_lenet"][1]
+    shutil.copy(lenet + "-0000.params", tmp_path / "bad-0000.params")
+    (tmp_path / "bad-symbol.json").write_text("not json")
+    graph = json.loads(open(lenet + "-symbol.json").read())
+    for node in graph["nodes"]:
+        if node["name"] == "data":
+            node["attrs"]["bmx_input_shape"] = "(1, x, 28)"
+    (tmp_path / "badshape-symbol.json").write_text(json.dumps(graph))
+    shutil.copy(lenet + "-0000.params", tmp_path / "badshape-0000.params")
+    names = {"missing": tmp_path / "nothing", "lenet": lenet,
              "trained": models["binary_lenet"][0], "short": short,
-             "small_npy": tmp_path / "small.npy", "jpeg": tmp_path / "jpeg.jpg"}
+             "small_npy": tmp_path / "small.npy", "jpeg": tmp_path / "jpeg.jpg",
+             "not_json": tmp_path / "bad", "bad_shape": tmp_path / "badshape"}
     proc = run_tool(exe, *[a.format(**names) for a in case])
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
